@@ -1,0 +1,65 @@
+"""codesign: hardware/software co-design space exploration for DNN accelerators.
+
+The public API is imported lazily, so that ``import codesign`` (and ``codesign --help``)
+does not pay for importing torch until a name that needs it is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+#: public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "CodesignError": "codesign.errors",
+    "WorkloadError": "codesign.errors",
+    "ArchError": "codesign.errors",
+    "MappingError": "codesign.errors",
+    "ConfigError": "codesign.errors",
+    "RunError": "codesign.errors",
+    "Layer": "codesign.workload.layer",
+    "LayerTable": "codesign.workload.layer",
+    "VectorOp": "codesign.workload.layer",
+    "Accelerator": "codesign.arch.accelerator",
+    "Dataflow": "codesign.arch.accelerator",
+    "Mapping": "codesign.mapping.mapping",
+    "HardwareBatch": "codesign.mapping.batch",
+    "MappingBatch": "codesign.mapping.batch",
+    "WorkloadTensors": "codesign.mapping.batch",
+    "CostModel": "codesign.cost.model",
+    "CostResult": "codesign.cost.model",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'codesign' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from codesign.arch.accelerator import Accelerator, Dataflow
+    from codesign.cost.model import CostModel, CostResult
+    from codesign.errors import (
+        ArchError,
+        CodesignError,
+        ConfigError,
+        MappingError,
+        RunError,
+        WorkloadError,
+    )
+    from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
+    from codesign.mapping.mapping import Mapping
+    from codesign.workload.layer import Layer, LayerTable, VectorOp

@@ -1,0 +1,108 @@
+"""The accelerator template of DESIGN.md: DRAM -> GLB -> PE array (rows x cols) -> RF -> MAC.
+
+An `Accelerator` fixes every hardware parameter of one design, including the `Dataflow`
+(which loop dims may be unrolled over the array's rows and cols).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+from codesign.errors import ArchError
+from codesign.workload.layer import DIMS
+
+__all__ = ["DATAFLOWS", "Accelerator", "Dataflow"]
+
+
+@dataclass(frozen=True)
+class Dataflow:
+    """Loop dims that may be unrolled spatially over the PE rows and over the PE cols.
+
+    >>> DATAFLOWS["ws"].rows, DATAFLOWS["ws"].cols
+    (('C', 'R', 'S'), ('K',))
+    """
+
+    name: str
+    rows: tuple[str, ...]
+    cols: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.rows + self.cols) - set(DIMS))
+        if unknown:
+            raise ArchError(f"dataflow {self.name!r}: unknown loop dims {unknown}; "
+                            f"use letters from {' '.join(DIMS)}")
+        if not self.rows or not self.cols:
+            raise ArchError(f"dataflow {self.name!r}: rows and cols each need at least one dim")
+
+    @classmethod
+    def preset(cls, name: str) -> Dataflow:
+        try:
+            return DATAFLOWS[name]
+        except KeyError:
+            raise ArchError(f"unknown dataflow {name!r}; choose one of "
+                            f"{', '.join(DATAFLOWS)}") from None
+
+
+#: Fixed-dataflow presets (the conv-to-GEMM view used by SCALE-Sim), plus `flexible`.
+DATAFLOWS: dict[str, Dataflow] = {
+    "ws": Dataflow("ws", rows=("C", "R", "S"), cols=("K",)),
+    "os": Dataflow("os", rows=("N", "P", "Q"), cols=("K",)),
+    "is": Dataflow("is", rows=("C", "R", "S"), cols=("N", "P", "Q")),
+    "rs": Dataflow("rs", rows=("R",), cols=("P",)),
+    "flexible": Dataflow("flexible", rows=DIMS, cols=DIMS),
+}
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    """One accelerator design.
+
+    Sizes are in words of ``word_bits`` bits; bandwidths in words per cycle.
+    ``rf_words`` is per PE; ``glb_words`` is the whole shared buffer.
+    ``systolic`` adds pipeline fill and drain per array fold to compute cycles (off: v1).
+    """
+
+    pe_rows: int = 16
+    pe_cols: int = 16
+    rf_words: int = 64
+    glb_words: int = 64 * 1024
+    glb_bw: float = 32.0
+    dram_bw: float = 8.0
+    word_bits: int = 16
+    clock_mhz: float = 1000.0
+    dataflow: Dataflow = field(default_factory=lambda: DATAFLOWS["flexible"])
+    systolic: bool = False
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.dataflow, str):
+            object.__setattr__(self, "dataflow", Dataflow.preset(self.dataflow))
+        problems = []
+        for key in ("pe_rows", "pe_cols", "rf_words", "glb_words", "word_bits"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                problems.append(f"{key} must be a positive integer, got {value!r}")
+        for key in ("glb_bw", "dram_bw", "clock_mhz"):
+            value = getattr(self, key)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
+                problems.append(f"{key} must be a positive number, got {value!r}")
+        if problems:
+            raise ArchError(f"accelerator {self.name or '?'}: " + "; ".join(problems))
+
+    @property
+    def n_pes(self) -> int:
+        return self.pe_rows * self.pe_cols
+
+    def replace(self, **changes) -> Accelerator:
+        """A copy with some parameters changed (the dataclass is frozen)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """Plain data; the dataflow as its preset name, or as ``{rows, cols}`` if custom."""
+        data = asdict(self)
+        df = self.dataflow
+        if DATAFLOWS.get(df.name) == df:
+            data["dataflow"] = df.name
+        else:
+            data["dataflow"] = {"name": df.name, "rows": list(df.rows), "cols": list(df.cols)}
+        return data
