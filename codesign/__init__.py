@@ -7,7 +7,7 @@ does not pay for importing torch until a name that needs it is used.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -48,18 +48,3 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     return __all__
 
-
-if TYPE_CHECKING:  # pragma: no cover
-    from codesign.arch.accelerator import Accelerator, Dataflow
-    from codesign.cost.model import CostModel, CostResult
-    from codesign.errors import (
-        ArchError,
-        CodesignError,
-        ConfigError,
-        MappingError,
-        RunError,
-        WorkloadError,
-    )
-    from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
-    from codesign.mapping.mapping import Mapping
-    from codesign.workload.layer import Layer, LayerTable, VectorOp

@@ -171,7 +171,8 @@ class MappingBatch:
             named = {DIMS[d]: int(f) for d, f in enumerate(factors[slot]) if f > 1}
             (spatial if level in ("rows", "cols") else temporal)[level] = named
         for m, level in enumerate(TEMPORAL_LEVELS):
-            orders[level] = tuple(DIMS[d] for d in order[m] if factors[FACTOR_LEVELS.index(level)][d] > 1)
+            slot = FACTOR_LEVELS.index(level)
+            orders[level] = tuple(DIMS[d] for d in order[m] if factors[slot][d] > 1)
         return Mapping(spatial, temporal, orders)
 
     @property

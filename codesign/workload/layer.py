@@ -83,7 +83,8 @@ class Layer:
     def __post_init__(self) -> None:
         bad = [f"{d}={getattr(self, d)!r}" for d in DIMS if not _is_positive_int(getattr(self, d))]
         if bad:
-            raise ValueError(f"layer {self.name or '?'}: dims must be positive ints: {', '.join(bad)}")
+            raise ValueError(
+                f"layer {self.name or '?'}: dims must be positive ints: {', '.join(bad)}")
         object.__setattr__(self, "stride", _pair(self.stride, "stride"))
         object.__setattr__(self, "dilation", _pair(self.dilation, "dilation"))
 
