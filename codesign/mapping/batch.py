@@ -130,6 +130,17 @@ class HardwareBatch:
     def to(self, device=None, dtype=None) -> HardwareBatch:
         return _to(self, device, dtype)
 
+    def index_select(self, index: torch.Tensor) -> HardwareBatch:
+        """Designs ``index`` (``[B']`` int64), in that order: a ``[B']`` batch."""
+        return type(self)(**{f.name: getattr(self, f.name).index_select(0, index)
+                             for f in fields(self)})
+
+    def repeat_interleave(self, n: int) -> HardwareBatch:
+        """Every design ``n`` times in a row: design ``b`` at rows ``b*n .. b*n + n-1``
+        (``[B * n]``), the layout candidate populations use."""
+        return type(self)(**{f.name: getattr(self, f.name).repeat_interleave(n, dim=0)
+                             for f in fields(self)})
+
 
 @dataclass(frozen=True)
 class MappingBatch:

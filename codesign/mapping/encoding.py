@@ -1,0 +1,227 @@
+"""Batched gene <-> mapping encoding: ``G`` floats in ``[0, 1]`` per layer -> a valid mapping.
+
+Used by the joint search (mapping genes next to the HW genes of every design) and by the
+mapper's random restarts. Decoding is valid by construction: every decoded mapping covers
+every loop dim (products of factors >= the layer's bounds; ceil-padding allowed), unrolls
+only dims the design's dataflow allows on each array axis, and fits the PE array
+(product of row factors <= rows, of col factors <= cols). Buffer capacity is *not*
+guaranteed: the cost model marks such mappings infeasible.
+
+Gene layout per layer (``G = n_mapping_genes() = 184``), each gene in ``[0, 1]``:
+
+====================  =====  ==========================================================
+slice                 count  meaning
+====================  =====  ==========================================================
+``[0, 16)``           2 x 8  spatial dim-order keys ``[axis, dim]`` (rows, cols): dims are
+                             unrolled in ascending key order, so earlier dims get first
+                             claim on the array
+``[16, 32)``          2 x 8  spatial size ``[axis, dim]``: log-scale position between 1
+                             and the largest factor that still fits (the bottom and top
+                             10% of the range map to 1 and to the largest)
+``[32, 160)``         8 x 16 temporal level of the ``j``-th smallest prime factor of the
+                             dim's remaining trip count ``[dim, j]``: ``[0, 1/3)`` DRAM,
+                             ``[1/3, 2/3)`` GLB, ``[2/3, 1]`` RF; prime factors beyond
+                             the 16th go to DRAM
+``[160, 184)``        3 x 8  loop-order keys ``[level, dim]`` (DRAM, GLB, RF): loops are
+                             ordered outer -> inner by ascending key
+====================  =====  ==========================================================
+
+Spatial factors are snapped to the smallest factor with the same number of temporal
+iterations (``s -> ceil(D / ceil(D / s))``), so a prime dim such as 197 tokens is padded
+minimally; divisors of ``D`` are always kept as they are.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import torch
+
+from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
+from codesign.mapping.mapping import FACTOR_LEVELS, TEMPORAL_LEVELS
+from codesign.workload.layer import DIMS
+
+__all__ = [
+    "MAX_PRIME_FACTORS",
+    "decode_mapping_genes",
+    "n_mapping_genes",
+    "prime_factor_table",
+    "random_mappings",
+    "snap_spatial",
+]
+
+N_DIMS = len(DIMS)
+N_AXES = 2
+N_TEMPORAL = len(TEMPORAL_LEVELS)
+#: Prime-factor positions with their own level gene, per dim (2**16 > any usual trip count).
+MAX_PRIME_FACTORS = 16
+
+_SPATIAL_KEYS = slice(0, N_AXES * N_DIMS)
+_SPATIAL_SIZES = slice(_SPATIAL_KEYS.stop, _SPATIAL_KEYS.stop + N_AXES * N_DIMS)
+_PRIME_LEVELS = slice(_SPATIAL_SIZES.stop, _SPATIAL_SIZES.stop + N_DIMS * MAX_PRIME_FACTORS)
+_ORDER_KEYS = slice(_PRIME_LEVELS.stop, _PRIME_LEVELS.stop + N_TEMPORAL * N_DIMS)
+_N_GENES = _ORDER_KEYS.stop
+
+#: Slot indices of `FACTOR_LEVELS` for the temporal levels in `TEMPORAL_LEVELS` order.
+TEMPORAL_SLOTS: tuple[int, ...] = tuple(FACTOR_LEVELS.index(lv) for lv in TEMPORAL_LEVELS)
+ROWS_SLOT = FACTOR_LEVELS.index("rows")
+COLS_SLOT = FACTOR_LEVELS.index("cols")
+#: Fraction of a size gene's range pinned to each end (factor 1 / largest factor).
+_SIZE_END_MASS = 0.1
+
+
+def n_mapping_genes() -> int:
+    """Genes per layer, ``G`` (see the module docstring for the layout)."""
+    return _N_GENES
+
+
+@functools.lru_cache(maxsize=8)
+def _spf_cached(n_max: int, device: str) -> torch.Tensor:
+    spf = torch.arange(n_max + 1, dtype=torch.int64)
+    for p in range(2, math.isqrt(n_max) + 1):
+        if spf[p] == p:  # p is prime: it is the smallest factor of multiples not yet marked
+            multiples = spf[p * p :: p]
+            unmarked = multiples == torch.arange(p * p, n_max + 1, p)
+            spf[p * p :: p] = torch.where(unmarked, torch.full_like(multiples, p), multiples)
+    spf[:2] = 1
+    return spf.to(device)
+
+
+def prime_factor_table(n_max: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """Smallest prime factor of every integer up to ``n_max`` (cached; 1 for 0 and 1).
+
+    Repeated lookups factor a whole tensor of trip counts at once:
+    ``p = spf[k]; k = k // p`` yields the prime factors in ascending order.
+
+    Shape:
+        ``[n_max + 1]`` int64 on ``device``.
+
+    >>> prime_factor_table(12).tolist()
+    [1, 1, 2, 3, 2, 5, 2, 7, 2, 3, 2, 11, 2]
+    """
+    return _spf_cached(max(int(n_max), 2), str(torch.device(device)))
+
+
+def snap_spatial(s: torch.Tensor, remaining: torch.Tensor) -> torch.Tensor:
+    """The smallest spatial factor with as few temporal iterations as ``s``: padding-minimal.
+
+    ``ceil(R / ceil(R / s))`` is ``<= s`` (so it still fits wherever ``s`` fits) and equals
+    ``s`` when ``s`` divides ``R``.
+
+    Shape:
+        ``s``, ``remaining``: any broadcastable int64 shape; returns the broadcast shape.
+
+    >>> snap_spatial(torch.tensor([5, 16, 14]), torch.tensor([16, 16, 197])).tolist()
+    [4, 16, 14]
+    """
+    iters = _ceil_div(remaining, s)
+    return _ceil_div(remaining, iters)
+
+
+def _ceil_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return torch.div(a + b - 1, b, rounding_mode="floor")
+
+
+def decode_mapping_genes(genes: torch.Tensor, workload: WorkloadTensors,
+                         hardware: HardwareBatch) -> MappingBatch:
+    """Turn genes into mappings that cover every dim and fit the array by construction.
+
+    Pure batched torch on the genes' device; no loop over designs or layers. Equal genes
+    give equal mappings whatever else is in the batch.
+
+    Shape:
+        genes: ``[B, L, G]`` float in ``[0, 1]`` (values outside are clamped).
+        workload: ``L`` layers; hardware: ``B`` designs.
+        returns: `MappingBatch` with factors ``[B, L, 5, D]`` and order ``[B, L, 3, D]``.
+    """
+    if genes.dim() != 3 or genes.shape[2] != _N_GENES:
+        raise ValueError(f"genes must be [B, L, {_N_GENES}], got {list(genes.shape)}")
+    n_b, n_l = genes.shape[:2]
+    if n_b != hardware.n_designs or n_l != workload.n_layers:
+        raise ValueError(f"genes are for {n_b} designs x {n_l} layers but hardware has "
+                         f"{hardware.n_designs} designs and the workload {workload.n_layers} "
+                         "layers")
+    device = genes.device
+    g = genes.to(torch.float64).clamp(0.0, 1.0)
+    dims = workload.dims.to(device).unsqueeze(0).expand(n_b, n_l, N_DIMS)  # [B, L, D]
+    allowed = hardware.spatial_allowed.to(device)  # [B, 2, D]
+    array = torch.stack([hardware.pe_rows, hardware.pe_cols], dim=1).to(device)  # [B, 2]
+
+    spatial = _decode_spatial(g, dims, allowed, array)  # [B, L, 2, D]
+    iters = _ceil_div(dims, spatial[:, :, 0] * spatial[:, :, 1])  # [B, L, D]
+    temporal = _decode_temporal(g, iters, workload)  # [B, L, 3, D] DRAM, GLB, RF
+
+    factors = torch.empty(n_b, n_l, len(FACTOR_LEVELS), N_DIMS, dtype=torch.int64,
+                          device=device)
+    for m, slot in enumerate(TEMPORAL_SLOTS):
+        factors[:, :, slot] = temporal[:, :, m]
+    factors[:, :, ROWS_SLOT] = spatial[:, :, 0]
+    factors[:, :, COLS_SLOT] = spatial[:, :, 1]
+
+    keys = g[..., _ORDER_KEYS].reshape(n_b, n_l, N_TEMPORAL, N_DIMS)
+    order = torch.sort(keys, dim=-1, stable=True).indices  # [B, L, 3, D]
+    return MappingBatch(factors=factors, order=order)
+
+
+def _decode_spatial(g: torch.Tensor, dims: torch.Tensor, allowed: torch.Tensor,
+                    array: torch.Tensor) -> torch.Tensor:
+    """Spatial factors ``[B, L, 2, D]``: per axis, dims in gene order claim the array."""
+    n_b, n_l = g.shape[:2]
+    keys = g[..., _SPATIAL_KEYS].reshape(n_b, n_l, N_AXES, N_DIMS)
+    sizes = g[..., _SPATIAL_SIZES].reshape(n_b, n_l, N_AXES, N_DIMS)
+    dim_order = torch.sort(keys, dim=-1, stable=True).indices  # [B, L, 2, D]
+    spatial = torch.ones(n_b, n_l, N_AXES, N_DIMS, dtype=torch.int64, device=g.device)
+    remaining = dims.clone()  # [B, L, D] trip counts not yet unrolled
+    for axis in range(N_AXES):
+        cap = array[:, axis].unsqueeze(1).expand(n_b, n_l).clone()  # [B, L]
+        ok_axis = allowed[:, axis].unsqueeze(1).expand(n_b, n_l, N_DIMS)  # [B, L, D]
+        for j in range(N_DIMS):
+            d = dim_order[:, :, axis, j : j + 1]  # [B, L, 1]
+            rem = remaining.gather(2, d).squeeze(2)  # [B, L]
+            ok = ok_axis.gather(2, d).squeeze(2)
+            max_s = torch.where(ok, torch.minimum(cap, rem), torch.ones_like(rem))
+            u = sizes[:, :, axis].gather(2, d).squeeze(2)
+            u = ((u - _SIZE_END_MASS) / (1.0 - 2 * _SIZE_END_MASS)).clamp(0.0, 1.0)
+            s = torch.exp(u * torch.log(max_s.to(torch.float64))).round().to(torch.int64)
+            s = snap_spatial(s.clamp(min=1).minimum(max_s), rem)
+            spatial[:, :, axis].scatter_(2, d, s.unsqueeze(2))
+            cap = torch.div(cap, s, rounding_mode="floor")
+        remaining = _ceil_div(remaining, spatial[:, :, axis])
+    return spatial
+
+
+def _decode_temporal(g: torch.Tensor, iters: torch.Tensor,
+                     workload: WorkloadTensors) -> torch.Tensor:
+    """Temporal factors ``[B, L, 3, D]`` (DRAM, GLB, RF): each prime factor of the remaining
+    trip count goes to the level its gene names; the product is exactly ``iters``."""
+    n_b, n_l = g.shape[:2]
+    spf = prime_factor_table(int(workload.dims.max()) if workload.n_layers else 2, g.device)
+    levels = (g[..., _PRIME_LEVELS].reshape(n_b, n_l, N_DIMS, MAX_PRIME_FACTORS)
+              * N_TEMPORAL).floor().to(torch.int64).clamp(max=N_TEMPORAL - 1)
+    temporal = torch.ones(n_b, n_l, N_TEMPORAL, N_DIMS, dtype=torch.int64, device=g.device)
+    rest = iters.clone()
+    for j in range(MAX_PRIME_FACTORS):
+        p = spf[rest]  # [B, L, D]; 1 once nothing is left
+        for m in range(N_TEMPORAL):
+            temporal[:, :, m] *= torch.where(levels[..., j] == m, p, torch.ones_like(p))
+        rest = torch.div(rest, p, rounding_mode="floor")
+    temporal[:, :, 0] *= rest  # what is left beyond the 16th prime factor: DRAM
+    return temporal
+
+
+def random_mappings(workload: WorkloadTensors, hardware: HardwareBatch, n: int,
+                    generator: torch.Generator) -> MappingBatch:
+    """``n`` random valid mappings per design, from uniform genes.
+
+    Layout: design-major, candidate-minor: row ``b * n + i`` holds candidate ``i`` of design
+    ``b`` (the layout of ``hardware.repeat_interleave(n)``). Random numbers come from
+    ``generator`` on its device.
+
+    Shape:
+        returns: `MappingBatch` ``[B * n, L]``.
+    """
+    n_b, n_l = hardware.n_designs, workload.n_layers
+    genes = torch.rand(n_b * n, n_l, _N_GENES, generator=generator, device=generator.device,
+                       dtype=torch.float64)
+    return decode_mapping_genes(genes, workload, hardware.repeat_interleave(n))
