@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
+from codesign.arch.technology import Technology
 from codesign.errors import ArchError
 from codesign.workload.layer import DIMS
 
@@ -60,6 +61,8 @@ class Accelerator:
     Sizes are in words of ``word_bits`` bits; bandwidths in words per cycle.
     ``rf_words`` is per PE; ``glb_words`` is the whole shared buffer.
     ``systolic`` adds pipeline fill and drain per array fold to compute cycles (off: v1).
+    ``technology`` is the energy/area table to cost it with; ``None`` means
+    `Technology.default` (it is not a design parameter, so `HardwareBatch` does not carry it).
     """
 
     pe_rows: int = 16
@@ -73,11 +76,14 @@ class Accelerator:
     dataflow: Dataflow = field(default_factory=lambda: DATAFLOWS["flexible"])
     systolic: bool = False
     name: str = ""
+    technology: Technology | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.dataflow, str):
             object.__setattr__(self, "dataflow", Dataflow.preset(self.dataflow))
         problems = []
+        if self.technology is not None and not isinstance(self.technology, Technology):
+            problems.append(f"technology must be a Technology or None, got {self.technology!r}")
         for key in ("pe_rows", "pe_cols", "rf_words", "glb_words", "word_bits"):
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:

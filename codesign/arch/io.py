@@ -1,0 +1,352 @@
+"""YAML form of accelerators and technology tables.
+
+Pure ``parse_``/``generate_`` functions between plain data and objects, plus thin
+``read_``/``write_`` wrappers that touch files (the networkx readwrite pattern). Files are
+read with ``yaml.safe_load`` only. A parse checks everything and reports every problem of a
+file at once, each with the file name and the key, and a did-you-mean for unknown keys.
+
+Accelerator YAML (sizes in words of ``word_bits`` bits, bandwidths in words per cycle)::
+
+    name: my-accel
+    pe_rows: 16                 # required
+    pe_cols: 16                 # required
+    rf_words: 64                # required, per PE
+    glb_words: 65536            # required, whole shared buffer
+    dataflow: ws                # required: a preset name or {name, rows: [..], cols: [..]}
+    glb_bw: 32
+    dram_bw: 8
+    word_bits: 16
+    clock_mhz: 1000
+    systolic: false
+    technology: 45nm            # optional: a preset name, a YAML path (relative to this
+                                #   file), or an embedded mapping of Technology fields
+
+A technology YAML is a mapping of `Technology` fields; fields not named keep the defaults.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from codesign.arch.accelerator import DATAFLOWS, Accelerator, Dataflow
+from codesign.arch.technology import Technology
+from codesign.errors import ArchError, ConfigError
+from codesign.workload.layer import DIMS
+
+__all__ = [
+    "generate_accelerator",
+    "generate_technology",
+    "parse_accelerator",
+    "parse_technology",
+    "read_accelerator",
+    "read_technology",
+    "write_accelerator",
+    "write_technology",
+]
+
+_REQUIRED = ("pe_rows", "pe_cols", "rf_words", "glb_words", "dataflow")
+_INT_KEYS = ("pe_rows", "pe_cols", "rf_words", "glb_words", "word_bits")
+_FLOAT_KEYS = ("glb_bw", "dram_bw", "clock_mhz")
+_ACCELERATOR_KEYS = tuple(f.name for f in fields(Accelerator))
+_TECHNOLOGY_KEYS = tuple(f.name for f in fields(Technology))
+
+
+# -- small checks ------------------------------------------------------------------------
+def _did_you_mean(word: str, options: Sequence[str]) -> str:
+    close = difflib.get_close_matches(str(word), list(options), n=1)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f"; valid keys: {', '.join(options)}"
+
+
+def _type_name(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _unknown_keys(data: dict, valid: Sequence[str], where: str, problems: list[str]) -> None:
+    for key in data:
+        if key not in valid:
+            problems.append(f"{where}unknown key {key!r}{_did_you_mean(key, valid)}")
+
+
+def _fail(source: str, what: str, problems: list[str], hint: str) -> None:
+    if problems:
+        count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
+        raise ConfigError(f"{source}: {what} has {count}: " + "; ".join(problems) + f". {hint}")
+
+
+# -- technology ----------------------------------------------------------------------------
+def parse_technology(data: Any, source: str = "technology") -> Technology:
+    """A `Technology` from plain data; fields not named keep their defaults.
+
+    >>> parse_technology({"dram_pj_64b": 640.0}).dram_pj_64b
+    640.0
+    >>> parse_technology({"dram_pj": 1.0})
+    Traceback (most recent call last):
+    ...
+    codesign.errors.ConfigError: technology: table has 1 problem: unknown key 'dram_pj'; did \
+you mean 'dram_pj_64b'?. Fix the file and run again.
+    """
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of technology fields, got "
+                          f"{_type_name(data)}")
+    problems: list[str] = []
+    _unknown_keys(data, _TECHNOLOGY_KEYS, "", problems)
+    for key, value in data.items():
+        if key not in _TECHNOLOGY_KEYS:
+            continue
+        if key == "name":
+            if not isinstance(value, str):
+                problems.append(f"key 'name' must be a string, got {_type_name(value)}")
+        elif not _is_number(value):
+            problems.append(f"key {key!r} must be a number, got {_type_name(value)}")
+        elif not math.isfinite(value) or value < 0:
+            problems.append(f"key {key!r} must be >= 0, got {value!r}")
+    _fail(source, "table", problems, "Fix the file and run again.")
+    known = {k: (float(v) if k != "name" else v) for k, v in data.items()}
+    try:
+        return Technology(**known)
+    except ArchError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def generate_technology(tech: Technology) -> dict:
+    """Plain data for `tech`, every field (the inverse of `parse_technology`)."""
+    return tech.to_dict()
+
+
+def read_technology(path: str | Path) -> Technology:
+    """Read a technology YAML file."""
+    return parse_technology(_load_yaml(path), str(path))
+
+
+def write_technology(tech: Technology, path: str | Path) -> None:
+    """Write `tech` to a YAML file (atomically: a reader never sees half a file)."""
+    _dump_yaml(generate_technology(tech), path)
+
+
+# -- accelerator ---------------------------------------------------------------------------
+def _parse_dataflow(raw: Any, problems: list[str]) -> Dataflow | None:
+    if isinstance(raw, str):
+        if raw in DATAFLOWS:
+            return DATAFLOWS[raw]
+        close = difflib.get_close_matches(raw, list(DATAFLOWS), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        problems.append(f"key 'dataflow': unknown preset {raw!r}; {hint}"
+                        f"presets: {', '.join(DATAFLOWS)}, or give {{name, rows, cols}}")
+        return None
+    if not isinstance(raw, dict):
+        problems.append(f"key 'dataflow' must be a preset name or a mapping {{name, rows, cols}},"
+                        f" got {_type_name(raw)}")
+        return None
+    before = len(problems)
+    _unknown_keys(raw, ("name", "rows", "cols"), "dataflow: ", problems)
+    axes = {}
+    for axis in ("rows", "cols"):
+        dims = raw.get(axis)
+        if isinstance(dims, str):
+            dims = list(dims.replace(",", " ").split()) if " " in dims or "," in dims \
+                else list(dims)
+        if not isinstance(dims, list) or not dims:
+            problems.append(f"key 'dataflow.{axis}': needs a list of loop dims, got "
+                            f"{_type_name(dims)}")
+            continue
+        bad = [d for d in dims if d not in DIMS]
+        if bad:
+            problems.append(f"key 'dataflow.{axis}': unknown dims {bad}; use letters from "
+                            f"{' '.join(DIMS)}")
+        axes[axis] = tuple(str(d) for d in dims)
+    name = raw.get("name", "custom")
+    if not isinstance(name, str):
+        problems.append(f"key 'dataflow.name' must be a string, got {_type_name(name)}")
+    if len(problems) > before:
+        return None
+    return Dataflow(name, axes["rows"], axes["cols"])
+
+
+def _parse_technology_ref(raw: Any, base_dir: Path | None, source: str,
+                          problems: list[str]) -> Technology | None:
+    if raw is None:
+        return None
+    if isinstance(raw, dict):
+        try:
+            return parse_technology(raw, f"{source}: key 'technology'")
+        except ConfigError as exc:
+            problems.append(str(exc).removeprefix(f"{source}: "))
+            return None
+    if isinstance(raw, str):
+        from codesign.arch.presets import TECHNOLOGY_PRESETS
+
+        if raw in TECHNOLOGY_PRESETS:
+            return TECHNOLOGY_PRESETS[raw]()
+        path = Path(raw)
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        if path.suffix.lower() not in (".yaml", ".yml") or not path.is_file():
+            problems.append(f"key 'technology': {raw!r} is neither a technology preset "
+                            f"({', '.join(TECHNOLOGY_PRESETS)}) nor an existing YAML file")
+            return None
+        try:
+            return read_technology(path)
+        except ConfigError as exc:
+            problems.append(f"key 'technology': {exc}")
+            return None
+    problems.append(f"key 'technology' must be a preset name, a YAML path or a mapping, got "
+                    f"{_type_name(raw)}")
+    return None
+
+
+def parse_accelerator(data: Any, source: str = "accelerator",
+                      base_dir: str | Path | None = None) -> Accelerator:
+    """An `Accelerator` from plain data (see the module docstring for the keys).
+
+    ``base_dir`` is where a ``technology: file.yaml`` reference is looked up (the folder of
+    the accelerator file); ``source`` names the input in error messages.
+
+    >>> acc = parse_accelerator({"pe_rows": 4, "pe_cols": 4, "rf_words": 16,
+    ...                          "glb_words": 1024, "dataflow": "ws"})
+    >>> acc.n_pes, acc.dataflow.name
+    (16, 'ws')
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of accelerator parameters "
+                          f"({', '.join(_REQUIRED)}, ...), got {_type_name(data)}")
+    problems: list[str] = []
+    _unknown_keys(data, _ACCELERATOR_KEYS, "", problems)
+    for key in _REQUIRED:
+        if key not in data:
+            problems.append(f"missing key {key!r}")
+    kwargs: dict[str, Any] = {}
+    for key in _INT_KEYS:
+        if key not in data:
+            continue
+        value = data[key]
+        if not _is_int(value):
+            problems.append(f"key {key!r} must be an integer, got {_type_name(value)}")
+        elif value < 1:
+            problems.append(f"key {key!r} must be a positive integer, got {value!r}")
+        else:
+            kwargs[key] = value
+    for key in _FLOAT_KEYS:
+        if key not in data:
+            continue
+        value = data[key]
+        if not _is_number(value):
+            problems.append(f"key {key!r} must be a number, got {_type_name(value)}")
+        elif not math.isfinite(value) or value <= 0:
+            problems.append(f"key {key!r} must be a positive number, got {value!r}")
+        else:
+            kwargs[key] = float(value)
+    if "systolic" in data:
+        if not isinstance(data["systolic"], bool):
+            problems.append(f"key 'systolic' must be true or false, got "
+                            f"{_type_name(data['systolic'])}")
+        else:
+            kwargs["systolic"] = data["systolic"]
+    if "name" in data:
+        if not isinstance(data["name"], (str, int, float)) or isinstance(data["name"], bool):
+            problems.append(f"key 'name' must be a string, got {_type_name(data['name'])}")
+        else:
+            kwargs["name"] = str(data["name"])
+    if "dataflow" in data:
+        dataflow = _parse_dataflow(data["dataflow"], problems)
+        if dataflow is not None:
+            kwargs["dataflow"] = dataflow
+    if "technology" in data:
+        kwargs["technology"] = _parse_technology_ref(
+            data["technology"], Path(base_dir) if base_dir is not None else None, source,
+            problems)
+    _fail(source, "accelerator", problems, "Fix the file and run again.")
+    try:
+        return Accelerator(**kwargs)
+    except ArchError as exc:  # pragma: no cover - every field is checked above
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def generate_accelerator(acc: Accelerator) -> dict:
+    """Plain data for `acc` (the inverse of `parse_accelerator`).
+
+    The dataflow is written as its preset name when it is one, else as ``{name, rows,
+    cols}``; the technology is embedded in full, or left out when it is the default (None).
+    """
+    data: dict[str, Any] = {"name": acc.name}
+    for key in _INT_KEYS[:4]:
+        data[key] = getattr(acc, key)
+    df = acc.dataflow
+    if DATAFLOWS.get(df.name) == df:
+        data["dataflow"] = df.name
+    else:
+        data["dataflow"] = {"name": df.name, "rows": list(df.rows), "cols": list(df.cols)}
+    for key in _FLOAT_KEYS[:2]:
+        data[key] = float(getattr(acc, key))
+    data["word_bits"] = acc.word_bits
+    data["clock_mhz"] = float(acc.clock_mhz)
+    data["systolic"] = acc.systolic
+    if acc.technology is not None:
+        data["technology"] = generate_technology(acc.technology)
+    return data
+
+
+def read_accelerator(path: str | Path) -> Accelerator:
+    """Read an accelerator YAML file; a technology path inside is relative to the file."""
+    path = Path(path)
+    return parse_accelerator(_load_yaml(path), str(path), base_dir=path.parent)
+
+
+def write_accelerator(acc: Accelerator, path: str | Path) -> None:
+    """Write `acc` to a YAML file (atomically)."""
+    _dump_yaml(generate_accelerator(acc), path)
+
+
+# -- files ---------------------------------------------------------------------------------
+def _load_yaml(path: str | Path) -> Any:
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file; check the path") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, expected a YAML file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file; expected YAML") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "cannot be parsed"
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
+
+
+def _dump_yaml(data: dict, path: str | Path) -> None:
+    import yaml
+
+    path = Path(path)
+    text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
