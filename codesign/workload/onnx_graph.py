@@ -1,0 +1,541 @@
+"""ONNX model -> ``networkx.DiGraph`` of ops, each carrying its `Layer` or `VectorOp`.
+
+Weights are never decoded: initializer shapes come from their ``dims`` field, and shape
+inference runs on a light copy of the model in which every large initializer (and large
+Constant node) is replaced by a typed graph input. So a 100 MB model costs one protobuf
+parse plus inference on a graph of a few kB, and models over 2 GB need no special path.
+
+Shape resolution, in order: the user's overrides (``input_shapes`` replaces a graph
+input's shape, ``dims`` sets a named symbolic dim everywhere), ONNX shape inference with
+data propagation, then a small constant-folding pass over int shape tensors (Constant,
+Shape, Gather, Concat, Unsqueeze, Squeeze, Slice, Cast, ConstantOfShape, Reshape and
+integer arithmetic) whose results are fed back as initializers for another inference
+round, where ONNX's own propagation left a dim unknown.
+
+Graph form: node id = ONNX node name (made unique; ``op_type_<index>`` when empty); node
+attributes ``op_type``, ``layer`` (`Layer` or None), ``vector`` (`VectorOp` or None),
+``weight_bytes`` (parameters it reads; ``weight_tensors`` maps their names to bytes),
+``input_bytes`` (activations it reads),
+``output_bytes``, ``known`` (False for op types costed as generic elementwise ops).
+Edges producer -> consumer carry ``tensor``, ``shape`` and ``bytes`` (``tensors`` lists
+every tensor when a pair of nodes shares more than one). Graph attributes: ``source``,
+``inputs`` (graph input name -> shape, weights excluded), ``outputs``, ``unknown_ops``
+(sorted op types), ``unresolved_vector_ops`` (node names whose size stayed unknown).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import onnx
+from google.protobuf.message import DecodeError
+from onnx import TensorProto, helper, numpy_helper
+
+from codesign.errors import ConfigError, WorkloadError
+from codesign.workload.ops import (
+    MAC_OP_TYPES,
+    WEIGHT_SLOTS,
+    Dim,
+    OpInfo,
+    TensorInfo,
+    UnresolvedShape,
+    build_op,
+)
+
+__all__ = ["parse_onnx", "read_onnx"]
+
+#: Initializers and Constant tensors with at most this many elements keep their data for
+#: shape inference; larger ones are replaced by typed graph inputs.
+_SMALL_ELEMENTS = 64
+_FOLD_ROUNDS = 4
+_INT_TYPES = {TensorProto.INT64, TensorProto.INT32, TensorProto.INT16, TensorProto.INT8,
+              TensorProto.UINT8, TensorProto.UINT16, TensorProto.UINT32, TensorProto.UINT64}
+
+
+def read_onnx(path: str | Path, input_shapes: Mapping[str, Sequence[int]] | None = None,
+              dims: Mapping[str, int] | None = None) -> nx.DiGraph:
+    """Load an ONNX file into an op graph (see the module docstring for its form).
+
+    ``input_shapes`` replaces graph input shapes (``{"input": (1, 3, 224, 224)}``);
+    ``dims`` sets named symbolic dims everywhere (``{"batch": 1}``). External weight data
+    is never read.
+
+    Raises `WorkloadError` for a missing, non-ONNX or corrupt file and for MAC ops whose
+    dims stay unresolved; `ConfigError` for overrides that name nothing in the model.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise WorkloadError(f"{path}: no such file; check the model path")
+    if not path.is_file():
+        raise WorkloadError(f"{path}: is a directory, not an ONNX file; pass the .onnx file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise WorkloadError(f"{path}: cannot read ({exc.strerror}); check its permissions"
+                            ) from None
+    return parse_onnx(data, source=str(path), input_shapes=input_shapes, dims=dims)
+
+
+def parse_onnx(data: bytes | onnx.ModelProto, *, source: str = "<bytes>",
+               input_shapes: Mapping[str, Sequence[int]] | None = None,
+               dims: Mapping[str, int] | None = None) -> nx.DiGraph:
+    """Like `read_onnx`, from the serialized bytes (or a ModelProto); ``source`` names it
+    in error messages."""
+    model = _decode(data, source) if isinstance(data, bytes) else data
+    graph = model.graph
+    init_shapes = {t.name: (tuple(int(d) for d in t.dims), t.data_type)
+                   for t in graph.initializer}
+    light = _light_copy(model)
+    _apply_overrides(light, source, init_shapes, input_shapes or {}, dims or {})
+    shapes = _infer(light, source)
+    for _ in range(_FOLD_ROUNDS):
+        folded = _fold_shape_tensors(light, shapes)
+        if not folded:
+            break
+        _add_folded(light, folded)
+        shapes = _infer(light, source)
+    for name, (shape, dtype) in init_shapes.items():
+        shapes[name] = (shape, dtype)
+    return _build_graph(model, shapes, source)
+
+
+# -- loading ------------------------------------------------------------------------------
+
+def _decode(data: bytes, source: str) -> onnx.ModelProto:
+    if not data:
+        raise WorkloadError(f"{source}: file is empty; pass an ONNX model file")
+    model = onnx.ModelProto()
+    try:
+        model.ParseFromString(data)
+    except (DecodeError, RuntimeError, ValueError) as exc:
+        raise WorkloadError(f"{source}: not a valid ONNX file (protobuf decode failed: {exc}); "
+                            "the file may be truncated or not ONNX — re-export the model"
+                            ) from None
+    if not model.HasField("graph") or (not model.opset_import and model.ir_version == 0):
+        raise WorkloadError(f"{source}: not an ONNX model (no graph or opset); "
+                            "pass a .onnx file exported by e.g. torch.onnx.export")
+    if len(model.graph.node) == 0:
+        raise WorkloadError(f"{source}: the ONNX graph has no nodes; nothing to import")
+    return model
+
+
+def _light_copy(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy for shape inference with big initializers and Constants as typed inputs."""
+    light = onnx.ModelProto()
+    light.ir_version = max(model.ir_version, 4)
+    light.opset_import.extend(model.opset_import)
+    light.functions.extend(model.functions)
+    src, dst = model.graph, light.graph
+    dst.name = src.name
+    dst.input.extend(src.input)
+    dst.output.extend(src.output)
+    dst.value_info.extend(src.value_info)
+    input_names = {i.name for i in src.input}
+    for t in src.initializer:
+        if math.prod(t.dims) <= _SMALL_ELEMENTS and t.data_location != TensorProto.EXTERNAL:
+            dst.initializer.append(t)
+        elif t.name not in input_names:
+            dst.input.append(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
+    for node in src.node:
+        big = _big_constant(node)
+        if big is not None:
+            for out in node.output[:1]:
+                dst.input.append(helper.make_tensor_value_info(out, big.data_type,
+                                                               list(big.dims)))
+        else:
+            dst.node.append(node)
+    return light
+
+
+def _big_constant(node: onnx.NodeProto) -> TensorProto | None:
+    if node.op_type != "Constant" or node.domain not in ("", "ai.onnx"):
+        return None
+    for attr in node.attribute:
+        if attr.name == "value" and attr.type == onnx.AttributeProto.TENSOR:
+            t = attr.t
+            if math.prod(t.dims) > _SMALL_ELEMENTS or t.data_location == TensorProto.EXTERNAL:
+                return t
+    return None
+
+
+def _apply_overrides(light: onnx.ModelProto, source: str,
+                     init_shapes: Mapping[str, tuple], input_shapes: Mapping[str, Sequence[int]],
+                     dims: Mapping[str, int]) -> None:
+    graph = light.graph
+    user_inputs = {i.name: i for i in graph.input if i.name not in init_shapes}
+    unknown = sorted(set(input_shapes) - set(user_inputs))
+    if unknown:
+        raise ConfigError(
+            f"{source}: --input-shape names {', '.join(unknown)}, which "
+            f"{'is' if len(unknown) == 1 else 'are'} not graph inputs; inputs: "
+            f"{', '.join(user_inputs) or '(none)'}")
+    for name, shape in input_shapes.items():
+        if any(int(d) < 1 for d in shape):
+            raise ConfigError(f"--input-shape {name}: dims must be positive, got {shape}")
+        tensor_type = user_inputs[name].type.tensor_type
+        tensor_type.shape.Clear()
+        for d in shape:
+            tensor_type.shape.dim.add().dim_value = int(d)
+    if input_shapes:  # stale intermediate shapes would contradict the new ones
+        del graph.value_info[:]
+    if dims:
+        found: set[str] = set()
+        for vi in (*graph.input, *graph.output, *graph.value_info):
+            if not vi.type.HasField("tensor_type"):
+                continue
+            for d in vi.type.tensor_type.shape.dim:
+                if d.HasField("dim_param") and d.dim_param in dims:
+                    found.add(d.dim_param)
+                    value = int(dims[d.dim_param])
+                    d.Clear()
+                    d.dim_value = value
+        missing = sorted(set(dims) - found)
+        if missing:
+            names = sorted(_symbolic_dims(light.graph.input, init_shapes))
+            raise ConfigError(
+                f"{source}: --dim {', '.join(missing)}: no symbolic dim of that name in the "
+                f"model; its symbolic dims: {', '.join(names) or '(none)'}")
+        bad = {k: v for k, v in dims.items() if int(v) < 1}
+        if bad:
+            raise ConfigError(f"--dim: values must be positive, got {bad}")
+
+
+def _symbolic_dims(values: Iterable[onnx.ValueInfoProto], skip: Iterable[str] = ()) -> set[str]:
+    skip = set(skip)
+    return {d.dim_param for vi in values if vi.name not in skip
+            and vi.type.HasField("tensor_type")
+            for d in vi.type.tensor_type.shape.dim if d.HasField("dim_param")}
+
+
+def _infer(light: onnx.ModelProto, source: str) -> dict[str, tuple[tuple[Dim, ...] | None, int]]:
+    """Tensor name -> (shape or None, ONNX elem type) after shape inference."""
+    try:
+        inferred = onnx.shape_inference.infer_shapes(light, check_type=False, strict_mode=False,
+                                                     data_prop=True)
+    except (onnx.shape_inference.InferenceError, RuntimeError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WorkloadError(f"{source}: ONNX shape inference failed: {first}; check the "
+                            "model with onnx.checker or fix the input shapes with "
+                            "--input-shape/--dim") from None
+    g = inferred.graph
+    shapes: dict[str, tuple[tuple[Dim, ...] | None, int]] = {}
+    for vi in (*g.input, *g.value_info, *g.output):
+        if not vi.type.HasField("tensor_type"):
+            continue
+        tt = vi.type.tensor_type
+        shape: tuple[Dim, ...] | None = None
+        if tt.HasField("shape"):
+            shape = tuple(d.dim_value if d.HasField("dim_value")
+                          else (d.dim_param if d.HasField("dim_param") else None)
+                          for d in tt.shape.dim)
+        old = shapes.get(vi.name)
+        if old is None or _n_known(shape) > _n_known(old[0]):
+            shapes[vi.name] = (shape, tt.elem_type)
+    for t in g.initializer:
+        shapes[t.name] = (tuple(int(d) for d in t.dims), t.data_type)
+    return shapes
+
+
+def _fully_known(shapes: Mapping[str, tuple], name: str) -> bool:
+    shape = shapes.get(name, (None,))[0]
+    return shape is not None and all(isinstance(d, int) for d in shape)
+
+
+def _n_known(shape: tuple[Dim, ...] | None) -> int:
+    return -1 if shape is None else sum(isinstance(d, int) for d in shape)
+
+
+# -- constant folding of small int shape tensors ------------------------------------------
+
+def _fold_shape_tensors(light: onnx.ModelProto, shapes: Mapping[str, tuple]
+                        ) -> dict[str, np.ndarray]:
+    """Values of small int tensors computable from constants and known shapes, limited to
+    those feeding a node whose output shape is still not fully known."""
+    values: dict[str, np.ndarray] = {}
+    for t in light.graph.initializer:
+        if t.data_type in _INT_TYPES and math.prod(t.dims) <= _SMALL_ELEMENTS:
+            values[t.name] = numpy_helper.to_array(t).astype(np.int64)
+    produced: dict[str, np.ndarray] = {}
+    for node in light.graph.node:
+        if node.domain not in ("", "ai.onnx") or len(node.output) != 1:
+            continue
+        try:
+            value = _eval_node(node, values, shapes)
+        except (ValueError, IndexError, TypeError, KeyError, ZeroDivisionError):
+            value = None
+        if value is not None and value.size <= _SMALL_ELEMENTS:
+            values[node.output[0]] = value
+            produced[node.output[0]] = value
+    needed: dict[str, np.ndarray] = {}
+    for node in light.graph.node:
+        if all(_fully_known(shapes, o) for o in node.output if o):
+            continue
+        for name in node.input:
+            if name in produced:
+                needed[name] = produced[name]
+    return needed
+
+
+def _attr(node: onnx.NodeProto, name: str, default: Any = None) -> Any:
+    for a in node.attribute:
+        if a.name == name:
+            return helper.get_attribute_value(a)
+    return default
+
+
+def _eval_node(node: onnx.NodeProto, values: Mapping[str, np.ndarray],
+               shapes: Mapping[str, tuple]) -> np.ndarray | None:
+    """Evaluate one shape-computation node on int64 values, or None if it cannot be."""
+    op = node.op_type
+    ins = [values.get(n) if n else None for n in node.input]
+    if op == "Constant":
+        t = _attr(node, "value")
+        if isinstance(t, TensorProto):
+            return (numpy_helper.to_array(t).astype(np.int64)
+                    if t.data_type in _INT_TYPES else None)
+        for key in ("value_ints", "value_int"):
+            v = _attr(node, key)
+            if v is not None:
+                return np.asarray(v, dtype=np.int64)
+        return None
+    if op == "Shape":
+        shape = shapes.get(node.input[0], (None,))[0]
+        if shape is None or not all(isinstance(d, int) for d in shape):
+            return None
+        start, end = _attr(node, "start", 0), _attr(node, "end", None)
+        return np.asarray(shape, dtype=np.int64)[start:end]
+    if op == "ConstantOfShape":
+        if ins[0] is None:
+            return None
+        fill = _attr(node, "value")
+        if fill is not None and fill.data_type not in _INT_TYPES:
+            return None
+        v = int(numpy_helper.to_array(fill).reshape(-1)[0]) if fill is not None else 0
+        size = int(np.prod(ins[0]))
+        return None if size > _SMALL_ELEMENTS else np.full(tuple(ins[0]), v, dtype=np.int64)
+    if not ins or ins[0] is None:
+        return None
+    x = ins[0]
+    if op in ("Identity", "Cast"):
+        to = _attr(node, "to")
+        return x if op == "Identity" or to in _INT_TYPES else None
+    if op == "Gather":
+        return None if ins[1] is None else np.take(x, ins[1], axis=_attr(node, "axis", 0))
+    if op == "Concat":
+        if any(v is None for v in ins):
+            return None
+        return np.concatenate([np.atleast_1d(v) for v in ins], axis=_attr(node, "axis", 0))
+    if op in ("Unsqueeze", "Squeeze"):
+        axes = _attr(node, "axes")
+        if axes is None and len(ins) > 1:
+            axes = None if ins[1] is None else list(ins[1])
+        if op == "Unsqueeze":
+            if axes is None:
+                return None
+            out = x
+            for a in sorted(int(a) % (x.ndim + len(axes)) for a in axes):
+                out = np.expand_dims(out, a)
+            return out
+        return np.squeeze(x) if axes is None else np.squeeze(x, axis=tuple(int(a) for a in axes))
+    if op == "Slice":
+        if any(v is None for v in ins[1:3]):
+            return None
+        starts, ends = ins[1], ins[2]
+        axes = ins[3] if len(ins) > 3 and ins[3] is not None else np.arange(len(starts))
+        steps = ins[4] if len(ins) > 4 and ins[4] is not None else np.ones(len(starts), int)
+        index = [slice(None)] * x.ndim
+        for s, e, a, st in zip(starts, ends, axes, steps, strict=True):
+            index[int(a)] = slice(int(s), int(min(e, 2**62)) if e > 0 else int(e), int(st))
+        return x[tuple(index)]
+    if op == "Reshape":
+        if ins[1] is None:
+            return None
+        target = [x.shape[i] if d == 0 and not _attr(node, "allowzero", 0) else int(d)
+                  for i, d in enumerate(ins[1])]
+        return x.reshape(target)
+    binary = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Max": np.maximum,
+              "Min": np.minimum, "Equal": np.equal}
+    if op in binary and len(ins) == 2 and ins[1] is not None:
+        return binary[op](x, ins[1]).astype(np.int64)
+    if op == "Div" and len(ins) == 2 and ins[1] is not None:
+        return np.trunc(x / ins[1]).astype(np.int64)
+    if op == "Where" and len(ins) == 3 and ins[1] is not None and ins[2] is not None:
+        return np.where(x.astype(bool), ins[1], ins[2]).astype(np.int64)
+    return None
+
+
+def _add_folded(light: onnx.ModelProto, folded: Mapping[str, np.ndarray]) -> None:
+    """Make folded tensors initializers (their producing nodes are dropped)."""
+    keep = [n for n in light.graph.node if not (len(n.output) == 1 and n.output[0] in folded)]
+    del light.graph.node[:]
+    light.graph.node.extend(keep)
+    for name, value in folded.items():
+        light.graph.initializer.append(numpy_helper.from_array(value.astype(np.int64), name))
+
+
+# -- the op graph -------------------------------------------------------------------------
+
+_ELEM_BYTES: dict[int, int] = {}
+
+
+def _elem_bytes(elem_type: int) -> int:
+    if elem_type not in _ELEM_BYTES:
+        try:
+            size = np.dtype(helper.tensor_dtype_to_np_dtype(elem_type)).itemsize
+        except (KeyError, TypeError, ValueError):
+            size = 4
+        if elem_type in (TensorProto.STRING, TensorProto.UNDEFINED):
+            size = 0
+        _ELEM_BYTES[elem_type] = size
+    return _ELEM_BYTES[elem_type]
+
+
+#: Input slots that hold parameters in common non-MAC ops (see `_weight_names`).
+_PARAM_SLOTS: dict[str, tuple[int, ...]] = {
+    "BatchNormalization": (1, 2, 3, 4), "LayerNormalization": (1, 2),
+    "InstanceNormalization": (1, 2), "GroupNormalization": (1, 2), "Gather": (0,),
+    "Clip": (1, 2), "PRelu": (1,), "Add": (1,), "Sub": (1,), "Mul": (1,), "Div": (1,),
+    "Pow": (1,), "Concat": tuple(range(64)),
+}
+
+
+def _weight_names(model: onnx.ModelProto) -> set[str]:
+    """Initializers, Constant outputs, and graph inputs used only in parameter slots.
+
+    A graph input is a weight when every use is a MAC op's weight slot (a MatMul's second
+    operand only when 2-D, so batched activations stay data) or a parameter slot of a
+    common vector op (norm scales, embedding tables, biases added as a second operand).
+    This is how weight-free models, such as the zoo's, declare their weights.
+    """
+    graph = model.graph
+    weights = {t.name for t in graph.initializer}
+    weights.update(n.output[0] for n in graph.node
+                   if n.op_type == "Constant" and n.output)
+    ranks = {i.name: len(i.type.tensor_type.shape.dim) for i in graph.input
+             if i.type.HasField("tensor_type") and i.type.tensor_type.HasField("shape")}
+    candidates = {i.name for i in graph.input} - weights
+    data: set[str] = set()
+    used: set[str] = set()
+    for node in graph.node:
+        slots = WEIGHT_SLOTS.get(node.op_type) or _PARAM_SLOTS.get(node.op_type, ())
+        for slot, name in enumerate(node.input):
+            if name not in candidates:
+                continue
+            used.add(name)
+            is_param = slot in slots and not (node.op_type in ("MatMul", "MatMulInteger")
+                                              and ranks.get(name) != 2)
+            if not is_param:
+                data.add(name)
+    return weights | (used - data)
+
+
+def _unique_names(nodes: Sequence[onnx.NodeProto]) -> list[str]:
+    names: list[str] = []
+    seen: set[str] = set()
+    for index, node in enumerate(nodes):
+        base = node.name or f"{node.op_type}_{index}"
+        name, k = base, 1
+        while name in seen:
+            k += 1
+            name = f"{base}_{k}"
+        seen.add(name)
+        names.append(name)
+    return names
+
+
+def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: str
+                 ) -> nx.DiGraph:
+    graph = model.graph
+    weights = _weight_names(model)
+    infos: dict[str, TensorInfo] = {}
+
+    def info(name: str) -> TensorInfo | None:
+        if not name:
+            return None
+        if name not in infos:
+            shape, elem = shapes.get(name, (None, TensorProto.FLOAT))
+            infos[name] = TensorInfo(name, shape, _elem_bytes(elem), name in weights)
+        return infos[name]
+
+    init_names = {t.name for t in graph.initializer}
+    out = nx.DiGraph(
+        source=source,
+        inputs={i.name: info(i.name).shape for i in graph.input  # type: ignore[union-attr]
+                if i.name not in weights and i.name not in init_names},
+        outputs={o.name: info(o.name).shape for o in graph.output},  # type: ignore[union-attr]
+    )
+    producer: dict[str, str] = {}
+    unknown_ops: set[str] = set()
+    unresolved: list[UnresolvedShape] = []
+    unresolved_vectors: list[str] = []
+    for node_id, node in zip(_unique_names(graph.node), graph.node, strict=True):
+        op = OpInfo(name=node_id, op_type=node.op_type,
+                    attrs={a.name: _attr_value(a) for a in node.attribute},
+                    inputs=tuple(info(n) for n in node.input),
+                    outputs=tuple(info(n) for n in node.output),
+                    domain=node.domain)
+        layer = vector = None
+        try:
+            built, known = build_op(op)
+        except UnresolvedShape as exc:
+            unresolved.append(exc)
+            built, known = None, True
+        if not known:
+            unknown_ops.add(node.op_type if node.domain in ("", "ai.onnx")
+                            else f"{node.domain}.{node.op_type}")
+        if built is not None and node.op_type in MAC_OP_TYPES and known:
+            layer = built
+        elif built is not None:
+            vector = built
+            if any(t is not None and not t.known for t in op.outputs):
+                unresolved_vectors.append(node_id)
+        ins = [t for t in op.inputs if t is not None]
+        weight_tensors = {t.name: t.n_bytes for t in ins if t.is_weight}
+        out.add_node(node_id, op_type=node.op_type, layer=layer, vector=vector, known=known,
+                     weight_tensors=weight_tensors, weight_bytes=sum(weight_tensors.values()),
+                     input_bytes=sum(t.n_bytes for t in ins if not t.is_weight),
+                     output_bytes=sum(t.n_bytes for t in op.outputs if t is not None))
+        for t in ins:
+            src = producer.get(t.name)
+            if src is None or src == node_id:
+                continue
+            if out.has_edge(src, node_id):
+                edge = out.edges[src, node_id]
+                if t.name not in edge["tensors"]:
+                    edge["tensors"] = (*edge["tensors"], t.name)
+                    edge["bytes"] += t.n_bytes
+            else:
+                out.add_edge(src, node_id, tensor=t.name, shape=t.shape, bytes=t.n_bytes,
+                             tensors=(t.name,))
+        for name in node.output:
+            if name:
+                producer[name] = node_id
+    if unresolved:
+        raise _unresolved_error(source, unresolved, model, weights)
+    out.graph["unknown_ops"] = sorted(unknown_ops)
+    out.graph["unresolved_vector_ops"] = unresolved_vectors
+    return out
+
+
+def _attr_value(attr: onnx.AttributeProto) -> Any:
+    if attr.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):
+        return None  # subgraphs (If/Loop/Scan bodies) are not expanded
+    return helper.get_attribute_value(attr)
+
+
+def _unresolved_error(source: str, unresolved: Sequence[UnresolvedShape],
+                      model: onnx.ModelProto, weights: set[str]) -> WorkloadError:
+    first = unresolved[0]
+    more = f" (and {len(unresolved) - 1} more MAC nodes)" if len(unresolved) > 1 else ""
+    symbolic = sorted(_symbolic_dims(model.graph.input, weights))
+    inputs = [i.name for i in model.graph.input if i.name not in weights]
+    hint = (f"set them with --dim {symbolic[0]}=1" if symbolic
+            else f"set input shapes with --input-shape {inputs[0] if inputs else 'NAME'}=AxBxC")
+    sym = f"; symbolic dims: {', '.join(symbolic)}" if symbolic else ""
+    return WorkloadError(f"{source}: {first} with unresolved dims{more}{sym}; {hint} "
+                         "(or --input-shape NAME=AxBxC for the graph inputs)")
