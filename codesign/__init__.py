@@ -36,6 +36,9 @@ _EXPORTS: dict[str, str] = {
     "WorkloadTensors": "codesign.mapping.batch",
     "CostModel": "codesign.cost.model",
     "CostResult": "codesign.cost.model",
+    "AnalyticalCostModel": "codesign.cost.analytical",
+    "evaluate_mapping": "codesign.cost.single",
+    "mapping_problems": "codesign.mapping.validate",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

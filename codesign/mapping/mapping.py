@@ -14,10 +14,14 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codesign.errors import MappingError
 from codesign.workload.layer import DIMS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from codesign.arch.accelerator import Accelerator
+    from codesign.workload.layer import Layer
 
 __all__ = ["FACTOR_LEVELS", "SPATIAL_AXES", "TEMPORAL_LEVELS", "Mapping"]
 
@@ -70,6 +74,16 @@ class Mapping:
     def total(self, dim: str) -> int:
         """Product of the factors of ``dim`` over all levels (>= the layer's bound)."""
         return math.prod(self.factor(level, dim) for level in FACTOR_LEVELS)
+
+    def validate(self, layer: Layer, accelerator: Accelerator) -> None:
+        """Raise `MappingError` listing every problem `mapping_problems` finds (coverage,
+        array size, dataflow, RF and GLB capacity); return None if the mapping is valid."""
+        from codesign.mapping.validate import mapping_problems
+
+        problems = mapping_problems(layer, accelerator, self)
+        if problems:
+            where = f"layer {layer.name!r}" if layer.name else "mapping"
+            raise MappingError(f"{where}: " + "; ".join(problems))
 
     def full_order(self, level: str) -> tuple[str, ...]:
         """All 8 dims at a temporal level, outer -> inner: the listed ones first."""
