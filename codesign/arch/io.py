@@ -84,10 +84,13 @@ def _unknown_keys(data: dict, valid: Sequence[str], where: str, problems: list[s
             problems.append(f"{where}unknown key {key!r}{_did_you_mean(key, valid)}")
 
 
-def _fail(source: str, what: str, problems: list[str], hint: str) -> None:
+def _fail(source: str, what: str, problems: list[str]) -> None:
     if problems:
         count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
-        raise ConfigError(f"{source}: {what} has {count}: " + "; ".join(problems) + f". {hint}")
+        text = "; ".join(problems)
+        end = "" if text.endswith(("?", ".")) else "."
+        raise ConfigError(f"{source}: {what} has {count}: {text}{end} "
+                          "Fix the file and run again.")
 
 
 # -- technology ----------------------------------------------------------------------------
@@ -99,8 +102,8 @@ def parse_technology(data: Any, source: str = "technology") -> Technology:
     >>> parse_technology({"dram_pj": 1.0})
     Traceback (most recent call last):
     ...
-    codesign.errors.ConfigError: technology: table has 1 problem: unknown key 'dram_pj'; did \
-you mean 'dram_pj_64b'?. Fix the file and run again.
+    codesign.errors.ConfigError: technology: technology table has 1 problem: unknown key \
+'dram_pj'; did you mean 'dram_pj_64b'? Fix the file and run again.
     """
     if data is None:
         data = {}
@@ -108,23 +111,33 @@ you mean 'dram_pj_64b'?. Fix the file and run again.
         raise ConfigError(f"{source}: expected a mapping of technology fields, got "
                           f"{_type_name(data)}")
     problems: list[str] = []
-    _unknown_keys(data, _TECHNOLOGY_KEYS, "", problems)
+    known = _technology_fields(data, "", problems)
+    _fail(source, "technology table", problems)
+    try:
+        return Technology(**known)
+    except ArchError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def _technology_fields(data: dict, where: str, problems: list[str]) -> dict[str, Any]:
+    """Checked `Technology` fields of ``data``; problems (prefixed by ``where``) appended."""
+    _unknown_keys(data, _TECHNOLOGY_KEYS, where, problems)
+    known: dict[str, Any] = {}
     for key, value in data.items():
         if key not in _TECHNOLOGY_KEYS:
             continue
         if key == "name":
             if not isinstance(value, str):
-                problems.append(f"key 'name' must be a string, got {_type_name(value)}")
+                problems.append(f"{where}key 'name' must be a string, got {_type_name(value)}")
+            else:
+                known[key] = value
         elif not _is_number(value):
-            problems.append(f"key {key!r} must be a number, got {_type_name(value)}")
+            problems.append(f"{where}key {key!r} must be a number, got {_type_name(value)}")
         elif not math.isfinite(value) or value < 0:
-            problems.append(f"key {key!r} must be >= 0, got {value!r}")
-    _fail(source, "table", problems, "Fix the file and run again.")
-    known = {k: (float(v) if k != "name" else v) for k, v in data.items()}
-    try:
-        return Technology(**known)
-    except ArchError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
+            problems.append(f"{where}key {key!r} must be >= 0, got {value!r}")
+        else:
+            known[key] = float(value)
+    return known
 
 
 def generate_technology(tech: Technology) -> dict:
@@ -186,10 +199,14 @@ def _parse_technology_ref(raw: Any, base_dir: Path | None, source: str,
     if raw is None:
         return None
     if isinstance(raw, dict):
+        before = len(problems)
+        known = _technology_fields(raw, "technology: ", problems)
+        if len(problems) > before:
+            return None
         try:
-            return parse_technology(raw, f"{source}: key 'technology'")
-        except ConfigError as exc:
-            problems.append(str(exc).removeprefix(f"{source}: "))
+            return Technology(**known)
+        except ArchError as exc:
+            problems.append(f"key 'technology': {exc}")
             return None
     if isinstance(raw, str):
         from codesign.arch.presets import TECHNOLOGY_PRESETS
@@ -273,7 +290,7 @@ def parse_accelerator(data: Any, source: str = "accelerator",
         kwargs["technology"] = _parse_technology_ref(
             data["technology"], Path(base_dir) if base_dir is not None else None, source,
             problems)
-    _fail(source, "accelerator", problems, "Fix the file and run again.")
+    _fail(source, "accelerator", problems)
     try:
         return Accelerator(**kwargs)
     except ArchError as exc:  # pragma: no cover - every field is checked above
