@@ -1,0 +1,302 @@
+"""`explore`: the library entry point of ``codesign explore`` (model in, Pareto designs out).
+
+Picks the device once, builds the evaluator and strategy, runs the search, re-costs the
+archive exactly and turns it into `ParetoDesign` records; with ``out`` it also writes the
+run folder (``pareto.csv``, ``designs.json``, ``history.csv``, ``run.json``, ``pareto.png``,
+plus a JSON + ``.npz`` checkpoint after every generation for ``resume``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codesign.arch.space import DesignSpace
+from codesign.errors import ConfigError, RunError
+from codesign.results.pareto import PARETO_COLUMNS, ParetoDesign
+from codesign.search.run import Budget, GenerationStats, RunState
+from codesign.workload.layer import LayerTable
+
+__all__ = ["DEFAULT_GENERATIONS", "DEFAULT_POPULATION", "ExploreResult", "explore"]
+
+#: Default budget (docs/PERFORMANCE.md, "Explore": ResNet-50 well inside 60 s on 2 cores).
+DEFAULT_POPULATION = 24
+DEFAULT_GENERATIONS = 12
+#: Default nested-mapper effort per design and generation.
+DEFAULT_MAPPER_CANDIDATES = 8
+DEFAULT_MAPPER_STEPS = 4
+
+#: Files a run folder holds; ``--force`` removes exactly these before a new run.
+RUN_FILES: tuple[str, ...] = ("pareto.csv", "designs.json", "history.csv", "run.json",
+                              "pareto.png", "checkpoint.json", "checkpoint.npz")
+
+
+@dataclass
+class ExploreResult:
+    """What `explore` found: the Pareto designs (sorted by the first objective), the
+    per-generation history and the run record (``run.json``)."""
+
+    pareto: list[ParetoDesign]
+    history: list[dict[str, Any]]
+    run: dict[str, Any]
+    table: LayerTable = field(repr=False)
+
+    @property
+    def interrupted(self) -> bool:
+        return bool(self.run.get("interrupted"))
+
+    def rows(self) -> list[dict[str, Any]]:
+        """``pareto.csv`` rows."""
+        return [d.row() for d in self.pareto]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data: run record, Pareto designs with per-layer mappings, history."""
+        return {"run": self.run, "designs": [d.to_dict() for d in self.pareto],
+                "history": self.history}
+
+    def write(self, folder: str | Path, plot: bool = True) -> None:
+        """Write the result files (each atomically) into ``folder``."""
+        from codesign.results.export import write_csv, write_json
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_csv(folder / "pareto.csv", self.rows(), PARETO_COLUMNS)
+        write_json(folder / "designs.json", {"objectives": self.run["config"]["objectives"],
+                                             "designs": [d.to_dict() for d in self.pareto]})
+        columns = list(self.history[0]) if self.history else ["generation", "evaluations"]
+        write_csv(folder / "history.csv", self.history, columns)
+        if plot:
+            from codesign.results.plots import plot_pareto
+
+            plot_pareto(self.pareto, folder / "pareto.png")
+        write_json(folder / "run.json", self.run)
+
+
+def _versions() -> dict[str, str]:
+    import numpy
+    import pymoo
+    import torch
+
+    from codesign import __version__
+
+    return {"codesign": __version__, "python": platform.python_version(),
+            "torch": torch.__version__, "numpy": numpy.__version__,
+            "pymoo": getattr(pymoo, "__version__", "?")}
+
+
+def _prepare_out(out: Path, force: bool) -> None:
+    existing = [name for name in RUN_FILES if (out / name).exists()]
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: exists and is not a folder; pick another path")
+    if existing and not force:
+        raise ConfigError(f"--out {out}: already holds a run ({', '.join(existing)}); pass "
+                          "--force to overwrite it or --resume to continue it")
+    for name in existing:
+        (out / name).unlink()
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def explore(
+    workload: LayerTable | str | Path | None = None,
+    space: DesignSpace | None = None,
+    *,
+    objectives: str | Sequence[str] = ("latency", "energy", "area"),
+    strategy: str | None = None,
+    algorithm: str = "nsga2",
+    population: int | None = None,
+    generations: int | None = None,
+    max_evals: int | None = None,
+    time_limit_s: float | None = None,
+    max_area_mm2: float | None = None,
+    max_power_w: float | None = None,
+    mapper_candidates: int = DEFAULT_MAPPER_CANDIDATES,
+    mapper_steps: int = DEFAULT_MAPPER_STEPS,
+    seed: int = 0,
+    device: str = "auto",
+    out: str | Path | None = None,
+    force: bool = False,
+    resume: str | Path | None = None,
+    input_shapes: Mapping[str, Sequence[int]] | None = None,
+    progress: Callable[[GenerationStats], None] | None = None,
+    cost_model: Any = None,
+    command: Sequence[str] | None = None,
+) -> ExploreResult:
+    """Search accelerator designs and per-layer mappings jointly; return the Pareto front.
+
+    ``workload``: a `LayerTable` or an ONNX path (``input_shapes`` fixes symbolic inputs).
+    Budget: ``population`` designs per generation, stopping at ``generations``,
+    ``max_evals`` design evaluations or ``time_limit_s`` seconds, whichever comes first
+    (defaults: `DEFAULT_POPULATION` x `DEFAULT_GENERATIONS` when none is given).
+    ``resume``: a run folder to continue from its checkpoint (its saved configuration is
+    used; a budget given here replaces the saved one). Ctrl-C stops after writing the front
+    found so far; the result then has ``interrupted`` set.
+    """
+    from codesign.search.problem import parse_objectives
+    from codesign.search.strategies import DEFAULT_STRATEGY
+    from codesign.search.strategies import strategy as get_strategy
+
+    saved_state: RunState | None = None
+    if resume is not None:
+        resume = Path(resume)
+        saved, saved_state = _load_resume(resume)
+        cfg = saved["config"]
+        if workload is None:
+            workload = cfg["workload"].get("path")
+            input_shapes = cfg["workload"].get("input_shapes")
+            if workload is None:
+                raise RunError(f"{resume}: the run explored an in-memory workload; pass the "
+                               "same LayerTable to explore(..., resume=...)")
+        space = DesignSpace.from_dict(cfg["space"], where=f"{resume}/run.json space")
+        objectives, strategy, algorithm = cfg["objectives"], cfg["strategy"], cfg["algorithm"]
+        population = cfg["population"]
+        max_area_mm2, max_power_w = cfg["max_area_mm2"], cfg["max_power_w"]
+        mapper_candidates, mapper_steps = cfg["mapper_candidates"], cfg["mapper_steps"]
+        seed = cfg["seed"]
+        if generations is None and max_evals is None and time_limit_s is None:
+            generations, max_evals = cfg["generations"], cfg["max_evals"]
+            time_limit_s = cfg["time_limit_s"]
+        out = resume
+    if workload is None:
+        raise ConfigError("explore: give a workload (a LayerTable or an ONNX path)")
+
+    objectives = parse_objectives(objectives)
+    strategy = strategy or DEFAULT_STRATEGY
+    strat = get_strategy(strategy)
+    space = space or DesignSpace()
+    if generations is None and max_evals is None and time_limit_s is None:
+        generations = DEFAULT_GENERATIONS
+    budget = Budget(population=population or DEFAULT_POPULATION, generations=generations,
+                    max_evals=max_evals, time_limit_s=time_limit_s)
+    for name, value in (("max area", max_area_mm2), ("max power", max_power_w)):
+        if value is not None and not value > 0:
+            raise ConfigError(f"{name} must be > 0, got {value}")
+    if mapper_candidates < 1 or mapper_steps < 1:
+        raise ConfigError(f"mapper effort must be >= 1 candidate and >= 1 step, got "
+                          f"{mapper_candidates} and {mapper_steps}")
+    from codesign.search.run import make_algorithm
+
+    make_algorithm(algorithm, budget.population, len(objectives))  # validate the name early
+
+    out_path = Path(out) if out is not None else None
+    if out_path is not None and resume is None:
+        _prepare_out(out_path, force)
+
+    # -- heavy imports and inputs -------------------------------------------------------
+    import torch
+
+    from codesign.device import resolve_device
+    from codesign.mapping.batch import WorkloadTensors
+    from codesign.search.problem import BatchEvaluator, MapperEffort
+    from codesign.search.run import run_search
+
+    workload_info: dict[str, Any] = {"path": None, "input_shapes": None}
+    if isinstance(workload, LayerTable):
+        table = workload
+    else:
+        from codesign.workload.table import load_onnx
+
+        table = load_onnx(workload, input_shapes=input_shapes)
+        workload_info = {"path": str(Path(workload).resolve()),
+                         "input_shapes": {k: list(v) for k, v in (input_shapes or {}).items()}
+                         or None}
+    dev = resolve_device(device)
+    if cost_model is None:
+        from codesign.arch.presets import resolve_technology
+        from codesign.cost.analytical import AnalyticalCostModel
+
+        cost_model = AnalyticalCostModel(resolve_technology(space.technology))
+    evaluator = BatchEvaluator(
+        space, WorkloadTensors.from_table(table, device=dev), cost_model, objectives,
+        mode=strat.mode, max_area_mm2=max_area_mm2, max_power_w=max_power_w,
+        effort=strat.effort or MapperEffort(mapper_candidates, mapper_steps), seed=seed,
+        device=dev)
+
+    config = {
+        "objectives": list(objectives), "strategy": strategy, "algorithm": algorithm,
+        "population": budget.population, "generations": budget.generations,
+        "max_evals": budget.max_evals, "time_limit_s": budget.time_limit_s,
+        "max_area_mm2": max_area_mm2, "max_power_w": max_power_w,
+        "mapper_candidates": mapper_candidates, "mapper_steps": mapper_steps, "seed": seed,
+        "device": device, "space": space.to_dict(), "workload": workload_info,
+        "n_unique_layers": len(table), "n_mac_layers": table.n_mac_layers,
+    }
+    run: dict[str, Any] = {
+        "command": list(command) if command is not None else None, "config": config,
+        "seed": seed, "device": str(dev),
+        "device_name": (torch.cuda.get_device_name(dev) if dev.type == "cuda"
+                        else platform.processor() or platform.machine()),
+        "versions": _versions(),
+        "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "resumed_from_generation": saved_state.generation if saved_state else None,
+        "status": "running", "interrupted": False,
+    }
+
+    from codesign.results.export import write_json
+    from codesign.search.checkpoint import write_checkpoint
+
+    if out_path is not None:
+        write_json(out_path / "run.json", run)
+
+    def on_generation(state: RunState, stats: GenerationStats) -> None:
+        if out_path is not None:
+            write_checkpoint(out_path, *state.to_checkpoint())
+        if progress is not None:
+            progress(stats)
+
+    state = run_search(evaluator, strat, algorithm, budget, seed=seed, state=saved_state,
+                       on_generation=on_generation)
+    if out_path is not None:
+        write_checkpoint(out_path, *state.to_checkpoint())
+
+    pareto = _pareto(evaluator, space, table, state)
+    run.update({
+        "status": "interrupted" if state.interrupted else "done",
+        "interrupted": state.interrupted, "stop_reason": state.stop_reason,
+        "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "generations_done": state.generation, "evaluations": state.n_evals,
+        "wall_s": state.elapsed_s, "n_pareto": len(pareto),
+        "hypervolume": {
+            "value": state.history[-1]["hypervolume"] if state.history else 0.0,
+            "space": "log10 objectives normalised by (z - lo) / (hi - lo)",
+            "lo_log10": None if state.hv_lo is None else state.hv_lo.tolist(),
+            "hi_log10": None if state.hv_hi is None else state.hv_hi.tolist(),
+            "reference_point": 1.1,
+        },
+    })
+    result = ExploreResult(pareto=pareto, history=list(state.history), run=run, table=table)
+    if out_path is not None:
+        result.write(out_path)
+    return result
+
+
+def _pareto(evaluator, space: DesignSpace, table: LayerTable, state: RunState
+            ) -> list[ParetoDesign]:
+    from codesign.results.pareto import pareto_designs
+
+    archive = state.archive.sorted()
+    if not len(archive):
+        return []
+    _, mappings, result = evaluator.cost(archive.hw_genes, archive.factors, archive.order)
+    accelerators = [space.accelerator(g, name=f"pareto-{i}")
+                    for i, g in enumerate(archive.hw_genes)]
+    return pareto_designs(accelerators, table, mappings, result)
+
+
+def _load_resume(folder: Path) -> tuple[dict[str, Any], RunState]:
+    import json
+
+    from codesign.search.checkpoint import read_checkpoint
+
+    run_json = folder / "run.json"
+    try:
+        saved = json.loads(run_json.read_text())
+        saved["config"]["workload"]  # noqa: B018 - check the key exists
+    except (OSError, ValueError, KeyError, TypeError):
+        raise RunError(f"--resume {folder}: no readable run.json with a config; is this a "
+                       "codesign explore output folder?") from None
+    state, arrays = read_checkpoint(folder)
+    return saved, RunState.from_checkpoint(state, arrays)

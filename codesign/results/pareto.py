@@ -1,0 +1,105 @@
+"""Pareto designs as plain data: one `ParetoDesign` per front member, with its accelerator,
+network totals and per-layer mappings and costs.
+
+This is where batched tensors become Python numbers for reports (``.tolist()`` is fine
+here: results are downstream of the cost model). Non-dominated filtering itself lives in
+`codesign.search.archive` (the search needs it every generation) and is re-exported here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from codesign.arch.accelerator import Accelerator
+from codesign.cost.model import CostResult
+from codesign.mapping.batch import MappingBatch
+from codesign.search.archive import non_dominated_mask
+from codesign.workload.layer import LayerTable
+
+__all__ = ["PARETO_COLUMNS", "ParetoDesign", "non_dominated_mask", "pareto_designs"]
+
+#: Hardware columns of ``pareto.csv`` (Accelerator fields), then the metric columns.
+HW_COLUMNS: tuple[str, ...] = ("pe_rows", "pe_cols", "rf_words", "glb_words", "glb_bw",
+                               "dram_bw", "word_bits", "clock_mhz", "dataflow")
+METRIC_COLUMNS: tuple[str, ...] = ("latency_cycles", "latency_s", "energy_j", "area_mm2",
+                                   "edp_js", "power_w", "utilization")
+PARETO_COLUMNS: tuple[str, ...] = ("design", *HW_COLUMNS, *METRIC_COLUMNS)
+
+_BOUNDS = ("compute", "glb", "dram")
+
+
+@dataclass(frozen=True)
+class ParetoDesign:
+    """One Pareto-optimal design: hardware, network totals, and per-layer schedules.
+
+    ``metrics`` holds `METRIC_COLUMNS`; ``layers[i]`` describes unique layer ``i`` (its
+    nodes, count, mapping in the JSON form, cycles, energy, utilisation, the bound that
+    limits it, feasibility).
+    """
+
+    index: int
+    accelerator: Accelerator
+    metrics: dict[str, float]
+    layers: tuple[dict[str, Any], ...]
+
+    def row(self) -> dict[str, Any]:
+        """One ``pareto.csv`` row (`PARETO_COLUMNS`)."""
+        hw = self.accelerator.to_dict()
+        row: dict[str, Any] = {"design": self.index}
+        row.update({k: hw[k] for k in HW_COLUMNS})
+        row.update(self.metrics)
+        return row
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``designs.json`` entry."""
+        return {"design": self.index, "accelerator": self.accelerator.to_dict(),
+                "metrics": dict(self.metrics), "layers": list(self.layers)}
+
+
+def pareto_designs(accelerators: list[Accelerator], table: LayerTable, mappings: MappingBatch,
+                   result: CostResult) -> list[ParetoDesign]:
+    """Turn a costed batch of front designs into `ParetoDesign` records.
+
+    Shape:
+        accelerators: ``B`` designs; mappings ``[B, L]``; result a `CostResult` for them.
+    """
+    n_b = len(accelerators)
+    if n_b == 0:
+        return []
+    latency_cycles = result.latency_cycles.tolist()
+    latency_s = result.latency_s.tolist()
+    energy_j = result.energy_j.tolist()
+    area = result.area_mm2.tolist()
+    power = result.power_w.tolist()
+    counts = np.asarray(table.counts, dtype=np.float64)  # [L]
+    macs = np.asarray([layer.macs for layer in table.layers], dtype=np.float64)
+    n_pes = np.asarray([a.n_pes for a in accelerators], dtype=np.float64)  # [B]
+    # network utilisation: useful MACs over MAC slots during the whole latency
+    utilization = (counts * macs).sum() / (np.asarray(latency_cycles) * n_pes)
+    cycles = result.cycles.tolist()
+    energy_pj = result.energy_pj.tolist()
+    layer_util = result.utilization.tolist()
+    feasible = result.feasible.tolist()
+    bounds = np.stack([result.compute_cycles.cpu().numpy(), result.glb_cycles.cpu().numpy(),
+                       result.dram_cycles.cpu().numpy()]).argmax(0)  # [B, L]
+    designs = []
+    for b, acc in enumerate(accelerators):
+        layers = []
+        for i, layer in enumerate(table.layers):
+            layers.append({
+                "layer": i, "names": list(table.names[i]), "count": table.counts[i],
+                "shape": layer.to_dict(),
+                "mapping": mappings.mapping(b, i).to_json(),
+                "cycles": cycles[b][i], "energy_pj": energy_pj[b][i],
+                "utilization": layer_util[b][i], "bound": _BOUNDS[int(bounds[b, i])],
+                "feasible": bool(feasible[b][i]),
+            })
+        metrics = {"latency_cycles": latency_cycles[b], "latency_s": latency_s[b],
+                   "energy_j": energy_j[b], "area_mm2": area[b],
+                   "edp_js": energy_j[b] * latency_s[b], "power_w": power[b],
+                   "utilization": float(utilization[b])}
+        designs.append(ParetoDesign(b, acc, metrics, tuple(layers)))
+    return designs

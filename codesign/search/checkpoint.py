@@ -1,0 +1,82 @@
+"""Atomic file writes and the run checkpoint: JSON + ``.npz`` (never pickle).
+
+A checkpoint is two files in the run folder: ``checkpoint.npz`` (arrays: the population and
+the archive) and ``checkpoint.json`` (counters, history, bounds). Each is written to a
+temporary file and moved into place with `os.replace`, arrays first; the JSON names the
+generation the arrays belong to, so a crash between the two moves is detected on resume.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from codesign.errors import RunError
+
+__all__ = [
+    "CHECKPOINT_ARRAYS",
+    "CHECKPOINT_JSON",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "read_checkpoint",
+    "write_checkpoint",
+]
+
+CHECKPOINT_JSON = "checkpoint.json"
+CHECKPOINT_ARRAYS = "checkpoint.npz"
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a
+    part: write a temporary file in the same folder, flush it, then `os.replace`."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """`atomic_write_bytes` for UTF-8 text."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_checkpoint(folder: str | Path, state: dict[str, Any],
+                     arrays: dict[str, np.ndarray]) -> None:
+    """Save a JSON-ready ``state`` and plain numeric ``arrays`` atomically."""
+    folder = Path(folder)
+    buffer = io.BytesIO()
+    np.savez(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
+    atomic_write_bytes(folder / CHECKPOINT_ARRAYS, buffer.getvalue())
+    atomic_write_text(folder / CHECKPOINT_JSON, json.dumps(state, indent=1) + "\n")
+
+
+def read_checkpoint(folder: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Load a checkpoint written by `write_checkpoint` (``allow_pickle=False``)."""
+    folder = Path(folder)
+    json_path, npz_path = folder / CHECKPOINT_JSON, folder / CHECKPOINT_ARRAYS
+    if not json_path.is_file() or not npz_path.is_file():
+        raise RunError(f"{folder}: no checkpoint to resume from (expected {CHECKPOINT_JSON} and "
+                       f"{CHECKPOINT_ARRAYS}); start a new run with --out instead")
+    try:
+        state = json.loads(json_path.read_text())
+        with np.load(npz_path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{folder}: checkpoint is unreadable ({exc}); start a new run") from None
+    if int(arrays.get("generation", -1)) != state.get("generation"):
+        raise RunError(f"{folder}: {CHECKPOINT_JSON} and {CHECKPOINT_ARRAYS} are from different "
+                       "generations (interrupted while saving?); start a new run")
+    return state, arrays

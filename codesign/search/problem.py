@@ -1,0 +1,259 @@
+"""The pymoo adapter: where numpy populations meet the batched torch cost model.
+
+`BatchEvaluator` turns a population ``X`` (``[B, V]`` numpy floats in ``[0, 1]``) into
+objectives and constraints with one torch round trip: convert once, decode hardware (and
+mapping) genes, call the cost model once (or the batched mapper once, for ``nested``),
+convert back once. `CodesignProblem` is the thin pymoo `Problem` around it.
+
+Genome layouts (``H`` hardware genes of the `DesignSpace`, ``L`` unique layers, ``G`` mapping
+genes per layer from `codesign.mapping.encoding`):
+
+- ``joint``: ``[H + L * G]``: hardware genes, then layer-major mapping genes.
+- ``nested``: ``[H]``: the batched mapper picks every design's mappings (with zero mapper
+  steps: the best of its classic seed mappings, the hardware-first phase of ``sequential``).
+
+Objectives are handed to pymoo as ``log10`` values (they span decades; the crowding and
+reference-direction machinery works better on comparable scales); the `Evaluation` keeps
+the plain values. Constraints (pymoo: ``G <= 0`` is feasible): buffer capacity
+(``log1p`` of the words over capacity, summed over layers), and optionally area and power
+as ``value / limit - 1``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from pymoo.core.problem import Problem
+
+from codesign.arch.space import DesignSpace
+from codesign.cost.model import CostModel, CostResult
+from codesign.errors import ConfigError
+from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
+
+__all__ = [
+    "MODES",
+    "OBJECTIVES",
+    "BatchEvaluator",
+    "CodesignProblem",
+    "Evaluation",
+    "MapperEffort",
+    "parse_objectives",
+]
+
+#: Objectives a run may minimise (names of `CostResult.objectives`).
+OBJECTIVES: tuple[str, ...] = ("latency", "energy", "area", "edp", "power")
+#: Genome layouts `BatchEvaluator` understands.
+MODES: tuple[str, ...] = ("joint", "nested")
+#: Objective value given to infeasible designs whose cost is not finite.
+_WORST = 1e30
+
+
+def parse_objectives(text: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """``"latency,energy,area"`` -> a tuple of known, distinct objective names.
+
+    >>> parse_objectives("edp, area")
+    ('edp', 'area')
+    """
+    names = [n.strip() for n in text.split(",")] if isinstance(text, str) else list(text)
+    names = [n for n in names if n]
+    unknown = [n for n in names if n not in OBJECTIVES]
+    if unknown or not names or len(set(names)) != len(names):
+        raise ConfigError(f"objectives {','.join(names)!r}: need one or more distinct names "
+                          f"from {', '.join(OBJECTIVES)}"
+                          + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
+    return tuple(names)
+
+
+@dataclass(frozen=True)
+class MapperEffort:
+    """How hard the batched mapper works per design (nested strategy, sequential remap)."""
+
+    n_candidates: int = 8
+    n_steps: int = 4
+    objective: str = "edp"
+
+
+@dataclass
+class Evaluation:
+    """What one population costs, on the numpy side.
+
+    Shape:
+        objectives: ``[B, O]`` plain values (s, J, mm2, J*s, W), finite.
+        constraints: ``[B, C]`` pymoo form (``<= 0`` feasible).
+        feasible: ``[B]`` bool, every constraint met.
+        hw_genes: ``[B, H]``; factors: ``[B, L, 5, D]`` int64; order: ``[B, L, 3, D]`` int64.
+        n_evals: design evaluations spent (one = one design with a mapping per layer; the
+            mapper's inner candidates count too).
+    """
+
+    objectives: np.ndarray
+    constraints: np.ndarray
+    feasible: np.ndarray
+    hw_genes: np.ndarray
+    factors: np.ndarray
+    order: np.ndarray
+    n_evals: int
+
+
+class BatchEvaluator:
+    """Costs whole populations: one decode and one cost-model (or mapper) call per batch.
+
+    ``seed`` and the call counter seed the mapper's torch generator, so the same sequence
+    of batches gives the same results; `calls` is part of a checkpoint.
+    """
+
+    def __init__(self, space: DesignSpace, workload: WorkloadTensors, cost_model: CostModel,
+                 objectives: tuple[str, ...], *, mode: str = "joint",
+                 max_area_mm2: float | None = None, max_power_w: float | None = None,
+                 effort: MapperEffort | None = None,
+                 seed: int = 0, device: torch.device | str = "cpu") -> None:
+        if mode not in MODES:
+            raise ConfigError(f"unknown genome mode {mode!r}; use one of {', '.join(MODES)}")
+        from codesign.mapping.encoding import n_mapping_genes
+
+        self.space = space
+        self.device = torch.device(device)
+        self.workload = workload.to(self.device)
+        self.cost_model = cost_model
+        self.objectives = parse_objectives(objectives)
+        self.mode = mode
+        self.max_area_mm2 = max_area_mm2
+        self.max_power_w = max_power_w
+        self.effort = effort or MapperEffort()
+        self.seed = int(seed)
+        self.calls = 0
+        self.n_layers = self.workload.n_layers
+        self.n_mapping_genes = n_mapping_genes()
+
+    # -- sizes ---------------------------------------------------------------------------
+    @property
+    def n_var(self) -> int:
+        extra = self.n_layers * self.n_mapping_genes if self.mode == "joint" else 0
+        return self.space.n_genes + extra
+
+    @property
+    def constraint_names(self) -> tuple[str, ...]:
+        names = ["capacity"]
+        if self.max_area_mm2 is not None:
+            names.append("area")
+        if self.max_power_w is not None:
+            names.append("power")
+        return tuple(names)
+
+    # -- evaluation ----------------------------------------------------------------------
+    def evaluate(self, x: np.ndarray) -> Evaluation:
+        """Cost a population.
+
+        Shape:
+            x: ``[B, V]`` floats in ``[0, 1]`` (``V = n_var``).
+        """
+        x = np.asarray(x, dtype=np.float64)
+        genes = torch.as_tensor(x, device=self.device)  # the one numpy -> torch conversion
+        n_b, n_h = genes.shape[0], self.space.n_genes
+        hardware = self.space.decode(genes[:, :n_h])
+        generator = torch.Generator(device=self.device)
+        generator.manual_seed(_mix(self.seed, self.calls))
+        self.calls += 1
+        if self.mode == "nested":
+            mappings, result, n_evals = self._nested(hardware, generator)
+        else:
+            layer_genes = genes[:, n_h:].reshape(n_b, self.n_layers, self.n_mapping_genes)
+            mappings = _decode(layer_genes, self.workload, hardware)
+            result = self.cost_model.evaluate(hardware, self.workload, mappings)
+            n_evals = n_b
+        objectives, constraints, feasible = self._outputs(result)
+        return Evaluation(
+            objectives=objectives.cpu().numpy(), constraints=constraints.cpu().numpy(),
+            feasible=feasible.cpu().numpy(), hw_genes=x[:, :n_h].copy(),
+            factors=mappings.factors.round().to(torch.int64).cpu().numpy(),
+            order=mappings.order.cpu().numpy(), n_evals=int(n_evals),
+        )
+
+    def cost(self, hw_genes: np.ndarray, factors: np.ndarray, order: np.ndarray
+             ) -> tuple[HardwareBatch, MappingBatch, CostResult]:
+        """Cost stored designs exactly again (the archive, for the final report)."""
+        hardware = self.space.decode(torch.as_tensor(np.asarray(hw_genes, dtype=np.float64),
+                                                     device=self.device))
+        mappings = MappingBatch(torch.as_tensor(factors, device=self.device),
+                                torch.as_tensor(order, device=self.device))
+        return hardware, mappings, self.cost_model.evaluate(hardware, self.workload, mappings)
+
+    def remap(self, hw_genes: np.ndarray, effort: MapperEffort) -> Evaluation:
+        """Map given designs with the batched mapper at ``effort`` (sequential's 2nd phase)."""
+        saved_mode, saved_effort = self.mode, self.effort
+        self.mode, self.effort = "nested", effort
+        try:
+            return self.evaluate(np.asarray(hw_genes)[:, : self.space.n_genes])
+        finally:
+            self.mode, self.effort = saved_mode, saved_effort
+
+    def _nested(self, hardware: HardwareBatch, generator: torch.Generator
+                ) -> tuple[MappingBatch, CostResult, int]:
+        from codesign.search.mapper import search_mappings
+
+        effort = self.effort
+        mappings, result = search_mappings(
+            hardware, self.workload, self.cost_model, effort.objective,
+            n_candidates=effort.n_candidates, n_steps=effort.n_steps, generator=generator)
+        return mappings, result, hardware.n_designs * nested_evals_per_design(effort)
+
+    def _outputs(self, result: CostResult) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``[B, O]`` objectives, ``[B, C]`` constraints, ``[B]`` feasibility."""
+        named = result.objectives()
+        objectives = torch.stack([named[n].to(torch.float64) for n in self.objectives], dim=1)
+        finite = torch.isfinite(objectives).all(1) & (objectives > 0).all(1)  # [B]
+        objectives = torch.where(finite.unsqueeze(1), objectives,
+                                 torch.full_like(objectives, _WORST))
+        excess = result.capacity_excess.to(torch.float64).clamp(min=0).sum(1)  # [B]
+        fits = result.feasible_design & finite
+        capacity = torch.where(fits, torch.zeros_like(excess),
+                               torch.log1p(excess).clamp(min=1e-3))
+        columns = [capacity]
+        if self.max_area_mm2 is not None:
+            columns.append(named["area"].to(torch.float64) / self.max_area_mm2 - 1.0)
+        if self.max_power_w is not None:
+            power = torch.where(finite, named["power"].to(torch.float64),
+                                torch.full_like(excess, _WORST))
+            columns.append(power / self.max_power_w - 1.0)
+        constraints = torch.stack(columns, dim=1)  # [B, C]
+        return objectives, constraints, (constraints <= 0).all(1)
+
+
+def nested_evals_per_design(effort: MapperEffort) -> int:
+    """Design evaluations the batched mapper spends per design: its starting candidates,
+    ``n_candidates`` children per step, and the final costing of the best mappings."""
+    return effort.n_candidates * (effort.n_steps + 1) + 1
+
+
+def _decode(genes: torch.Tensor, workload: WorkloadTensors, hardware: HardwareBatch
+            ) -> MappingBatch:
+    from codesign.mapping.encoding import decode_mapping_genes
+
+    return decode_mapping_genes(genes, workload, hardware)
+
+
+def _mix(seed: int, call: int) -> int:
+    """A 63-bit seed from (run seed, call number): distinct calls get unrelated streams."""
+    return int(np.random.SeedSequence([seed, call]).generate_state(2, np.uint64)[0] >> 1)
+
+
+class CodesignProblem(Problem):
+    """pymoo problem over genes in ``[0, 1]``; each generation is one `BatchEvaluator` call.
+
+    ``last`` holds the latest `Evaluation` (the run loop reads mappings and evaluation
+    counts from it); pymoo sees ``log10`` objectives.
+    """
+
+    def __init__(self, evaluator: BatchEvaluator) -> None:
+        self.evaluator = evaluator
+        self.last: Evaluation | None = None
+        super().__init__(n_var=evaluator.n_var, n_obj=len(evaluator.objectives),
+                         n_ieq_constr=len(evaluator.constraint_names), xl=0.0, xu=1.0)
+
+    def _evaluate(self, x, out, *args, **kwargs) -> None:
+        evaluation = self.evaluator.evaluate(x)
+        self.last = evaluation
+        out["F"] = np.log10(evaluation.objectives)
+        out["G"] = evaluation.constraints

@@ -1,0 +1,288 @@
+"""The run loop: pymoo ask/tell, one batched evaluation per generation, budget, archive,
+hypervolume history, checkpoints and a graceful stop on Ctrl-C.
+
+`run_search` is deterministic for a given seed and device: pymoo gets its own seeded
+generator, random genomes come from a `numpy.random.Generator` seeded from (seed,
+generation), and the evaluator seeds the mapper per call.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from codesign.errors import ConfigError
+from codesign.search.archive import Archive, hypervolume, normalisation_bounds
+from codesign.search.problem import (
+    BatchEvaluator,
+    CodesignProblem,
+    Evaluation,
+    nested_evals_per_design,
+)
+from codesign.search.strategies import ALGORITHMS, Strategy
+
+__all__ = ["Budget", "GenerationStats", "RunState", "make_algorithm", "run_search"]
+
+
+@dataclass(frozen=True)
+class Budget:
+    """When a run stops: whichever limit comes first. ``None`` means no limit of that kind;
+    at least one of ``generations``, ``max_evals``, ``time_limit_s`` must be set."""
+
+    population: int = 32
+    generations: int | None = 12
+    max_evals: int | None = None
+    time_limit_s: float | None = None
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.population < 2:
+            problems.append(f"population must be >= 2, got {self.population}")
+        if self.generations is not None and self.generations < 1:
+            problems.append(f"generations must be >= 1, got {self.generations}")
+        if self.max_evals is not None and self.max_evals < 1:
+            problems.append(f"max evals must be >= 1, got {self.max_evals}")
+        if self.time_limit_s is not None and self.time_limit_s <= 0:
+            problems.append(f"time limit must be > 0 s, got {self.time_limit_s}")
+        if self.generations is None and self.max_evals is None and self.time_limit_s is None:
+            problems.append("set at least one of generations, max evals, time limit")
+        if problems:
+            raise ConfigError("budget: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class GenerationStats:
+    """What the progress display shows after a generation.
+
+    ``best`` maps each objective to the best feasible value found so far.
+    """
+
+    generation: int
+    n_evals: int
+    hypervolume: float
+    best: dict[str, float]
+    n_pareto: int
+    wall_s: float
+    evals_per_s: float
+
+    def to_row(self) -> dict[str, Any]:
+        row = {"generation": self.generation, "evaluations": self.n_evals,
+               "hypervolume": self.hypervolume, "n_pareto": self.n_pareto}
+        row.update({f"best_{k}": v for k, v in self.best.items()})
+        row.update({"wall_s": self.wall_s, "evals_per_s": self.evals_per_s})
+        return row
+
+
+@dataclass
+class RunState:
+    """Everything a run needs to go on later (`to_checkpoint` / `from_checkpoint`).
+
+    Shape:
+        population: ``[P, V]`` the algorithm's genomes (``None`` before the first
+        generation); hv_lo, hv_hi: ``[O]`` log10 normalisation bounds.
+    """
+
+    archive: Archive
+    generation: int = 0
+    n_evals: int = 0
+    elapsed_s: float = 0.0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    population: np.ndarray | None = None
+    hv_lo: np.ndarray | None = None
+    hv_hi: np.ndarray | None = None
+    evaluator_calls: int = 0
+    remapped: bool = False
+    interrupted: bool = False
+    stop_reason: str = ""
+
+    def to_checkpoint(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        state = {"generation": self.generation, "n_evals": self.n_evals,
+                 "elapsed_s": self.elapsed_s, "history": self.history,
+                 "evaluator_calls": self.evaluator_calls, "remapped": self.remapped,
+                 "interrupted": self.interrupted, "stop_reason": self.stop_reason}
+        arrays = dict(self.archive.to_arrays())
+        arrays["generation"] = np.array(self.generation)
+        if self.population is not None:
+            arrays["population"] = self.population
+        if self.hv_lo is not None:
+            arrays["hv_lo"], arrays["hv_hi"] = self.hv_lo, self.hv_hi
+        return state, arrays
+
+    @classmethod
+    def from_checkpoint(cls, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> RunState:
+        return cls(
+            archive=Archive.from_arrays(arrays), generation=int(state["generation"]),
+            n_evals=int(state["n_evals"]), elapsed_s=float(state["elapsed_s"]),
+            history=list(state["history"]), population=arrays.get("population"),
+            hv_lo=arrays.get("hv_lo"), hv_hi=arrays.get("hv_hi"),
+            evaluator_calls=int(state["evaluator_calls"]), remapped=bool(state["remapped"]),
+        )
+
+
+def make_algorithm(name: str, population: int, n_objectives: int,
+                   initial: np.ndarray | None = None):
+    """A pymoo algorithm by name (see `ALGORITHMS`); ``initial`` ``[P, V]`` seeds the first
+    population (a resumed run). ``random`` has no pymoo algorithm: returns ``None``."""
+    if name not in ALGORITHMS:
+        raise ConfigError(f"unknown algorithm {name!r}; choose one of {', '.join(ALGORITHMS)}")
+    if name == "random":
+        return None
+    kwargs: dict[str, Any] = {"pop_size": population, "eliminate_duplicates": True}
+    if initial is not None:
+        kwargs["sampling"] = np.asarray(initial, dtype=np.float64)
+    if name == "nsga2":
+        from pymoo.algorithms.moo.nsga2 import NSGA2
+
+        return NSGA2(**kwargs)
+    if name == "nsga3":
+        from pymoo.algorithms.moo.nsga3 import NSGA3
+        from pymoo.util.ref_dirs import get_reference_directions
+
+        partitions = 1
+        while _n_simplex_points(n_objectives, partitions + 1) <= population:
+            partitions += 1
+        ref_dirs = get_reference_directions("das-dennis", n_objectives,
+                                            n_partitions=partitions)
+        return NSGA3(ref_dirs=ref_dirs, **kwargs)
+    if name == "smsemoa":
+        from pymoo.algorithms.moo.sms import SMSEMOA
+
+        return SMSEMOA(**kwargs)
+    try:
+        from pymoo.algorithms.moo.age2 import AGEMOEA2
+    except Exception:  # pymoo raises a bare Exception when numba is missing
+        raise ConfigError("algorithm agemoea2 needs numba: pip install numba (or "
+                          "pip install 'codesign[agemoea2]'), or pick another algorithm"
+                          ) from None
+    return AGEMOEA2(**kwargs)
+
+
+def _n_simplex_points(n_objectives: int, partitions: int) -> int:
+    from math import comb
+
+    return comb(partitions + n_objectives - 1, n_objectives - 1)
+
+
+def _stop_reason(state: RunState, budget: Budget, started: float, elapsed0: float) -> str:
+    if budget.generations is not None and state.generation >= budget.generations:
+        return "generations"
+    if budget.max_evals is not None and state.n_evals >= budget.max_evals:
+        return "max_evals"
+    if budget.time_limit_s is not None and \
+            elapsed0 + time.perf_counter() - started >= budget.time_limit_s:
+        return "time_limit"
+    return ""
+
+
+def run_search(evaluator: BatchEvaluator, strategy: Strategy, algorithm: str, budget: Budget,
+               *, seed: int = 0, state: RunState | None = None,
+               on_generation: Callable[[RunState, GenerationStats], None] | None = None
+               ) -> RunState:
+    """Search until the budget is spent or Ctrl-C; return the final `RunState`.
+
+    ``state`` continues a checkpointed run. ``on_generation`` is called after every
+    generation (checkpoint, progress display); a Ctrl-C during a generation discards that
+    generation, marks the state ``interrupted`` and returns normally.
+    """
+    objectives = evaluator.objectives
+    n_h, n_l = evaluator.space.n_genes, evaluator.n_layers
+    if state is None:
+        state = RunState(archive=Archive.empty(len(objectives), n_h, n_l))
+    evaluator.calls = state.evaluator_calls
+    problem = CodesignProblem(evaluator)
+    use_pymoo = strategy.use_algorithm and algorithm != "random"
+    algo = None
+    if use_pymoo:
+        algo = make_algorithm(algorithm, budget.population, len(objectives), state.population)
+        # a resumed run re-seeds from (seed, generation): reproducible, not bit-identical
+        # to an uninterrupted run, since pymoo's generator state is not saved
+        algo.setup(problem, seed=int(np.random.SeedSequence([seed, state.generation])
+                                     .generate_state(1)[0]), verbose=False)
+    started = time.perf_counter()
+    elapsed0 = state.elapsed_s
+    state.interrupted = False
+    try:
+        while not (reason := _stop_reason(state, budget, started, elapsed0)):
+            if use_pymoo:
+                pop = algo.ask()
+                algo.evaluator.eval(problem, pop)
+                evaluation = problem.last
+                algo.tell(infills=pop)
+                population = algo.pop.get("X")
+            else:
+                rng = np.random.default_rng([seed, state.generation])
+                x = rng.random((budget.population, evaluator.n_var))
+                evaluation = evaluator.evaluate(x)
+                population = None
+            _record(state, evaluation, evaluator, population)
+            state.elapsed_s = elapsed0 + time.perf_counter() - started
+            stats = _stats(state, objectives)
+            state.history.append(stats.to_row())
+            if on_generation is not None:
+                on_generation(state, stats)
+        state.stop_reason = reason
+        if strategy.remap is not None and not state.remapped and len(state.archive):
+            _remap(state, evaluator, strategy, budget)
+            state.elapsed_s = elapsed0 + time.perf_counter() - started
+            stats = _stats(state, objectives)
+            state.history.append(stats.to_row())
+            if on_generation is not None:
+                on_generation(state, stats)
+    except KeyboardInterrupt:
+        state.interrupted = True
+        state.stop_reason = "interrupted"
+        state.elapsed_s = elapsed0 + time.perf_counter() - started
+    return state
+
+
+def _record(state: RunState, evaluation: Evaluation, evaluator: BatchEvaluator,
+            population: np.ndarray | None) -> None:
+    """Fold one evaluated generation into the state (archive, counters, bounds)."""
+    if state.hv_lo is None:
+        sample = evaluation.objectives[evaluation.feasible]
+        if sample.shape[0] == 0:
+            sample = evaluation.objectives[(evaluation.objectives < 1e29).all(1)]
+        if sample.shape[0]:
+            state.hv_lo, state.hv_hi = normalisation_bounds(sample)
+    state.archive.update(evaluation.objectives, evaluation.feasible, evaluation.hw_genes,
+                         evaluation.factors, evaluation.order)
+    state.generation += 1
+    state.n_evals += evaluation.n_evals
+    state.evaluator_calls = evaluator.calls
+    if population is not None:
+        state.population = population
+
+
+def _remap(state: RunState, evaluator: BatchEvaluator, strategy: Strategy,
+           budget: Budget) -> None:
+    """Map the front's hardware with the full mapper and keep the non-dominated result."""
+    assert strategy.remap is not None
+    # one row per distinct decoded design (different genes may snap to the same design)
+    _, first = np.unique(evaluator.space.indices(state.archive.hw_genes), axis=0,
+                         return_index=True)
+    hw = state.archive.hw_genes[np.sort(first)][: budget.population]
+    evaluation = evaluator.remap(hw, strategy.remap)
+    state.archive = Archive.empty(len(evaluator.objectives), evaluator.space.n_genes,
+                                  evaluator.n_layers)
+    state.archive.update(evaluation.objectives, evaluation.feasible, evaluation.hw_genes,
+                         evaluation.factors, evaluation.order)
+    state.n_evals += hw.shape[0] * nested_evals_per_design(strategy.remap)
+    state.evaluator_calls = evaluator.calls
+    state.remapped = True
+
+
+def _stats(state: RunState, objectives: tuple[str, ...]) -> GenerationStats:
+    archive = state.archive
+    if len(archive) and state.hv_lo is not None:
+        hv = hypervolume(archive.objectives, state.hv_lo, state.hv_hi)
+        best = {n: float(archive.objectives[:, i].min()) for i, n in enumerate(objectives)}
+    else:
+        hv, best = 0.0, {n: float("nan") for n in objectives}
+    wall = state.elapsed_s
+    return GenerationStats(generation=state.generation, n_evals=state.n_evals, hypervolume=hv,
+                           best=best, n_pareto=len(archive), wall_s=wall,
+                           evals_per_s=state.n_evals / wall if wall > 0 else 0.0)

@@ -1,0 +1,65 @@
+"""Search strategies side by side: which genome the algorithm sees and who picks mappings.
+
+- ``joint``: one pymoo loop over hardware *and* per-layer mapping genes (`mode` ``joint``).
+- ``nested``: pymoo over hardware genes; every generation the batched mapper maps the whole
+  population at once with a modest effort (`mode` ``nested``).
+- ``sequential``: hardware first, each design costed with a fixed mapping heuristic (per layer
+  the best of the mapper's classic seed mappings, no mapping search), then the final front
+  is mapped with the mapper at full effort.
+- ``random``: uniform random joint genomes, the same number of evaluations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from codesign.errors import ConfigError
+from codesign.search.problem import MapperEffort
+
+__all__ = ["ALGORITHMS", "DEFAULT_STRATEGY", "STRATEGIES", "Strategy", "strategy"]
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """How a run explores.
+
+    ``mode``: the `BatchEvaluator` genome layout of the main loop; ``use_algorithm``: pymoo
+    proposes the genomes (else uniform random ones); ``effort``: mapper effort in the loop
+    (``None``: the run's); ``remap``: mapper effort for the final front after the loop
+    (``None``: keep the loop's mappings).
+    """
+
+    name: str
+    mode: str
+    use_algorithm: bool = True
+    effort: MapperEffort | None = None
+    remap: MapperEffort | None = None
+
+
+#: The sequential strategy's hardware phase: the mapper's 5 classic seeds, no search steps.
+HEURISTIC_MAPPING = MapperEffort(n_candidates=5, n_steps=0)
+#: Mapper effort of the sequential strategy's final mapping step (per front design).
+SEQUENTIAL_REMAP = MapperEffort(n_candidates=16, n_steps=8)
+
+STRATEGIES: dict[str, Strategy] = {
+    "joint": Strategy("joint", "joint"),
+    "nested": Strategy("nested", "nested"),
+    "sequential": Strategy("sequential", "nested", effort=HEURISTIC_MAPPING,
+                           remap=SEQUENTIAL_REMAP),
+    "random": Strategy("random", "joint", use_algorithm=False),
+}
+
+#: The strategy the benchmarks show best (docs/PERFORMANCE.md, "Strategies").
+DEFAULT_STRATEGY = "nested"
+
+#: pymoo algorithms a run may use (``random`` ignores the strategy's algorithm).
+ALGORITHMS: tuple[str, ...] = ("nsga2", "nsga3", "agemoea2", "smsemoa", "random")
+
+
+def strategy(name: str) -> Strategy:
+    """The `Strategy` called ``name``; `ConfigError` naming the choices otherwise."""
+    try:
+        return STRATEGIES[name]
+    except KeyError:
+        raise ConfigError(f"unknown strategy {name!r}; choose one of "
+                          f"{', '.join(STRATEGIES)}") from None
