@@ -147,7 +147,7 @@ class DesignSpace:
         """
         import torch
 
-        from codesign.mapping.batch import HardwareBatch
+        from codesign.arch.batch import HardwareBatch
 
         if isinstance(hw_genes, torch.Tensor):
             device = hw_genes.device if device is None else device

@@ -1,0 +1,70 @@
+"""`WorkloadTensors`: the unique layers of a `LayerTable` as tensors for batched cost models.
+
+Shapes: ``L`` unique layers, ``D = 8`` dims (`DIMS` order), ``V`` vector ops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import torch
+
+from codesign.workload.layer import DIMS, LayerTable
+
+__all__ = ["WorkloadTensors", "move_tensors"]
+
+
+def move_tensors(obj, device=None, dtype=None):
+    """A copy of a frozen dataclass with every tensor field moved (floats cast to ``dtype``)."""
+    changes = {}
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if isinstance(value, torch.Tensor):
+            cast = dtype if (dtype is not None and value.is_floating_point()) else None
+            changes[f.name] = value.to(device=device, dtype=cast)
+    return type(obj)(**{**{f.name: getattr(obj, f.name) for f in fields(obj)}, **changes})
+
+
+@dataclass(frozen=True)
+class WorkloadTensors:
+    """The unique layers of a `LayerTable` as tensors.
+
+    Shape:
+        dims: ``[L, D]`` int64 loop bounds.
+        stride, dilation: ``[L, 2]`` int64 (rows, cols).
+        counts: ``[L]`` int64 occurrences of each unique layer.
+        vector_ops: ``[V]`` int64 arithmetic operations of each vector (non-MAC) op.
+        vector_bytes: ``[V]`` int64 bytes each vector op reads plus writes.
+    """
+
+    dims: torch.Tensor
+    stride: torch.Tensor
+    dilation: torch.Tensor
+    counts: torch.Tensor
+    vector_ops: torch.Tensor
+    vector_bytes: torch.Tensor
+
+    @classmethod
+    def from_table(cls, table: LayerTable, device: torch.device | str | None = None
+                   ) -> WorkloadTensors:
+        layers = table.layers
+        return cls(
+            dims=torch.tensor([layer.dims for layer in layers], dtype=torch.int64, device=device
+                              ).reshape(len(layers), len(DIMS)),
+            stride=torch.tensor([layer.stride for layer in layers], dtype=torch.int64,
+                                device=device).reshape(len(layers), 2),
+            dilation=torch.tensor([layer.dilation for layer in layers], dtype=torch.int64,
+                                  device=device).reshape(len(layers), 2),
+            counts=torch.tensor(table.counts, dtype=torch.int64, device=device),
+            vector_ops=torch.tensor([v.ops for v in table.vector_ops], dtype=torch.int64,
+                                    device=device),
+            vector_bytes=torch.tensor([v.bytes_in + v.bytes_out for v in table.vector_ops],
+                                      dtype=torch.int64, device=device),
+        )
+
+    @property
+    def n_layers(self) -> int:
+        return self.dims.shape[0]
+
+    def to(self, device=None) -> WorkloadTensors:
+        return move_tensors(self, device)
