@@ -44,5 +44,55 @@ def main() -> None:
     """
 
 
+class _NameValue(click.ParamType):
+    """``NAME=VALUE`` where VALUE is ``AxBxC`` (shape) or one int (dim)."""
+
+    def __init__(self, shape: bool) -> None:
+        self.shape = shape
+        self.name = "NAME=AxBxC" if shape else "NAME=INT"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        name, sep, rest = str(value).rpartition("=")
+        try:
+            parts = tuple(int(v) for v in rest.lower().split("x")) if self.shape else (int(rest),)
+        except ValueError:
+            parts = ()
+        if not sep or not name or not parts or min(parts) < 1:
+            self.fail(f"expected {self.name} with positive ints, e.g. "
+                      f"{'input=1x3x224x224' if self.shape else 'batch=1'}; got {value!r}",
+                      param, ctx)
+        return (name, parts if self.shape else parts[0])
+
+
+@main.command()
+@click.argument("model", type=click.Path(dir_okay=True, path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--input-shape", "input_shapes", multiple=True, type=_NameValue(shape=True),
+              help="Set a graph input's shape, e.g. input=1x3x224x224 (repeatable).")
+@click.option("--dim", "dims", multiple=True, type=_NameValue(shape=False),
+              help="Set a named symbolic dim everywhere, e.g. batch=1 (repeatable).")
+def inspect(model: str, as_json: bool, input_shapes: tuple, dims: tuple) -> None:
+    """Show the MAC layers, vector ops and totals of an ONNX MODEL."""
+    import json
+
+    from codesign.workload.onnx_graph import read_onnx
+    from codesign.workload.summary import format_summary, workload_summary
+
+    graph = read_onnx(model, input_shapes=dict(input_shapes), dims=dict(dims))
+    summary = workload_summary(graph)
+    if summary["unknown_ops"]:
+        click.echo(f"Warning: {model}: op types without a handler, costed as elementwise "
+                   f"vector ops (1 op per output element): {', '.join(summary['unknown_ops'])}",
+                   err=True)
+    unresolved = graph.graph.get("unresolved_vector_ops", [])
+    if unresolved:
+        click.echo(f"Warning: {model}: {len(unresolved)} vector ops have unknown output sizes "
+                   f"(counted as 0), e.g. '{unresolved[0]}'; set --input-shape/--dim to resolve",
+                   err=True)
+    click.echo(json.dumps(summary, indent=2) if as_json else format_summary(summary))
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

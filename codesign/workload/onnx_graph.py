@@ -358,6 +358,13 @@ def _eval_node(node: onnx.NodeProto, values: Mapping[str, np.ndarray],
         target = [x.shape[i] if d == 0 and not _attr(node, "allowzero", 0) else int(d)
                   for i, d in enumerate(ins[1])]
         return x.reshape(target)
+    if op in ("ReduceProd", "ReduceSum"):
+        axes = _attr(node, "axes")
+        if axes is None and len(ins) > 1 and ins[1] is not None:
+            axes = list(ins[1])
+        reduce = np.prod if op == "ReduceProd" else np.sum
+        return np.asarray(reduce(x, axis=None if not axes else tuple(int(a) for a in axes),
+                                 keepdims=bool(_attr(node, "keepdims", 1))), dtype=np.int64)
     binary = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Max": np.maximum,
               "Min": np.minimum, "Equal": np.equal}
     if op in binary and len(ins) == 2 and ins[1] is not None:
@@ -534,8 +541,10 @@ def _unresolved_error(source: str, unresolved: Sequence[UnresolvedShape],
     more = f" (and {len(unresolved) - 1} more MAC nodes)" if len(unresolved) > 1 else ""
     symbolic = sorted(_symbolic_dims(model.graph.input, weights))
     inputs = [i.name for i in model.graph.input if i.name not in weights]
-    hint = (f"set them with --dim {symbolic[0]}=1" if symbolic
-            else f"set input shapes with --input-shape {inputs[0] if inputs else 'NAME'}=AxBxC")
-    sym = f"; symbolic dims: {', '.join(symbolic)}" if symbolic else ""
-    return WorkloadError(f"{source}: {first} with unresolved dims{more}{sym}; {hint} "
-                         "(or --input-shape NAME=AxBxC for the graph inputs)")
+    example = f"--input-shape {inputs[0] if inputs else 'NAME'}=AxBxC"
+    if symbolic:
+        hint = (f"the model's inputs have symbolic dims ({', '.join(symbolic)}): set them with "
+                f"--dim {symbolic[0]}=N, or give whole input shapes with {example}")
+    else:
+        hint = f"give the graph input shapes with {example}, or --dim NAME=N for a named dim"
+    return WorkloadError(f"{source}: {first} with unresolved dims{more}; {hint}")

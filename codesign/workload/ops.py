@@ -294,6 +294,7 @@ VECTOR_OPS_PER_ELEMENT: dict[str, int] = {
                      "EyeLike"], 0),
 }
 
+_SELECTS = {"Gather", "GatherElements", "GatherND", "Slice"}
 _POOLS = {"MaxPool", "AveragePool", "LpPool"}
 _GLOBAL_POOLS = {"GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"}
 _REDUCES = {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1",
@@ -303,10 +304,13 @@ _REDUCES = {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "
 
 def _vector(op: OpInfo, ops_per_element: int | None) -> VectorOp:
     out_elements = sum(t.elements for t in op.outputs if t is not None)
-    # Shape and Size read only metadata, not the tensor
-    bytes_in = (0 if op.op_type in ("Shape", "Size")
-                else sum(t.n_bytes for t in op.inputs if t is not None))
     bytes_out = sum(t.n_bytes for t in op.outputs if t is not None)
+    if op.op_type in ("Shape", "Size"):  # read only metadata, not the tensor
+        bytes_in = 0
+    elif op.op_type in _SELECTS:  # read the selected part (= output) plus the indices
+        bytes_in = bytes_out + sum(t.n_bytes for t in op.inputs[1:] if t is not None)
+    else:
+        bytes_in = sum(t.n_bytes for t in op.inputs if t is not None)
     if ops_per_element is None:  # reductions: one operation per input element read
         first = op.input(0)
         n_ops = first.elements if first is not None else 0

@@ -1,0 +1,121 @@
+"""`codesign inspect` through CliRunner: output, JSON shape, and one-line errors (exit 2)."""
+
+import json
+from pathlib import Path
+
+import onnx
+import pytest
+from click.testing import CliRunner
+from onnx import TensorProto, helper
+
+from codesign.cli import main
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
+
+
+def run(*args):
+    result = CliRunner().invoke(main, ["inspect", *map(str, args)])
+    assert "Traceback" not in result.output
+    return result
+
+
+def _save(path, nodes, inputs, inits=(), extra_opsets=()):
+    graph = helper.make_graph(nodes, "g", inputs,
+                              [helper.make_tensor_value_info(nodes[-1].output[0],
+                                                             TensorProto.FLOAT, None)],
+                              initializer=list(inits))
+    opsets = [helper.make_opsetid("", 17), *extra_opsets]
+    onnx.save(helper.make_model(graph, opset_imports=opsets), path)
+    return path
+
+
+def _weight(name, shape):
+    t = onnx.TensorProto(name=name, data_type=TensorProto.FLOAT)
+    t.dims.extend(shape)
+    return t
+
+
+@pytest.mark.parametrize("name", ["resnet18", "resnet50", "mobilenet_v2", "vgg16", "bert_base",
+                                  "vit_b16", "gpt2_small"])
+def test_inspect_every_zoo_model(name):
+    result = run(MODELS / f"{name}.onnx")
+    assert result.exit_code == 0, result.output
+    assert "Totals:" in result.output and "MACs" in result.output
+
+
+def test_inspect_json():
+    result = run(MODELS / "resnet18.onnx", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    # torchvision ResNet-18: 20 convs + fc = 21 MAC layers, 1,814,073,344 MACs (the sum of
+    # the per-layer products, e.g. conv1 = 64*3*112*112*7*7 = 118,013,952)
+    assert data["totals"]["macs"] == 1_814_073_344
+    assert data["totals"]["mac_layers"] == 21 == len(data["layers"])
+    assert data["totals"]["unique_layers"] == len(data["unique_layers"])
+    # weights: 11,689,512 parameters of convs and fc (torchvision) minus the 9,600 BN ones
+    # (BN weights feed vector ops): 11,679,912 floats = 46,719,648 bytes
+    assert data["totals"]["weight_bytes"] == 46_719_648
+    assert data["layers"][0]["macs"] == 118_013_952
+
+
+def _symbolic(tmp_path):
+    return _save(tmp_path / "sym.onnx", [helper.make_node("Conv", ["x", "w"], ["y"], name="c")],
+                 [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, 4, 4])],
+                 [_weight("w", [2, 3, 1, 1])])
+
+
+def test_symbolic_dims_and_overrides(tmp_path):
+    path = _symbolic(tmp_path)
+    result = run(path)
+    assert result.exit_code == 2
+    assert "sym.onnx" in result.output and "--dim batch=N" in result.output
+    # batch 3: 3 * 2 * 3 * 4 * 4 = 288 MACs
+    ok = run(path, "--dim", "batch=3", "--json")
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.output)["totals"]["macs"] == 288
+    ok = run(path, "--input-shape", "x=1x3x2x2", "--json")
+    assert json.loads(ok.output)["totals"]["macs"] == 1 * 2 * 3 * 2 * 2
+
+
+def test_bad_option_values(tmp_path):
+    path = _symbolic(tmp_path)
+    assert run(path, "--dim", "batch").exit_code == 2
+    assert run(path, "--input-shape", "x=1xfoo").exit_code == 2
+    result = run(path, "--input-shape", "y=1x3x4x4")
+    assert result.exit_code == 2 and "not graph inputs" in result.output
+
+
+def test_bad_files(tmp_path):
+    missing = run(tmp_path / "nope.onnx")
+    assert missing.exit_code == 2 and "nope.onnx: no such file" in missing.output
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"\x00\xff" * 100)
+    result = run(junk)
+    assert result.exit_code == 2 and "junk.onnx" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    good = (MODELS / "resnet18.onnx").read_bytes()
+    cut = tmp_path / "cut.onnx"
+    cut.write_bytes(good[: len(good) // 3])
+    result = run(cut)
+    assert result.exit_code == 2 and "cut.onnx" in result.output
+
+
+def test_no_mac_op(tmp_path):
+    path = _save(tmp_path / "relu.onnx", [helper.make_node("Relu", ["x"], ["y"])],
+                 [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])])
+    result = run(path)
+    assert result.exit_code == 2 and "no MAC op" in result.output
+
+
+def test_unknown_ops_warned_once(tmp_path):
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["a"]),
+             helper.make_node("Frob", ["a"], ["b"], domain="x.y"),
+             helper.make_node("Frob", ["b"], ["c"], domain="x.y")]
+    path = _save(tmp_path / "custom.onnx", nodes,
+                 [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 2])],
+                 [_weight("w", [2, 2])], extra_opsets=[helper.make_opsetid("x.y", 1)])
+    result = run(path)
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "without a handler" in line]
+    assert len(warnings) == 1 and warnings[0].count("x.y.Frob") == 1
+    assert "x.y.Frob" not in result.stdout.split("Vector ops")[0]
