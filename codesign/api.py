@@ -8,6 +8,7 @@ plus a JSON + ``.npz`` checkpoint after every generation for ``resume``).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import platform
 from collections.abc import Callable, Mapping, Sequence
@@ -121,13 +122,16 @@ def explore(
     force: bool = False,
     resume: str | Path | None = None,
     input_shapes: Mapping[str, Sequence[int]] | None = None,
+    dims: Mapping[str, int] | None = None,
     progress: Callable[[GenerationStats], None] | None = None,
     cost_model: Any = None,
     command: Sequence[str] | None = None,
+    plot: bool = True,
 ) -> ExploreResult:
     """Search accelerator designs and per-layer mappings jointly; return the Pareto front.
 
-    ``workload``: a `LayerTable` or an ONNX path (``input_shapes`` fixes symbolic inputs).
+    ``workload``: a `LayerTable` or an ONNX path (``input_shapes`` and ``dims`` fix symbolic
+    inputs, as in `load_onnx`).
     Budget: ``population`` designs per generation, stopping at ``generations``,
     ``max_evals`` design evaluations or ``time_limit_s`` seconds, whichever comes first
     (defaults: `DEFAULT_POPULATION` x `DEFAULT_GENERATIONS` when none is given).
@@ -147,6 +151,7 @@ def explore(
         if workload is None:
             workload = cfg["workload"].get("path")
             input_shapes = cfg["workload"].get("input_shapes")
+            dims = cfg["workload"].get("dims")
             if workload is None:
                 raise RunError(f"{resume}: the run explored an in-memory workload; pass the "
                                "same LayerTable to explore(..., resume=...)")
@@ -193,16 +198,16 @@ def explore(
     from codesign.search.problem import BatchEvaluator, MapperEffort
     from codesign.search.run import run_search
 
-    workload_info: dict[str, Any] = {"path": None, "input_shapes": None}
+    workload_info: dict[str, Any] = {"path": None, "input_shapes": None, "dims": None}
     if isinstance(workload, LayerTable):
         table = workload
     else:
         from codesign.workload.table import load_onnx
 
-        table = load_onnx(workload, input_shapes=input_shapes)
+        table = load_onnx(workload, input_shapes=input_shapes, dims=dims)
         workload_info = {"path": str(Path(workload).resolve()),
                          "input_shapes": {k: list(v) for k, v in (input_shapes or {}).items()}
-                         or None}
+                         or None, "dims": dict(dims) if dims else None}
     dev = resolve_device(device)
     if cost_model is None:
         from codesign.arch.presets import resolve_technology
@@ -247,8 +252,9 @@ def explore(
         if progress is not None:
             progress(stats)
 
-    state = run_search(evaluator, strat, algorithm, budget, seed=seed, state=saved_state,
-                       on_generation=on_generation)
+    with _cpu_threads(1 if dev.type == "cpu" else None):
+        state = run_search(evaluator, strat, algorithm, budget, seed=seed, state=saved_state,
+                           on_generation=on_generation)
     if out_path is not None:
         write_checkpoint(out_path, *state.to_checkpoint())
 
@@ -269,8 +275,29 @@ def explore(
     })
     result = ExploreResult(pareto=pareto, history=list(state.history), run=run, table=table)
     if out_path is not None:
-        result.write(out_path)
+        result.write(out_path, plot=plot)
     return result
+
+
+@contextlib.contextmanager
+def _cpu_threads(n: int | None):
+    """Run with ``n`` torch CPU threads, then restore the caller's setting.
+
+    The cost tensors of one generation are small (``[B, L, ...]``), so intra-op threads
+    mostly add synchronisation: one thread measured ~10x faster than two on a shared 2-core
+    machine (docs/PERFORMANCE.md, "Explore").
+    """
+    import torch
+
+    if n is None:
+        yield
+        return
+    saved = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
 
 
 def _pareto(evaluator, space: DesignSpace, table: LayerTable, state: RunState
