@@ -94,5 +94,123 @@ def inspect(model: str, as_json: bool, input_shapes: tuple, dims: tuple) -> None
     click.echo(json.dumps(summary, indent=2) if as_json else format_summary(summary))
 
 
+_OBJECTIVE_UNITS = {"latency": "s", "energy": "J", "area": "mm2", "edp": "J*s", "power": "W"}
+
+
+class _Progress:
+    """Generation progress: one self-overwriting line on a terminal, plain lines when piped."""
+
+    def __init__(self, total: int | None) -> None:
+        self.total = total
+        self.tty = sys.stderr.isatty()
+        self.width = 0
+
+    def __call__(self, stats) -> None:
+        gen = f"gen {stats.generation}" + (f"/{self.total}" if self.total else "")
+        best = "  ".join(f"{name} {value:.3g}{_OBJECTIVE_UNITS.get(name, '')}"
+                         for name, value in stats.best.items())
+        line = (f"{gen}  evals {stats.n_evals}  HV {stats.hypervolume:.4g}  "
+                f"pareto {stats.n_pareto}  {best}  {stats.evals_per_s:.0f} evals/s")
+        if self.tty:
+            click.echo("\r" + line.ljust(self.width), nl=False, err=True)
+            self.width = len(line)
+        else:
+            click.echo(line, err=True)
+
+    def close(self) -> None:
+        if self.tty and self.width:
+            click.echo("", err=True)
+
+
+@main.command()
+@click.argument("model", required=False, type=click.Path(dir_okay=False, path_type=str))
+@click.option("--space", "space_path", type=click.Path(dir_okay=False, path_type=str),
+              help="Design space YAML (ranges/choices of the HW parameters); default: built in.")
+@click.option("--objectives", default="latency,energy,area", show_default=True,
+              help="Comma-separated objectives to minimise: latency, energy, area, edp, power.")
+@click.option("--max-area", type=click.FloatRange(min=0, min_open=True), metavar="MM2",
+              help="Constraint: chip area at most MM2.")
+@click.option("--max-power", type=click.FloatRange(min=0, min_open=True), metavar="W",
+              help="Constraint: average power at most W watts.")
+@click.option("--strategy", type=click.Choice(["joint", "nested", "sequential", "random"]),
+              default=None, help="Search strategy  [default: nested]")
+@click.option("--algorithm", type=click.Choice(["nsga2", "nsga3", "agemoea2", "smsemoa",
+                                                "random"]),
+              default="nsga2", show_default=True, help="pymoo algorithm of the outer search.")
+@click.option("--generations", type=click.IntRange(min=1), help="Stop after N generations "
+              "[default: 12 unless --max-evals or --time-limit is given].")
+@click.option("--population", type=click.IntRange(min=2), help="Designs per generation "
+              "[default: 24].")
+@click.option("--max-evals", type=click.IntRange(min=1),
+              help="Stop after N design evaluations (mapper candidates included).")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Stop after this many seconds of search.")
+@click.option("--mapper-candidates", type=click.IntRange(min=2), default=8, show_default=True,
+              help="Nested strategy: mapping candidates per layer and design.")
+@click.option("--mapper-steps", type=click.IntRange(min=0), default=4, show_default=True,
+              help="Nested strategy: mapper steps per generation.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True, help="Torch device for the cost model.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=str),
+              help="Output folder  [default: explore-<model name>]")
+@click.option("--force", is_flag=True, help="Overwrite an existing run in --out.")
+@click.option("--resume", type=click.Path(file_okay=False, exists=True, path_type=str),
+              help="Continue the run in this folder from its last checkpoint.")
+@click.option("--input-shape", "input_shapes", multiple=True, type=_NameValue(shape=True),
+              help="Set a graph input's shape, e.g. input=1x3x224x224 (repeatable).")
+@click.option("--dim", "dims", multiple=True, type=_NameValue(shape=False),
+              help="Set a named symbolic dim everywhere, e.g. batch=1 (repeatable).")
+@click.option("--no-plot", is_flag=True, help="Do not draw pareto.png.")
+def explore(model: str | None, space_path: str | None, objectives: str,
+            max_area: float | None, max_power: float | None, strategy: str | None,
+            algorithm: str, generations: int | None, population: int | None,
+            max_evals: int | None, time_limit: float | None, mapper_candidates: int,
+            mapper_steps: int, seed: int, device: str, out: str | None, force: bool,
+            resume: str | None, input_shapes: tuple, dims: tuple, no_plot: bool) -> None:
+    """Search accelerator designs and per-layer mappings for an ONNX MODEL; write the
+    Pareto front (pareto.csv, designs.json, history.csv, run.json, pareto.png) to --out."""
+    from pathlib import Path
+
+    from codesign.api import DEFAULT_GENERATIONS
+    from codesign.api import explore as run_explore
+    from codesign.arch.space import DesignSpace
+    from codesign.errors import ConfigError
+
+    if model is None and resume is None:
+        raise ConfigError("explore: give a MODEL (an ONNX file) or --resume DIR")
+    if resume is not None and (model is not None or space_path is not None):
+        raise ConfigError("--resume continues a run with its saved model and design space; "
+                          "do not pass MODEL or --space with it")
+    space = DesignSpace.from_yaml(space_path) if space_path else None
+    if out is None and resume is None:
+        out = f"explore-{Path(model).stem}"
+    budget_given = generations is not None or max_evals is not None or time_limit is not None
+    progress = _Progress(generations if generations is not None else
+                         (DEFAULT_GENERATIONS if not budget_given and resume is None else None))
+    try:
+        result = run_explore(
+            model, space, objectives=objectives, strategy=strategy, algorithm=algorithm,
+            population=population, generations=generations, max_evals=max_evals,
+            time_limit_s=time_limit, max_area_mm2=max_area, max_power_w=max_power,
+            mapper_candidates=mapper_candidates, mapper_steps=mapper_steps, seed=seed,
+            device=device, out=out, force=force, resume=resume,
+            input_shapes=dict(input_shapes) or None, dims=dict(dims) or None,
+            progress=progress, command=["codesign", *sys.argv[1:]], plot=not no_plot)
+    finally:
+        progress.close()
+    folder = resume or out
+    run = result.run
+    click.echo(f"{len(result.pareto)} Pareto designs from {run['evaluations']} evaluations in "
+               f"{run['wall_s']:.1f} s ({run['config']['strategy']}, {run['device']}) -> "
+               f"{folder}/pareto.csv")
+    if not result.pareto:
+        click.echo("Warning: no design met every constraint; relax --max-area/--max-power or "
+                   "widen the design space", err=True)
+    if result.interrupted:
+        click.echo("Aborted!", err=True)
+        sys.exit(130)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
