@@ -365,6 +365,13 @@ def build_op(op: OpInfo) -> tuple[Layer | VectorOp, bool]:
     """Dispatch ``op`` to its handler: returns the built op and whether the op type is known.
 
     Raises `UnresolvedShape` when a MAC op's dims cannot be resolved.
+
+    >>> x = TensorInfo("x", (1, 3, 8, 8), 4)
+    >>> w = TensorInfo("w", (16, 3, 3, 3), 4, is_weight=True)
+    >>> y = TensorInfo("y", (1, 16, 8, 8), 4)
+    >>> layer, known = build_op(OpInfo("conv", "Conv", {"pads": [1, 1, 1, 1]}, (x, w), (y,)))
+    >>> layer.dims, layer.macs  # 16 * 3 * 8*8 * 3*3
+    ((1, 1, 16, 3, 8, 8, 3, 3), 27648)
     """
     handler = OP_HANDLERS.get(op.op_type) if op.domain in ("", "ai.onnx") else None
     if handler is None:

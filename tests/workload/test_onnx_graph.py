@@ -54,6 +54,8 @@ def test_conv_relu_graph_nodes_and_edges():
                                        "tensors": ("y",)}
     assert g.graph["inputs"] == {"x": (1, 3, 8, 8)}
     assert g.graph["unknown_ops"] == []
+    # a ModelProto works as well as its bytes
+    assert parse_onnx(m).nodes["conv"]["layer"] == g.nodes["conv"]["layer"]
 
 
 def test_auto_pad_strides_dilations_groups():
@@ -234,3 +236,23 @@ def test_large_model_with_real_weights_imports(tmp_path):
     g = read_onnx(path)
     assert g.nodes["fc"]["layer"] == Layer.gemm(M=1, K=n, N=n)
     assert g.nodes["fc"]["weight_bytes"] == n * n * 4
+
+
+def test_big_constant_and_external_data_weights_are_not_read(tmp_path):
+    # a 10 x 10 Constant (over the small-tensor limit, so inference sees it as a typed input)
+    # and an initializer whose data lives in an external file that does not exist
+    big = helper.make_node("Constant", [], ["w1"], name="const", value=helper.make_tensor(
+        "c", F, [10, 10], np.ones(100, dtype=np.float32).tolist()))
+    ext = weight("w2", [10, 7])
+    ext.data_location = TensorProto.EXTERNAL
+    ext.external_data.add(key="location", value="absent.bin")
+    m = model([big, helper.make_node("MatMul", ["x", "w1"], ["h"], name="mm1"),
+               helper.make_node("MatMul", ["h", "w2"], ["y"], name="mm2")],
+              [vi("x", [3, 10])], [ext])
+    path = tmp_path / "ext.onnx"
+    path.write_bytes(m.SerializeToString())
+    g = read_onnx(path)
+    assert layers(g)["mm1"] == Layer.gemm(M=3, K=10, N=10)
+    assert layers(g)["mm2"] == Layer.gemm(M=3, K=10, N=7)
+    # 10 * 7 floats = 280 bytes, counted from dims alone
+    assert g.nodes["mm2"]["weight_bytes"] == 280
