@@ -3,7 +3,8 @@
 Weights are never decoded: initializer shapes come from their ``dims`` field, and shape
 inference runs on a light copy of the model in which every large initializer (and large
 Constant node) is replaced by a typed graph input. So a 100 MB model costs one protobuf
-parse plus inference on a graph of a few kB, and models over 2 GB need no special path.
+parse plus inference on a graph of a few kB (about 0.1-0.4 s), and external weight data
+(the only way past protobuf's 2 GB limit) is never opened.
 
 Shape resolution, in order: the user's overrides (``input_shapes`` replaces a graph
 input's shape, ``dims`` sets a named symbolic dim everywhere), ONNX shape inference with
@@ -184,6 +185,9 @@ def _apply_overrides(light: onnx.ModelProto, source: str,
     if input_shapes:  # stale intermediate shapes would contradict the new ones
         del graph.value_info[:]
     if dims:
+        bad = {k: v for k, v in dims.items() if int(v) < 1}
+        if bad:
+            raise ConfigError(f"--dim: values must be positive, got {bad}")
         found: set[str] = set()
         for vi in (*graph.input, *graph.output, *graph.value_info):
             if not vi.type.HasField("tensor_type"):
@@ -200,9 +204,6 @@ def _apply_overrides(light: onnx.ModelProto, source: str,
             raise ConfigError(
                 f"{source}: --dim {', '.join(missing)}: no symbolic dim of that name in the "
                 f"model; its symbolic dims: {', '.join(names) or '(none)'}")
-        bad = {k: v for k, v in dims.items() if int(v) < 1}
-        if bad:
-            raise ConfigError(f"--dim: values must be positive, got {bad}")
 
 
 def _symbolic_dims(values: Iterable[onnx.ValueInfoProto], skip: Iterable[str] = ()) -> set[str]:
