@@ -1,0 +1,99 @@
+"""Tests for codesign/search/problem.py: the pymoo adapter and its batched evaluator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from codesign.arch.space import DesignSpace
+from codesign.cost.analytical import AnalyticalCostModel
+from codesign.errors import ConfigError
+from codesign.mapping.batch import WorkloadTensors
+from codesign.mapping.encoding import n_mapping_genes
+from codesign.search.problem import (
+    BatchEvaluator,
+    CodesignProblem,
+    MapperEffort,
+    nested_evals_per_design,
+    parse_objectives,
+)
+from codesign.workload.layer import Layer, LayerTable
+
+TABLE = LayerTable.from_layers([Layer.conv(K=16, C=8, P=8, Q=8, R=3, S=3, name="c"),
+                                Layer.gemm(M=4, K=32, N=16, name="fc")])
+
+
+class CountingModel:
+    """The analytical model, counting how often it is called."""
+
+    def __init__(self):
+        self.inner, self.calls = AnalyticalCostModel(), 0
+
+    def evaluate(self, hardware, workload, mappings):
+        self.calls += 1
+        return self.inner.evaluate(hardware, workload, mappings)
+
+
+def _evaluator(mode="joint", **kwargs):
+    model = CountingModel()
+    ev = BatchEvaluator(DesignSpace(), WorkloadTensors.from_table(TABLE), model,
+                        ("latency", "energy", "area"), mode=mode, **kwargs)
+    return ev, model
+
+
+def test_parse_objectives():
+    assert parse_objectives("latency, energy,area") == ("latency", "energy", "area")
+    with pytest.raises(ConfigError, match="unknown: speed"):
+        parse_objectives("latency,speed")
+    with pytest.raises(ConfigError, match="distinct"):
+        parse_objectives("edp,edp")
+
+
+def test_joint_population_costs_in_one_call_with_plain_objectives():
+    ev, model = _evaluator()
+    assert ev.n_var == 6 + 2 * n_mapping_genes()
+    x = np.random.default_rng(0).random((7, ev.n_var))
+    out = ev.evaluate(x)
+    assert model.calls == 1
+    assert out.objectives.shape == (7, 3) and out.constraints.shape == (7, 1)
+    assert out.factors.shape == (7, 2, 5, 8) and out.order.shape == (7, 2, 3, 8)
+    assert out.n_evals == 7 and np.isfinite(out.objectives).all()
+    # feasible exactly where the capacity constraint is met (pymoo: G <= 0)
+    assert (out.feasible == (out.constraints[:, 0] <= 0)).all()
+    # the same genomes give the same answer, whatever else is in the batch
+    again = ev.evaluate(np.concatenate([x[3:4], x]))
+    assert np.array_equal(again.objectives[0], out.objectives[3])
+
+
+def test_area_and_power_limits_are_constraints_not_penalties():
+    ev, _ = _evaluator(max_area_mm2=1.0, max_power_w=2.0)
+    assert ev.constraint_names == ("capacity", "area", "power")
+    x = np.random.default_rng(1).random((16, ev.n_var))
+    out = ev.evaluate(x)
+    area = out.objectives[:, 2]
+    assert np.allclose(out.constraints[:, 1], area / 1.0 - 1.0)
+    assert not out.feasible[area > 1.0].any()
+    free, _ = _evaluator()
+    # objectives are the same with or without limits: nothing is hidden in them
+    assert np.array_equal(free.evaluate(x).objectives, out.objectives)
+
+
+def test_nested_maps_the_whole_population_and_counts_mapper_evaluations():
+    effort = MapperEffort(n_candidates=4, n_steps=2)
+    ev, model = _evaluator("nested", effort=effort)
+    assert ev.n_var == 6
+    x = np.random.default_rng(2).random((5, 6))
+    out = ev.evaluate(x)
+    assert out.n_evals == 5 * nested_evals_per_design(effort) == 5 * (4 * 3 + 1)
+    assert model.calls == 1 + 2 + 1  # the start, one per step, the final costing
+    assert out.feasible.any()
+
+
+def test_problem_hands_pymoo_log_objectives():
+    ev, _ = _evaluator()
+    problem = CodesignProblem(ev)
+    assert (problem.n_var, problem.n_obj, problem.n_ieq_constr) == (ev.n_var, 3, 1)
+    x = np.random.default_rng(3).random((4, ev.n_var))
+    out = problem.evaluate(x, return_as_dictionary=True)
+    assert np.allclose(out["F"], np.log10(problem.last.objectives))
+    assert np.array_equal(out["G"], problem.last.constraints)

@@ -1,0 +1,110 @@
+"""Tests for codesign/search/run.py: budgets, determinism, Ctrl-C, checkpoint round trip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from codesign.arch.space import DesignSpace
+from codesign.cost.analytical import AnalyticalCostModel
+from codesign.errors import ConfigError
+from codesign.mapping.batch import WorkloadTensors
+from codesign.search.archive import non_dominated_mask
+from codesign.search.problem import BatchEvaluator, MapperEffort
+from codesign.search.run import Budget, RunState, make_algorithm, run_search
+from codesign.search.strategies import STRATEGIES
+from codesign.workload.layer import Layer, LayerTable
+
+TABLE = LayerTable.from_layers([Layer.conv(K=16, C=8, P=8, Q=8, R=3, S=3, name="c"),
+                                Layer.gemm(M=4, K=32, N=16, name="fc")])
+
+
+def _evaluator(strategy="joint", model=None, seed=0):
+    strat = STRATEGIES[strategy]
+    return BatchEvaluator(DesignSpace(), WorkloadTensors.from_table(TABLE),
+                          model or AnalyticalCostModel(), ("latency", "energy", "area"),
+                          mode=strat.mode, effort=strat.effort or MapperEffort(4, 1), seed=seed)
+
+
+def test_budget_needs_a_limit_and_sane_values():
+    with pytest.raises(ConfigError, match="at least one"):
+        Budget(generations=None)
+    with pytest.raises(ConfigError, match="population must be >= 2"):
+        Budget(population=1)
+
+
+@pytest.mark.parametrize("strategy", ["joint", "nested", "sequential", "random"])
+def test_each_strategy_finds_a_feasible_non_dominated_front(strategy):
+    state = run_search(_evaluator(strategy), STRATEGIES[strategy], "nsga2",
+                       Budget(population=8, generations=3), seed=1)
+    assert state.generation == 3 and state.stop_reason == "generations"
+    assert len(state.archive) > 0
+    assert non_dominated_mask(state.archive.objectives).all()
+    hv = [row["hypervolume"] for row in state.history]
+    assert all(b >= a - 1e-12 for a, b in zip(hv, hv[1:], strict=False))  # archive HV never drops
+    if strategy == "sequential":
+        assert state.remapped and len(state.history) == 4  # 3 generations + the remap
+
+
+def test_max_evals_stops_after_the_generation_that_reaches_it():
+    state = run_search(_evaluator(), STRATEGIES["joint"], "nsga2",
+                       Budget(population=8, generations=None, max_evals=20), seed=0)
+    assert state.n_evals == 24 and state.stop_reason == "max_evals"  # 8, 16, 24 >= 20
+
+
+def test_same_seed_same_front_other_seed_other_search():
+    def front(seed):
+        return run_search(_evaluator(seed=seed), STRATEGIES["joint"], "nsga2",
+                          Budget(population=8, generations=3), seed=seed).archive.objectives
+
+    assert np.array_equal(front(5), front(5))
+    assert not np.array_equal(front(5), front(6))
+
+
+@pytest.mark.parametrize("algorithm", ["nsga3", "smsemoa", "random"])
+def test_other_algorithms_run(algorithm):
+    state = run_search(_evaluator(), STRATEGIES["joint"], algorithm,
+                       Budget(population=6, generations=2), seed=0)
+    assert state.n_evals == 12 and len(state.archive) > 0
+
+
+def test_unknown_algorithm_is_a_config_error():
+    with pytest.raises(ConfigError, match="nsga2"):
+        make_algorithm("nsga9", 8, 3)
+
+
+class InterruptingModel:
+    """Raises KeyboardInterrupt on the given call, as Ctrl-C would."""
+
+    def __init__(self, at_call):
+        self.inner, self.calls, self.at_call = AnalyticalCostModel(), 0, at_call
+
+    def evaluate(self, hardware, workload, mappings):
+        self.calls += 1
+        if self.calls == self.at_call:
+            raise KeyboardInterrupt
+        return self.inner.evaluate(hardware, workload, mappings)
+
+
+def test_ctrl_c_keeps_the_generations_already_done():
+    seen = []
+    state = run_search(_evaluator(model=InterruptingModel(at_call=3)), STRATEGIES["joint"],
+                       "nsga2", Budget(population=8, generations=10), seed=0,
+                       on_generation=lambda s, stats: seen.append(stats.generation))
+    assert state.interrupted and state.stop_reason == "interrupted"
+    assert state.generation == 2 and seen == [1, 2] and len(state.archive) > 0
+
+
+def test_checkpoint_round_trip_and_resume_goes_on_counting():
+    ev = _evaluator()
+    state = run_search(ev, STRATEGIES["joint"], "nsga2", Budget(population=8, generations=2),
+                       seed=0)
+    saved, arrays = state.to_checkpoint()
+    back = RunState.from_checkpoint(saved, arrays)
+    assert back.generation == 2 and back.n_evals == 16
+    assert np.array_equal(back.population, state.population)
+    assert np.array_equal(back.archive.objectives, state.archive.objectives)
+    more = run_search(_evaluator(), STRATEGIES["joint"], "nsga2",
+                      Budget(population=8, generations=4), seed=0, state=back)
+    assert more.generation == 4 and more.n_evals == 32 and len(more.history) == 4
+    assert more.history[-1]["hypervolume"] >= state.history[-1]["hypervolume"]
