@@ -1,0 +1,145 @@
+"""Compute cycles of a systolic array: every fold of the array pays a pipeline fill and drain.
+
+The v1 roofline counts one cycle per temporal step. A systolic array (``hardware.systolic``)
+also spends, every time its stationary operand is swapped (a *fold*), cycles to shift the
+new stationary data in and to fill and drain the skewed pipeline. Derived from SCALE-Sim
+v3's cycle accounting (``scalesim/compute/systolic_compute_{ws,os,is}.py``: the demand
+matrices of one fold have ``T + 2*rows + cols - 2`` lines for ws and is, ``T + rows + cols -
+2`` for os) and checked against it in ``tests/validation/test_scalesim_agreement.py``::
+
+    cycles = folds * (T + rows + cols - 2 + preload)        preload = rows for W or I
+                                                           stationary, 0 for O stationary
+
+* The stationary tensor is the one relevant to every dim the dataflow may unroll (ws: W,
+  os: O, is: I). For a dataflow without one (``flexible``) it is a tensor relevant to every
+  dim the mapping unrolls, whichever costs fewer cycles; a mapping for which no tensor is
+  relevant to all its unrolled dims has nothing stationary and refills every step.
+* ``folds`` = how often the stationary tensor's RF tiles are refilled (`reloads` of
+  DESIGN.md, over the GLB and DRAM loops), so a loop order that swaps the stationary data
+  inside the streaming loops pays a fill and drain each time. ``T`` = steps per fold.
+* ``flatten=True`` (the default) packs the dims unrolled on one array axis as one flattened
+  GEMM axis, as SCALE-Sim and im2col-lowering arrays do: rows <- C, R, S of a 3x3 conv with
+  C = 3 take ``ceil(3*3*3 / rows)`` folds, not ``ceil(3 / r_C) * ceil(3 / r_R) * ...``. The
+  covered dims' temporal iterations shrink by ``ceil(prod D / pe) / prod(temporal factors)``
+  (never grow), in the compute steps (all temporal levels) and in the folds (GLB and DRAM
+  loops; RF factors of a covered dim stay inside the PE). A dim unrolled on both axes
+  disables flattening for that mapping. ``flatten=False`` keeps the per-dim view.
+
+With ``hardware.systolic`` False the v1 compute cycles (`latency.compute_cycles`) come back
+unchanged.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from codesign.cost.access_counts import relevance, reloads
+from codesign.cost.latency import compute_cycles
+from codesign.mapping.batch import HardwareBatch
+
+__all__ = ["systolic_compute_cycles", "systolic_overhead_cycles"]
+
+_DRAM, _GLB, _ROWS, _COLS, _RF = range(5)
+#: Whether a stationary W, I, O is shifted in over the rows before a fold streams (SCALE-Sim:
+#: weights (ws) and inputs (is) are preloaded; outputs (os) start at zero in place).
+_PRELOAD = (True, True, False)
+
+
+def systolic_overhead_cycles(hardware: HardwareBatch) -> torch.Tensor:
+    """Fill and drain cycles per fold for each stationary tensor: ``rows + cols - 2``, plus
+    ``rows`` to preload a stationary W or I.
+
+    Shape:
+        returns: ``[B, T]`` (T = W, I, O) in ``hardware``'s float dtype.
+
+    >>> from codesign import Accelerator
+    >>> hw = HardwareBatch.from_accelerators([Accelerator(pe_rows=4, pe_cols=8)])
+    >>> systolic_overhead_cycles(hw).tolist()
+    [[14.0, 14.0, 10.0]]
+    """
+    dtype = hardware.glb_bw.dtype
+    rows = hardware.pe_rows.to(dtype).unsqueeze(-1)                        # [B, 1]
+    cols = hardware.pe_cols.to(dtype).unsqueeze(-1)                        # [B, 1]
+    preload = torch.tensor(_PRELOAD, dtype=dtype, device=rows.device)     # [T]
+    return rows + cols - 2 + preload * rows                               # [B, T]
+
+
+def _flatten_ratios(factors: torch.Tensor, dims: torch.Tensor, hardware: HardwareBatch,
+                    dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """How much packing each axis's unrolled dims as one flattened axis shrinks the compute
+    steps and the folds (both ``<= 1``; 1 where nothing is gained).
+
+    Shape:
+        factors: ``[B, L, F, D]``; dims: ``[L, D]``; returns two ``[B, L]``.
+    """
+    f = factors.to(dtype)
+    unrolled = factors[..., _ROWS:_COLS + 1, :] > 1                       # [B, L, 2, D]
+    pe = torch.stack((hardware.pe_rows, hardware.pe_cols), -1).to(dtype)  # [B, 2]
+    extent = torch.where(unrolled, dims.to(dtype)[:, None, :], 1).prod(-1)  # [B, L, 2]
+    packed = torch.ceil(extent / pe[:, None, :])                           # [B, L, 2]
+    outer = (f[..., _DRAM, :] * f[..., _GLB, :]).unsqueeze(-2)            # [B, L, 1, D]
+    every = outer * f[..., _RF, :].unsqueeze(-2)                          # [B, L, 1, D]
+    steps_per_dim = torch.where(unrolled, every, 1).prod(-1)              # [B, L, 2]
+    folds_per_dim = torch.where(unrolled, outer, 1).prod(-1)              # [B, L, 2]
+    r_steps = (packed / steps_per_dim).clamp(max=1).prod(-1)              # [B, L]
+    r_folds = (packed / folds_per_dim).clamp(max=1).prod(-1)              # [B, L]
+    on_both = unrolled.all(-2).any(-1)                                    # [B, L]
+    one = torch.ones((), dtype=dtype, device=factors.device)
+    return torch.where(on_both, one, r_steps), torch.where(on_both, one, r_folds)
+
+
+def systolic_compute_cycles(factors: torch.Tensor, dims: torch.Tensor, hardware: HardwareBatch,
+                            order: torch.Tensor, *, flatten: bool = True) -> torch.Tensor:
+    """Compute cycles with the fill and drain of every fold where ``hardware.systolic``;
+    the v1 product of temporal factors elsewhere (see the module docstring for the model).
+
+    Pure and batched; differentiable in float ``factors`` (the flattened packing depends on
+    the layer dims only, so it has no gradient of its own).
+
+    Shape:
+        factors: ``[B, L, F, D]`` (DRAM, GLB, rows, cols, RF); dims: ``[L, D]``;
+        order: ``[B, L, M, D]`` loop orders outer -> inner (DRAM, GLB, RF);
+        returns: ``[B, L]`` in ``hardware``'s float dtype.
+
+    A 4 x 4 x 4 GEMM, weight-stationary on a 2 x 2 array: 2 x 2 folds of ``C`` and ``K``,
+    each streaming the 4 rows of ``P`` plus ``2*2 + 2 - 2 = 4`` fill and drain cycles:
+
+    >>> from codesign import Accelerator, Layer, LayerTable, Mapping, MappingBatch
+    >>> from codesign import WorkloadTensors
+    >>> m = Mapping.from_json({"spatial": {"rows": {"C": 2}, "cols": {"K": 2}},
+    ...                        "temporal": {"GLB": {"K": 2, "C": 2, "P": 4}},
+    ...                        "order": {"GLB": ["K", "C", "P"]}})
+    >>> wl = WorkloadTensors.from_table(LayerTable.from_layers([Layer.gemm(M=4, K=4, N=4)]))
+    >>> mb = MappingBatch.from_mappings([[m], [m]])
+    >>> hw = HardwareBatch.from_accelerators([
+    ...     Accelerator(pe_rows=2, pe_cols=2, dataflow="ws", systolic=True),
+    ...     Accelerator(pe_rows=2, pe_cols=2, dataflow="ws", systolic=False)])
+    >>> systolic_compute_cycles(mb.factors, wl.dims, hw, mb.order).tolist()
+    [[32.0], [16.0]]
+    """
+    v1 = compute_cycles(factors, hardware)                                # [B, L]
+    dtype = v1.dtype
+    if flatten:
+        r_steps, r_folds = _flatten_ratios(factors, dims, hardware, dtype)  # [B, L]
+    else:
+        r_steps = r_folds = torch.ones_like(v1)
+    steps = v1 * r_steps                                                  # [B, L]
+    rel = relevance(factors.device)                                       # [T, D]
+    refills = reloads(factors, order)[..., 0, :].to(dtype)                # [B, L, T]
+    folds = torch.minimum((refills * r_folds.unsqueeze(-1)).clamp(min=1),
+                          steps.unsqueeze(-1))                            # [B, L, T]
+    overhead = systolic_overhead_cycles(hardware)                         # [B, T]
+    per_tensor = steps.unsqueeze(-1) + folds * overhead.unsqueeze(1)      # [B, L, T]
+
+    unrolled = (factors[..., _ROWS:_COLS + 1, :] > 1).any(-2)             # [B, L, D]
+    fits_mapping = ~(unrolled.unsqueeze(-2) & ~rel).any(-1)               # [B, L, T]
+    allowed = hardware.spatial_allowed.any(-2)                            # [B, D]
+    fits_dataflow = ~(allowed.unsqueeze(-2) & ~rel).any(-1)               # [B, T]
+    fixed = fits_dataflow.any(-1, keepdim=True).unsqueeze(-1)             # [B, 1, 1]
+    candidate = torch.where(fixed, fits_dataflow.unsqueeze(1), fits_mapping)  # [B, L, T]
+
+    inf = torch.tensor(float("inf"), dtype=dtype, device=v1.device)
+    best = torch.where(candidate, per_tensor, inf).amin(-1)              # [B, L]
+    every_step = steps * (1 + overhead[:, 2:3])                           # [B, L]
+    systolic = torch.where(candidate.any(-1), best, every_step)           # [B, L]
+    return torch.where(hardware.systolic.unsqueeze(-1), systolic, v1)
