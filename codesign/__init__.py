@@ -46,6 +46,10 @@ _EXPORTS: dict[str, str] = {
     "AnalyticalCostModel": "codesign.cost.analytical",
     "evaluate_mapping": "codesign.cost.single",
     "mapping_problems": "codesign.mapping.validate",
+    "map_layers": "codesign.search.mapper",
+    "search_mappings": "codesign.search.mapper",
+    "LayerMappingResult": "codesign.search.mapper",
+    "resolve_device": "codesign.device",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

@@ -1,0 +1,600 @@
+"""The mapper: the best mapping of every layer on given designs, searched in batch.
+
+`search_mappings` is the batched core: all ``B`` designs x ``L`` layers x ``n`` candidates
+live in one population and every step costs it with **one** `CostModel.evaluate` call.
+It is a steady (mu + lambda) evolution per (design, layer): tournament parents, domain-aware
+moves that keep every mapping covering its layer and fitting the array, a few fresh random
+mappings for diversity, and elitist truncation (the best mapping found is never lost).
+`map_layers` is the friendly wrapper for one accelerator and a `LayerTable`.
+
+Ranking, per (design, layer): feasible candidates beat infeasible ones; feasible ones by the
+objective (``cycles``, ``energy_pj`` or their product), infeasible ones by
+``capacity_excess`` so the search is led back to mappings that fit.
+
+Moves (each keeps the product of every dim's factors and the array fit):
+
+* ``temporal``: a prime factor of one dim moves between two of DRAM, GLB, RF;
+* ``unroll``: a prime factor moves from a temporal level onto an array axis that allows the
+  dim and still has room for it;
+* ``fold``: a prime factor of a spatial factor moves back to a temporal level;
+* ``swap``: two loops trade places in one level's order;
+* ``resplit``: one dim's spatial factor on one axis is redrawn (any size that fits,
+  padding-minimal), the dim's temporal factors are re-split around it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from codesign.arch.accelerator import Accelerator
+from codesign.cost.model import CostModel, CostResult
+from codesign.errors import ConfigError
+from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
+from codesign.mapping.encoding import (
+    COLS_SLOT,
+    MAX_PRIME_FACTORS,
+    ROWS_SLOT,
+    TEMPORAL_SLOTS,
+    decode_mapping_genes,
+    n_mapping_genes,
+    prime_factor_table,
+    snap_spatial,
+)
+from codesign.mapping.mapping import FACTOR_LEVELS, Mapping
+from codesign.workload.layer import DIMS, LayerTable
+
+__all__ = [
+    "EFFORTS",
+    "OBJECTIVES",
+    "LayerMappingResult",
+    "layer_objective",
+    "map_layers",
+    "mapping_summary",
+    "search_mappings",
+]
+
+#: Per-layer objectives the mapper minimises.
+OBJECTIVES: tuple[str, ...] = ("edp", "latency", "energy")
+#: Named search budgets: (candidates per layer, steps).
+EFFORTS: dict[str, tuple[int, int]] = {
+    "fast": (32, 30),
+    "default": (64, 60),
+    "thorough": (128, 150),
+}
+
+_N_DIMS = len(DIMS)
+_N_SLOTS = len(FACTOR_LEVELS)
+_N_MOVES = 5  # temporal, unroll, fold, swap, resplit
+_MOVE_WEIGHTS = (0.35, 0.2, 0.1, 0.2, 0.15)
+_INFEASIBLE = 1e4  # rank offset: above the log of any objective
+_DUPLICATE = 1e6  # rank offset for a candidate whose rank key equals a better one's
+_RESTART_FRACTION = 0.125
+
+
+def layer_objective(result: CostResult, objective: str) -> torch.Tensor:
+    """The per-layer objective to minimise: cycles, energy or their product (EDP).
+
+    Shape:
+        returns: ``[B, L]`` float.
+    """
+    if objective == "latency":
+        return result.cycles
+    if objective == "energy":
+        return result.energy_pj
+    if objective == "edp":
+        return result.cycles * result.energy_pj
+    raise ConfigError(f"objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
+
+
+def _rank_key(result: CostResult, objective: str) -> torch.Tensor:
+    """``[B, L]`` float64, lower is better: ``log(objective)`` when feasible, else a large
+    offset plus ``log1p(capacity_excess)`` (feasible always beats infeasible)."""
+    obj = layer_objective(result, objective).to(torch.float64)
+    good = torch.log(obj.clamp(min=1e-300))
+    bad = _INFEASIBLE + torch.log1p(result.capacity_excess.to(torch.float64).clamp(min=0))
+    key = torch.where(result.feasible, good, bad)
+    return torch.nan_to_num(key, nan=2 * _INFEASIBLE, posinf=2 * _INFEASIBLE)
+
+
+# -- random helpers ----------------------------------------------------------------------
+
+
+def _temporal_slots(device) -> torch.Tensor:
+    """`TEMPORAL_SLOTS` (DRAM, GLB, RF slot indices) as a tensor on ``device``."""
+    return torch.tensor(TEMPORAL_SLOTS, device=device)
+
+
+class _Rng:
+    """Draws from one generator on its device (float64, so CPU and CUDA agree in kind)."""
+
+    def __init__(self, generator: torch.Generator) -> None:
+        self.generator = generator
+        self.device = generator.device
+
+    def uniform(self, *shape: int) -> torch.Tensor:
+        return torch.rand(shape, generator=self.generator, device=self.device,
+                          dtype=torch.float64)
+
+    def integers(self, high: int, *shape: int) -> torch.Tensor:
+        return torch.randint(high, shape, generator=self.generator, device=self.device)
+
+
+def _pick(mask: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A uniformly random True position along the last axis, and whether there was one.
+
+    Shape:
+        mask, u: ``[P, K]``; returns index ``[P]`` int64 and ``[P]`` bool.
+    """
+    idx = torch.where(mask, u, torch.full_like(u, -1.0)).argmax(-1)
+    return idx, mask.any(-1)
+
+
+def _random_prime(values: torch.Tensor, spf: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """A random prime factor of every value (1 where the value is 1).
+
+    Shape:
+        values, u: ``[P]``; returns ``[P]`` int64.
+    """
+    primes = []
+    rest = values
+    for _ in range(MAX_PRIME_FACTORS):
+        p = spf[rest]
+        primes.append(p)
+        rest = torch.div(rest, p, rounding_mode="floor")
+    stacked = torch.stack(primes, -1)  # [P, 16]
+    count = (stacked > 1).sum(-1).clamp(min=1)
+    j = torch.minimum((u * count).floor().to(torch.int64), count - 1)
+    return stacked.gather(-1, j.unsqueeze(-1)).squeeze(-1)
+
+
+def _ceil_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return torch.div(a + b - 1, b, rounding_mode="floor")
+
+
+def _get(flat: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``flat[p, index[p]]``: ``[P, K]`` at ``[P]`` -> ``[P]``."""
+    return flat.gather(1, index.unsqueeze(1)).squeeze(1)
+
+
+def _set(flat: torch.Tensor, index: torch.Tensor, value: torch.Tensor,
+         ok: torch.Tensor) -> torch.Tensor:
+    """``flat`` with ``flat[p, index[p]] = value[p]`` where ``ok[p]`` (``[P, K]``)."""
+    value = torch.where(ok, value, _get(flat, index))
+    return flat.scatter(1, index.unsqueeze(1), value.unsqueeze(1))
+
+
+def _transfer(f: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, dim: torch.Tensor,
+              p: torch.Tensor, ok: torch.Tensor) -> torch.Tensor:
+    """Move factor ``p`` of ``dim`` from slot ``src`` to slot ``dst`` where ``ok``: the dim's
+    product, hence its coverage, is unchanged.
+
+    Shape:
+        f: ``[P, 5, D]``; src, dst, dim, p, ok: ``[P]``; returns ``[P, 5, D]``.
+    """
+    flat = f.flatten(1)  # [P, 5 * D]
+    at_src, at_dst = src * _N_DIMS + dim, dst * _N_DIMS + dim
+    flat = _set(flat, at_src, torch.div(_get(flat, at_src), p, rounding_mode="floor"), ok)
+    flat = _set(flat, at_dst, _get(flat, at_dst) * p, ok)
+    return flat.view_as(f)
+
+
+# -- moves ---------------------------------------------------------------------------------
+# Each works on P (candidate, layer) pairs: factors f [P, 5, D], and per pair the layer's
+# dims [P, D], the array [P, 2] (rows, cols) and the allowed spatial dims [P, 2, D]. It
+# returns moved factors (or orders); a pair with nothing to move comes back unchanged.
+
+
+def _move_temporal(f: torch.Tensor, spf: torch.Tensor, rng: _Rng) -> torch.Tensor:
+    n = f.shape[0]
+    slots = _temporal_slots(f.device)
+    temporal = f[:, slots].flatten(1)  # [P, 3 * D]
+    idx, ok = _pick(temporal > 1, rng.uniform(n, 3 * _N_DIMS))
+    m_src, dim = idx // _N_DIMS, idx % _N_DIMS
+    p = _random_prime(_get(temporal, idx), spf, rng.uniform(n))
+    m_dst = (m_src + 1 + rng.integers(2, n)) % 3
+    return _transfer(f, slots[m_src], slots[m_dst], dim, p, ok)
+
+
+def _move_unroll(f: torch.Tensor, spf: torch.Tensor, array: torch.Tensor,
+                 allowed: torch.Tensor, rng: _Rng) -> torch.Tensor:
+    n = f.shape[0]
+    slots = _temporal_slots(f.device)
+    axis = rng.integers(2, n)  # [P]
+    axis_ok = allowed.gather(1, axis.view(n, 1, 1).expand(n, 1, _N_DIMS)).squeeze(1)  # [P, D]
+    temporal = f[:, slots]  # [P, 3, D]
+    idx, ok = _pick(((temporal > 1) & axis_ok.unsqueeze(1)).flatten(1),
+                    rng.uniform(n, 3 * _N_DIMS))
+    m_src, dim = idx // _N_DIMS, idx % _N_DIMS
+    p = _random_prime(_get(temporal.flatten(1), idx), spf, rng.uniform(n))
+    axis_slot = axis + ROWS_SLOT
+    used = f.gather(1, axis_slot.view(n, 1, 1).expand(n, 1, _N_DIMS)).prod(-1).squeeze(1)
+    ok = ok & (used * p <= _get(array, axis))
+    return _transfer(f, slots[m_src], axis_slot, dim, p, ok)
+
+
+def _move_fold(f: torch.Tensor, spf: torch.Tensor, rng: _Rng) -> torch.Tensor:
+    n = f.shape[0]
+    spatial = f[:, ROWS_SLOT : COLS_SLOT + 1].flatten(1)  # [P, 2 * D]
+    idx, ok = _pick(spatial > 1, rng.uniform(n, 2 * _N_DIMS))
+    axis, dim = idx // _N_DIMS, idx % _N_DIMS
+    p = _random_prime(_get(spatial, idx), spf, rng.uniform(n))
+    dst = _temporal_slots(f.device)[rng.integers(3, n)]
+    return _transfer(f, axis + ROWS_SLOT, dst, dim, p, ok)
+
+
+def _move_swap(f: torch.Tensor, order: torch.Tensor, rng: _Rng) -> torch.Tensor:
+    """Swap two loops with factor > 1 at one temporal level (order ``[P, 3, D]``)."""
+    n = f.shape[0]
+    level = rng.integers(3, n)  # [P]
+    slot = _temporal_slots(f.device)[level]
+    busy = f.gather(1, slot.view(n, 1, 1).expand(n, 1, _N_DIMS)).squeeze(1) > 1  # [P, D]
+    d1, ok1 = _pick(busy, rng.uniform(n, _N_DIMS))
+    others = busy & (torch.arange(_N_DIMS, device=f.device) != d1.unsqueeze(1))
+    d2, ok2 = _pick(others, rng.uniform(n, _N_DIMS))
+    row = order.gather(1, level.view(n, 1, 1).expand(n, 1, _N_DIMS)).squeeze(1)  # [P, D]
+    a, b = d1.unsqueeze(1), d2.unsqueeze(1)
+    swapped = torch.where(row == a, b, torch.where(row == b, a, row))
+    swapped = torch.where((ok1 & ok2).unsqueeze(1), swapped, row)
+    return order.scatter(1, level.view(n, 1, 1).expand(n, 1, _N_DIMS), swapped.unsqueeze(1))
+
+
+def _move_resplit(f: torch.Tensor, dims: torch.Tensor, array: torch.Tensor,
+                  allowed: torch.Tensor, rng: _Rng) -> torch.Tensor:
+    """Redraw one dim's factor on one array axis (any size that fits, padding-minimal) and
+    re-split the dim's temporal factors around it: two temporal levels keep what still
+    divides, a random third absorbs the rest."""
+    n = f.shape[0]
+    axis = rng.integers(2, n)
+    axis_ok = allowed.gather(1, axis.view(n, 1, 1).expand(n, 1, _N_DIMS)).squeeze(1)  # [P, D]
+    dim, ok = _pick(axis_ok & (dims > 1), rng.uniform(n, _N_DIMS))
+    flat = f.flatten(1)  # [P, 5 * D]
+    axis_slot, other_slot = axis + ROWS_SLOT, (1 - axis) + ROWS_SLOT
+    axis_row = f.gather(1, axis_slot.view(n, 1, 1).expand(n, 1, _N_DIMS)).squeeze(1)
+    s_old = _get(axis_row, dim)
+    cap = torch.div(_get(array, axis), torch.div(axis_row.prod(-1), s_old,
+                                                 rounding_mode="floor"), rounding_mode="floor")
+    rem = _ceil_div(_get(dims, dim), _get(flat, other_slot * _N_DIMS + dim))
+    max_s = torch.minimum(cap.clamp(min=1), rem)
+    s_new = torch.exp(rng.uniform(n) * torch.log(max_s.to(torch.float64) + 1.0)).floor()
+    s_new = snap_spatial(s_new.to(torch.int64).clamp(min=1).minimum(max_s), rem)
+    rest = _ceil_div(rem, s_new)  # the dim's new temporal product
+
+    slots = _temporal_slots(f.device)
+    absorber = rng.integers(3, n)
+    new = []
+    for m in range(3):  # the two keeping levels, DRAM, GLB, RF order
+        keep = torch.gcd(_get(flat, slots[m] * _N_DIMS + dim), rest)
+        keep = torch.where(absorber == m, torch.ones_like(keep), keep)
+        new.append(keep)
+        rest = torch.div(rest, keep, rounding_mode="floor")
+    flat = _set(flat, axis_slot * _N_DIMS + dim, s_new, ok)
+    for m in range(3):
+        value = torch.where(absorber == m, rest, new[m])
+        flat = _set(flat, slots[m] * _N_DIMS + dim, value, ok)
+    return flat.view_as(f)
+
+
+def _mutate(f: torch.Tensor, order: torch.Tensor, dims: torch.Tensor, array: torch.Tensor,
+            allowed: torch.Tensor, spf: torch.Tensor, rng: _Rng,
+            n_rounds: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+    """One move per pair, then more with probability 1/2 each round; each move is computed
+    only for the pairs that drew it.
+
+    Shape:
+        f ``[P, 5, D]``, order ``[P, 3, D]``, dims ``[P, D]``, array ``[P, 2]``,
+        allowed ``[P, 2, D]``; returns the moved f and order.
+    """
+    n = f.shape[0]
+    weights = torch.tensor(_MOVE_WEIGHTS, dtype=torch.float64, device=f.device)
+    for r in range(n_rounds):
+        move = torch.multinomial(weights, n, replacement=True, generator=rng.generator)
+        if r > 0:  # later rounds only for some pairs
+            move = torch.where(rng.uniform(n) < 0.5, move, torch.full_like(move, -1))
+        for k in range(_N_MOVES):
+            idx = (move == k).nonzero().squeeze(1)
+            sub = f.index_select(0, idx)
+            if k == 0:
+                f = f.index_copy(0, idx, _move_temporal(sub, spf, rng))
+            elif k == 1:
+                f = f.index_copy(0, idx, _move_unroll(sub, spf, array[idx], allowed[idx], rng))
+            elif k == 2:
+                f = f.index_copy(0, idx, _move_fold(sub, spf, rng))
+            elif k == 3:
+                order = order.index_copy(0, idx, _move_swap(sub, order[idx], rng))
+            else:
+                f = f.index_copy(0, idx, _move_resplit(sub, dims[idx], array[idx],
+                                                       allowed[idx], rng))
+    return f, order
+
+
+# -- seeds ---------------------------------------------------------------------------------
+
+
+def _seed_genes(workload: WorkloadTensors, n_b: int, device) -> torch.Tensor:
+    """Classic starting points as genes ``[B, S, L, G]``: nothing unrolled and everything at
+    DRAM (always fits); the array filled greedily (largest dims first) with the rest at DRAM,
+    at GLB, at RF, or split (filter dims at the RF, the rest at the GLB)."""
+    n_l = workload.n_layers
+    dims = workload.dims.to(device).to(torch.float64)  # [L, D]
+    keys = 1.0 - dims / dims.max(-1, keepdim=True).values  # largest first
+    base = torch.full((n_l, n_mapping_genes()), 0.5, dtype=torch.float64, device=device)
+    base[:, 0:16] = keys.repeat(1, 2)
+    seeds = []
+    for sizes, levels in [(0.0, 0.0), (1.0, 0.0), (1.0, 0.5), (1.0, 1.0), (1.0, None)]:
+        g = base.clone()
+        g[:, 16:32] = sizes
+        prime = torch.full((n_l, _N_DIMS, MAX_PRIME_FACTORS), 0.5 if levels is None else levels,
+                           dtype=torch.float64, device=device)
+        if levels is None:
+            prime[:, [DIMS.index("R"), DIMS.index("S")]] = 1.0
+        g[:, 32:160] = prime.flatten(1)
+        seeds.append(g)
+    return torch.stack(seeds).unsqueeze(0).expand(n_b, -1, -1, -1)
+
+
+# -- the search ----------------------------------------------------------------------------
+
+
+def _gather_candidates(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``x`` ``[B, n, L, ...]`` at candidates ``idx`` ``[B, k, L]`` -> ``[B, k, L, ...]``."""
+    extra = x.shape[3:]
+    index = idx.view(*idx.shape, *(1,) * len(extra)).expand(*idx.shape, *extra)
+    return x.gather(1, index)
+
+
+def _distinct_first(key: torch.Tensor) -> torch.Tensor:
+    """Rank key with repeats pushed back: a candidate whose key equals a better one's gets
+    ``_DUPLICATE`` added, so copies of the elite do not crowd out the population.
+
+    Shape:
+        key: ``[B, n, L]``; returns ``[B, n, L]``.
+    """
+    sorted_key, idx = torch.sort(key, dim=1, stable=True)
+    dup = torch.zeros_like(sorted_key, dtype=torch.bool)
+    dup[:, 1:] = sorted_key[:, 1:] == sorted_key[:, :-1]
+    penalty = torch.zeros_like(key).scatter(1, idx, dup.to(key.dtype) * _DUPLICATE)
+    return key + penalty
+
+
+def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_model: CostModel,
+                    objective: str = "edp", *, n_candidates: int = EFFORTS["default"][0],
+                    n_steps: int = EFFORTS["default"][1],
+                    generator: torch.Generator) -> tuple[MappingBatch, CostResult]:
+    """The best mapping found for every (design, layer), and its cost.
+
+    All designs, layers and candidates are one population; each step makes ``n_candidates``
+    children per (design, layer) and costs them with one ``cost_model.evaluate`` call.
+    Deterministic for a given generator state and device. Inputs must live on the
+    generator's device.
+
+    Shape:
+        hardware: ``[B]`` designs; workload: ``L`` layers.
+        returns: `MappingBatch` ``[B, L]`` and the `CostResult` of exactly those mappings
+        (per layer ``[B, L]``, per design ``[B]``).
+    """
+    if objective not in OBJECTIVES:
+        raise ConfigError(f"objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
+    if n_candidates < 2 or n_steps < 0:
+        raise ConfigError(f"mapper: need n_candidates >= 2 and n_steps >= 0, got "
+                          f"{n_candidates} and {n_steps}")
+    rng = _Rng(generator)
+    device = rng.device
+    n_b, n_l, n = hardware.n_designs, workload.n_layers, n_candidates
+    dims = workload.dims.to(device)
+    # ceil-padding can push a dim's total past its bound, by at most the array size
+    largest = (int(dims.max()) if n_l else 1) + int((hardware.pe_rows * hardware.pe_cols).max())
+    spf = prime_factor_table(largest, device)
+    hw_pop = hardware.repeat_interleave(n)  # [B * n]
+
+    def evaluate(f: torch.Tensor, o: torch.Tensor) -> tuple[torch.Tensor, CostResult]:
+        """Flat [B * n, L] candidates -> rank key [B, n, L]."""
+        result = cost_model.evaluate(hw_pop, workload, MappingBatch(f, o))
+        return _rank_key(result, objective).view(n_b, n, n_l), result
+
+    # initial population: classic seeds first, random mappings after
+    seeds = _seed_genes(workload, n_b, device)[:, :n]  # [B, S, L, G]
+    n_random = n - seeds.shape[1]
+    genes = torch.cat([seeds, rng.uniform(n_b, n_random, n_l, n_mapping_genes())], 1)
+    start = decode_mapping_genes(genes.reshape(n_b * n, n_l, -1), workload, hw_pop)
+    f_pop, o_pop = start.factors, start.order  # [B * n, L, 5, D], [B * n, L, 3, D]
+    key, _ = evaluate(f_pop, o_pop)
+    shape5 = (n_b, n, n_l, _N_SLOTS, _N_DIMS)
+    shape3 = (n_b, n, n_l, 3, _N_DIMS)
+    f_pop, o_pop = f_pop.view(shape5), o_pop.view(shape3)
+    n_restart = max(1, int(n * _RESTART_FRACTION))
+    n_mut = n - n_restart
+    restart_hw = hardware.repeat_interleave(n_restart)
+    # per (design, mutated child, layer) pair, flat: what the moves need to stay valid
+    pair_shape = (n_b, n_mut, n_l)
+    pair_dims = dims.view(1, 1, n_l, _N_DIMS).expand(*pair_shape, _N_DIMS).reshape(-1, _N_DIMS)
+    array = torch.stack([hardware.pe_rows, hardware.pe_cols], 1).to(device)  # [B, 2]
+    pair_array = array.view(n_b, 1, 1, 2).expand(*pair_shape, 2).reshape(-1, 2)
+    pair_allowed = hardware.spatial_allowed.to(device).view(n_b, 1, 1, 2, _N_DIMS).expand(
+        *pair_shape, 2, _N_DIMS).reshape(-1, 2, _N_DIMS)
+
+    for _ in range(n_steps):
+        # binary tournament per (design, layer), then moves
+        a, b = rng.integers(n, *pair_shape), rng.integers(n, *pair_shape)
+        parent = torch.where(key.gather(1, a) <= key.gather(1, b), a, b)  # [B, n_mut, L]
+        f_mut, o_mut = _mutate(_gather_candidates(f_pop, parent).reshape(-1, _N_SLOTS, _N_DIMS),
+                               _gather_candidates(o_pop, parent).reshape(-1, 3, _N_DIMS),
+                               pair_dims, pair_array, pair_allowed, spf, rng)
+        # and a few fresh random mappings per design
+        fresh = decode_mapping_genes(
+            rng.uniform(n_b * n_restart, n_l, n_mapping_genes()), workload, restart_hw)
+        f_child = torch.cat([f_mut.view(n_b, n_mut, n_l, _N_SLOTS, _N_DIMS),
+                             fresh.factors.view(n_b, n_restart, n_l, _N_SLOTS, _N_DIMS)], 1)
+        o_child = torch.cat([o_mut.view(n_b, n_mut, n_l, 3, _N_DIMS),
+                             fresh.order.view(n_b, n_restart, n_l, 3, _N_DIMS)], 1)
+        key_child, _ = evaluate(f_child.reshape(n_b * n, n_l, _N_SLOTS, _N_DIMS),
+                                o_child.reshape(n_b * n, n_l, 3, _N_DIMS))
+        # elitist truncation over parents + children, copies ranked last
+        key_all = torch.cat([key, key_child], 1)  # [B, 2n, L]
+        keep = torch.sort(_distinct_first(key_all), dim=1, stable=True).indices[:, :n]
+        key = key_all.gather(1, keep)
+        f_pop = _gather_candidates(torch.cat([f_pop, f_child], 1), keep)
+        o_pop = _gather_candidates(torch.cat([o_pop, o_child], 1), keep)
+
+    best = torch.sort(key, dim=1, stable=True).indices[:, :1]  # [B, 1, L]
+    mappings = MappingBatch(_gather_candidates(f_pop, best).squeeze(1),
+                            _gather_candidates(o_pop, best).squeeze(1))
+    return mappings, cost_model.evaluate(hardware, workload, mappings)
+
+
+# -- the friendly wrapper ------------------------------------------------------------------
+
+
+_BOTTLENECKS: tuple[str, ...] = ("compute", "GLB", "DRAM")
+
+
+def mapping_summary(mapping: Mapping) -> str:
+    """One line per mapping, outer levels last: ``rows C16 cols K16 | RF R3S3 | GLB C4P14Q14
+    | DRAM K4`` (empty levels left out; ``-`` when everything is 1).
+
+    >>> mapping_summary(Mapping.from_json({"spatial": {"rows": {"C": 16}},
+    ...                                    "temporal": {"RF": {"R": 3, "S": 3}}}))
+    'rows C16 | RF R3S3'
+    """
+    data = mapping.to_json()
+    parts = []
+    spatial = " ".join(f"{axis} " + "".join(f"{d}{v}" for d, v in data["spatial"][axis].items())
+                       for axis in ("rows", "cols") if axis in data["spatial"])
+    if spatial:
+        parts.append(spatial)
+    for level in ("RF", "GLB", "DRAM"):
+        if level in data["temporal"]:
+            parts.append(f"{level} " + "".join(f"{d}{data['temporal'][level][d]}"
+                                               for d in data["order"][level]))
+    return " | ".join(parts) or "-"
+
+
+@dataclass(frozen=True)
+class LayerMappingResult:
+    """The mapper's answer for one accelerator: per unique layer, its mapping and costs.
+
+    Per-layer tuples follow ``table.layers``; ``latency_cycles`` and ``energy_pj`` are the
+    network totals (layers weighted by their counts, plus vector ops).
+    """
+
+    table: LayerTable
+    accelerator: Accelerator
+    objective: str
+    mappings: tuple[Mapping, ...]
+    cycles: tuple[float, ...]
+    energy_pj: tuple[float, ...]
+    utilization: tuple[float, ...]
+    feasible: tuple[bool, ...]
+    bottleneck: tuple[str, ...]
+    latency_cycles: float
+    total_energy_pj: float
+    area_mm2: float
+    device: str = "cpu"
+    seed: int = 0
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def all_feasible(self) -> bool:
+        return all(self.feasible)
+
+    @property
+    def latency_s(self) -> float:
+        return self.latency_cycles / (self.accelerator.clock_mhz * 1e6)
+
+    def to_rows(self) -> list[dict]:
+        """One plain row per unique layer (CSV-ready): names, count, dims, mapping summary,
+        cycles, energy, utilisation, bottleneck, feasible."""
+        rows = []
+        for i, layer in enumerate(self.table.layers):
+            row = {"layer": i, "names": " ".join(self.table.names[i]),
+                   "count": self.table.counts[i], "op_type": layer.op_type}
+            row.update({d: getattr(layer, d) for d in DIMS})
+            row.update({
+                "mapping": mapping_summary(self.mappings[i]),
+                "cycles": self.cycles[i], "energy_pj": self.energy_pj[i],
+                "utilization": self.utilization[i], "bottleneck": self.bottleneck[i],
+                "feasible": self.feasible[i],
+            })
+            rows.append(row)
+        return rows
+
+    def to_dict(self) -> dict:
+        """JSON-ready: accelerator, settings, totals and per layer the mapping in DESIGN.md's
+        JSON form with its costs."""
+        layers = []
+        for i, layer in enumerate(self.table.layers):
+            layers.append({
+                "layer": layer.to_dict(), "names": list(self.table.names[i]),
+                "count": self.table.counts[i], "mapping": self.mappings[i].to_json(),
+                "cycles": self.cycles[i], "energy_pj": self.energy_pj[i],
+                "utilization": self.utilization[i], "bottleneck": self.bottleneck[i],
+                "feasible": self.feasible[i],
+            })
+        return {
+            "accelerator": self.accelerator.to_dict(), "objective": self.objective,
+            "seed": self.seed, "device": self.device, "settings": dict(self.settings),
+            "totals": {"latency_cycles": self.latency_cycles, "latency_s": self.latency_s,
+                       "energy_pj": self.total_energy_pj, "area_mm2": self.area_mm2,
+                       "all_feasible": self.all_feasible},
+            "layers": layers,
+        }
+
+
+def map_layers(table: LayerTable, accelerator: Accelerator, *, objective: str = "edp",
+               cost_model: CostModel | None = None, device: str = "auto", seed: int = 0,
+               effort: str = "default", n_candidates: int | None = None,
+               n_steps: int | None = None) -> LayerMappingResult:
+    """Map every unique layer of ``table`` onto ``accelerator``.
+
+    ``cost_model`` defaults to `AnalyticalCostModel()`. ``effort`` names a budget in
+    `EFFORTS`; ``n_candidates`` / ``n_steps`` override it. Same seed and device give the
+    same mappings.
+    """
+    from codesign.device import resolve_device
+
+    if effort not in EFFORTS:
+        raise ConfigError(f"effort {effort!r}: choose one of {', '.join(EFFORTS)}")
+    if objective not in OBJECTIVES:
+        raise ConfigError(f"objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
+    if cost_model is None:
+        from codesign.cost.analytical import AnalyticalCostModel
+
+        cost_model = AnalyticalCostModel()
+    dev = resolve_device(device)
+    n_cand, steps = EFFORTS[effort]
+    n_cand = n_candidates if n_candidates is not None else n_cand
+    steps = n_steps if n_steps is not None else steps
+    hardware = HardwareBatch.from_accelerators([accelerator], device=dev)
+    workload = WorkloadTensors.from_table(table, device=dev)
+    generator = torch.Generator(device=dev).manual_seed(int(seed))
+    mappings, result = search_mappings(hardware, workload, cost_model, objective,
+                                       n_candidates=n_cand, n_steps=steps,
+                                       generator=generator)
+    return _result(table, accelerator, objective, mappings, result, str(dev), seed,
+                   {"effort": effort, "n_candidates": n_cand, "n_steps": steps})
+
+
+def _result(table: LayerTable, accelerator: Accelerator, objective: str,
+            mappings: MappingBatch, result: CostResult, device: str, seed: int,
+            settings: dict) -> LayerMappingResult:
+    """Bring design 0 of a batched answer to plain Python (the one place that syncs)."""
+    bounds = torch.stack([result.compute_cycles[0], result.glb_cycles[0],
+                          result.dram_cycles[0]], -1)  # [L, 3]
+    limit = bounds.argmax(-1).tolist()
+
+    def floats(x: torch.Tensor) -> tuple[float, ...]:
+        return tuple(float(v) for v in x[0].tolist())
+
+    return LayerMappingResult(
+        table=table, accelerator=accelerator, objective=objective,
+        mappings=tuple(mappings.mapping(0, i) for i in range(len(table))),
+        cycles=floats(result.cycles), energy_pj=floats(result.energy_pj),
+        utilization=floats(result.utilization),
+        feasible=tuple(bool(v) for v in result.feasible[0].tolist()),
+        bottleneck=tuple(_BOTTLENECKS[i] for i in limit),
+        latency_cycles=float(result.latency_cycles[0]),
+        total_energy_pj=float(result.total_energy_pj[0]),
+        area_mm2=float(result.area_mm2[0]), device=device, seed=int(seed),
+        settings=settings)
+
