@@ -57,8 +57,12 @@ def write_checkpoint(folder: str | Path, state: dict[str, Any],
                      arrays: dict[str, np.ndarray]) -> None:
     """Save a JSON-ready ``state`` and plain numeric ``arrays`` atomically."""
     folder = Path(folder)
+    plain = {k: np.asarray(v) for k, v in arrays.items()}
+    objects = [k for k, v in plain.items() if v.dtype.hasobject]
+    if objects:  # would need pickle to load: a bug in the caller
+        raise ValueError(f"checkpoint arrays must be numeric, got objects in {objects}")
     buffer = io.BytesIO()
-    np.savez(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
+    np.savez(buffer, **plain)
     atomic_write_bytes(folder / CHECKPOINT_ARRAYS, buffer.getvalue())
     atomic_write_text(folder / CHECKPOINT_JSON, json.dumps(state, indent=1) + "\n")
 

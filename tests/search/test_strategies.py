@@ -1,0 +1,22 @@
+"""Tests for codesign/search/strategies.py: the strategy table."""
+
+from __future__ import annotations
+
+import pytest
+
+from codesign.errors import ConfigError
+from codesign.search.strategies import DEFAULT_STRATEGY, STRATEGIES, strategy
+
+
+def test_the_four_strategies_and_the_default():
+    assert set(STRATEGIES) == {"joint", "nested", "sequential", "random"}
+    assert DEFAULT_STRATEGY in STRATEGIES
+    assert not strategy("random").use_algorithm
+    # sequential: hardware with a fixed heuristic (no mapper steps), then a real remap
+    seq = strategy("sequential")
+    assert seq.effort.n_steps == 0 and seq.remap.n_steps > 0
+
+
+def test_unknown_strategy_names_the_choices():
+    with pytest.raises(ConfigError, match="joint, nested, sequential, random"):
+        strategy("greedy")

@@ -1,0 +1,55 @@
+"""Tests for codesign/api.py: explore() on an in-memory workload, outputs and errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from codesign.api import explore
+from codesign.arch.space import DesignSpace
+from codesign.errors import ConfigError, RunError
+from codesign.workload.layer import Layer, LayerTable
+
+TABLE = LayerTable.from_layers([Layer.conv(K=16, C=8, P=8, Q=8, R=3, S=3, name="c"),
+                                Layer.gemm(M=4, K=32, N=16, name="fc")])
+FAST = {"population": 6, "generations": 2, "mapper_candidates": 4, "mapper_steps": 1,
+        "device": "cpu"}
+
+
+def test_explore_returns_sorted_pareto_designs_and_writes_nothing_without_out(tmp_path):
+    result = explore(TABLE, objectives="edp,area", **FAST)
+    assert result.pareto and not result.interrupted
+    edp = [d.metrics["edp_js"] for d in result.pareto]
+    assert edp == sorted(edp)  # sorted by the first objective
+    data = result.to_dict()
+    assert data["run"]["config"]["objectives"] == ["edp", "area"]
+    assert len(data["designs"]) == len(result.pareto) and len(data["history"]) == 2
+    assert data["run"]["hypervolume"]["reference_point"] == 1.1
+
+
+def test_a_small_space_is_respected():
+    space = DesignSpace(pe_rows=(8,), pe_cols=(8, 16), dataflows=("ws",))
+    result = explore(TABLE, space, **FAST)
+    assert {d.accelerator.pe_rows for d in result.pareto} == {8}
+    assert {d.accelerator.dataflow.name for d in result.pareto} == {"ws"}
+
+
+def test_existing_run_is_not_overwritten_and_resume_needs_the_table(tmp_path):
+    explore(TABLE, out=tmp_path, plot=False, **FAST)
+    assert json.loads((tmp_path / "run.json").read_text())["status"] == "done"
+    with pytest.raises(ConfigError, match="--force"):
+        explore(TABLE, out=tmp_path, **FAST)
+    with pytest.raises(RunError, match="in-memory workload"):
+        explore(resume=tmp_path)
+    resumed = explore(TABLE, resume=tmp_path, generations=3, plot=False)
+    assert resumed.run["generations_done"] == 3
+
+
+def test_bad_values_are_config_errors():
+    with pytest.raises(ConfigError, match="max area"):
+        explore(TABLE, max_area_mm2=0, **FAST)
+    with pytest.raises(ConfigError, match="nsga2"):
+        explore(TABLE, algorithm="cmaes", **FAST)
+    with pytest.raises(ConfigError, match="strategy"):
+        explore(TABLE, strategy="greedy", **FAST)
