@@ -1,0 +1,450 @@
+"""Gradient refinement: MGDA steps on a continuous relaxation of designs, then back to the grid.
+
+Evolutionary search finds the region; gradients polish it. A design (hardware sizes plus its
+per-layer mappings) is relaxed to a real vector ``theta`` (`relax`):
+
+- ``log2`` of the hardware sizes `HW_PARAMS` (PE rows, PE cols, RF words, GLB words, GLB
+  bandwidth), so one unit is one step of a powers-of-two design space;
+- ``log2`` of the GLB and RF temporal factors of every (layer, dim); the DRAM factor takes the
+  rest, ``f_DRAM = T / (f_GLB f_RF)`` with ``T`` the design's temporal product of that dim,
+  so the relaxed tiling always covers the layer (the coverage constraint cannot be violated
+  by a step). Spatial factors, loop orders and the dataflow stay as they are (discrete).
+
+The objectives are evaluated through the cost model with float sizes and factors, optionally
+with a smooth maximum of the compute, GLB and DRAM cycle bounds (`smooth_max`, only in this
+relaxed path; the exact model's numbers never change). `refine` steps along the MGDA common
+descent direction (`mgda_direction`: minus the minimum-norm point of the convex hull of the
+objectives' gradients, so no objective gets worse to first order), tries a few step lengths,
+projects every candidate to the nearest valid discrete design (`project`), re-costs it
+exactly and keeps what the archive does not dominate. docs/COST_MODEL.md, "Continuous
+relaxation", states the relaxation; docs/PERFORMANCE.md, "Gradient refinement", measures it.
+
+Shapes: ``B`` designs, ``K`` objectives, ``n`` relaxed variables (``5 + L * 2 * D``), ``L``
+unique layers, ``D = 8`` dims, ``T`` step lengths.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from codesign.arch.space import HW_GENES, DesignSpace
+from codesign.cost.access_counts import tiles
+from codesign.cost.model import CostModel, CostResult
+from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
+from codesign.search.archive import non_dominated_mask
+
+__all__ = [
+    "HW_PARAMS",
+    "RefineStats",
+    "RelaxedFrame",
+    "min_norm_point",
+    "mgda_direction",
+    "objective_gradients",
+    "project",
+    "refine",
+    "relax",
+    "relaxed_objectives",
+    "smooth_max",
+    "unrelax",
+]
+
+#: Hardware sizes that the relaxation makes continuous, in ``theta`` order.
+HW_PARAMS: tuple[str, ...] = ("pe_rows", "pe_cols", "rf_words", "glb_words", "glb_bw")
+#: Default step lengths of `refine`, in units of one doubling of the largest-moving variable.
+DEFAULT_LENGTHS: tuple[float, ...] = (0.5, 1.0, 2.0, 3.0)
+#: Default exponent of the smooth maximum of the cycle bounds (`smooth_max`).
+DEFAULT_SMOOTH_P = 12.0
+
+_DRAM, _GLB, _ROWS, _COLS, _RF = range(5)
+_N_HW = len(HW_PARAMS)
+_DATAFLOW_GENE = HW_GENES.index("dataflow")
+
+
+# -- MGDA ------------------------------------------------------------------------------------
+def min_norm_point(grads: torch.Tensor, tol: float = 1e-9) -> torch.Tensor:
+    """Weights of the minimum-norm point of the convex hull of each design's K gradients.
+
+    Exact, batched: for every non-empty subset of the gradients the affine minimum-norm
+    point (KKT system of ``min |w G|^2`` s.t. ``sum w = 1``) is solved for all designs at once;
+    of the solutions with ``w >= 0`` the one of least norm is the answer (the optimum lies in
+    the relative interior of some face, where it is that face's affine minimiser). ``2^K - 1``
+    small solves: meant for ``K <= 5`` objectives.
+
+    Shape:
+        grads: ``[B, K, n]``; returns weights ``[B, K]`` (non-negative, summing to 1).
+
+    >>> g = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])
+    >>> min_norm_point(g).tolist()
+    [[0.5, 0.5]]
+    """
+    g = grads.to(torch.float64)
+    n_b, n_k = g.shape[0], g.shape[1]
+    gram = g @ g.transpose(-1, -2)                                        # [B, K, K]
+    best_w = torch.zeros(n_b, n_k, dtype=g.dtype, device=g.device)
+    best_w[:, 0] = 1.0
+    best_norm = torch.full((n_b,), math.inf, dtype=g.dtype, device=g.device)
+    scale = gram.diagonal(dim1=-2, dim2=-1).amax(-1).clamp(min=1e-300)   # [B]
+    for size in range(1, n_k + 1):
+        for subset in itertools.combinations(range(n_k), size):
+            idx = torch.tensor(subset, device=g.device)
+            m = gram.index_select(-2, idx).index_select(-1, idx) / scale[:, None, None]
+            kkt = torch.zeros(n_b, size + 1, size + 1, dtype=g.dtype, device=g.device)
+            kkt[:, :size, :size] = m
+            kkt[:, :size, size] = 1.0
+            kkt[:, size, :size] = 1.0
+            rhs = torch.zeros(n_b, size + 1, 1, dtype=g.dtype, device=g.device)
+            rhs[:, size] = 1.0
+            sol = (torch.linalg.pinv(kkt) @ rhs).squeeze(-1)[:, :size]     # [B, s]
+            w = torch.zeros(n_b, n_k, dtype=g.dtype, device=g.device)
+            w[:, idx] = sol
+            ok = (sol >= -tol).all(-1) & ((sol.sum(-1) - 1.0).abs() < 1e-6)
+            w = w.clamp(min=0.0)
+            w = w / w.sum(-1, keepdim=True).clamp(min=1e-300)
+            norm = torch.einsum("bk,bkl,bl->b", w, gram, w)               # [B]
+            better = ok & (norm < best_norm - 1e-15 * scale)
+            best_w = torch.where(better.unsqueeze(-1), w, best_w)
+            best_norm = torch.where(better, norm, best_norm)
+    return best_w
+
+
+def mgda_direction(grads: torch.Tensor) -> torch.Tensor:
+    """The MGDA common descent direction ``-sum_k w_k g_k`` (``w`` from `min_norm_point`).
+
+    Its directional derivative ``g_k . d <= -|d|^2 <= 0`` for every objective ``k``: no
+    objective gets worse to first order; ``d = 0`` exactly at Pareto-stationary points.
+
+    Shape:
+        grads: ``[B, K, n]``; returns ``[B, n]``.
+
+    >>> g = torch.tensor([[[2.0, 0.0], [0.0, 2.0]]])
+    >>> mgda_direction(g).tolist()
+    [[-1.0, -1.0]]
+    """
+    w = min_norm_point(grads)                                             # [B, K]
+    return -(w.unsqueeze(-1).to(grads.dtype) * grads).sum(-2)
+
+
+# -- the relaxation --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RelaxedFrame:
+    """What stays discrete while ``theta`` moves, for ``B`` designs.
+
+    Shape:
+        hardware: the integer `HardwareBatch` of the designs (dataflow, word width, DRAM
+            bandwidth, clock come from it).
+        spatial: ``[B, L, 2, D]`` float spatial factors (rows, cols).
+        temporal_total: ``[B, L, D]`` float product of the three temporal factors.
+        order: ``[B, L, 3, D]`` loop orders.
+        free: ``[B, n]`` bool: variables a step may move (a size with one allowed value and a
+            dim with temporal product 1 stay put).
+        dims: ``[L, D]`` int64 layer bounds.
+    """
+
+    hardware: HardwareBatch
+    spatial: torch.Tensor
+    temporal_total: torch.Tensor
+    order: torch.Tensor
+    free: torch.Tensor
+    dims: torch.Tensor
+
+    @property
+    def n_layers(self) -> int:
+        return self.spatial.shape[1]
+
+
+def relax(hardware: HardwareBatch, mappings: MappingBatch, dims: torch.Tensor,
+          space: DesignSpace | None = None) -> tuple[torch.Tensor, RelaxedFrame]:
+    """Integer designs to their relaxed vector ``theta`` and the frame that holds the rest.
+
+    ``unrelax(*relax(...))`` gives back the same sizes and factors (as floats). With a
+    ``space``, sizes that have a single allowed value are not free.
+
+    Shape:
+        hardware: ``[B]``; mappings: ``[B, L]``; dims: ``[L, D]``.
+        returns: theta ``[B, n]`` float64 with ``n = 5 + L * 2 * D``, and a `RelaxedFrame`.
+    """
+    dtype = torch.float64
+    f = mappings.factors.to(dtype)                                        # [B, L, 5, D]
+    n_b, n_l, _, n_d = f.shape
+    sizes = torch.stack([getattr(hardware, p).to(dtype) for p in HW_PARAMS], dim=-1)
+    hw_theta = torch.log2(sizes)                                          # [B, 5]
+    inner = torch.log2(f[..., [_GLB, _RF], :])                            # [B, L, 2, D]
+    theta = torch.cat([hw_theta, inner.flatten(1)], dim=-1)               # [B, n]
+    total = f[..., _DRAM, :] * f[..., _GLB, :] * f[..., _RF, :]           # [B, L, D]
+    hw_free = torch.ones(n_b, _N_HW, dtype=torch.bool, device=f.device)
+    if space is not None:
+        single = torch.tensor([len(space.choices(p)) <= 1 for p in HW_PARAMS],
+                              device=f.device)
+        hw_free &= ~single
+    factor_free = (total > 1).unsqueeze(-2).expand(n_b, n_l, 2, n_d).flatten(1)
+    frame = RelaxedFrame(
+        hardware=hardware, spatial=f[..., [_ROWS, _COLS], :], temporal_total=total,
+        order=mappings.order, free=torch.cat([hw_free, factor_free], dim=-1), dims=dims)
+    return theta, frame
+
+
+def unrelax(theta: torch.Tensor, frame: RelaxedFrame) -> tuple[HardwareBatch, MappingBatch]:
+    """A relaxed vector to float hardware and mappings (differentiable in ``theta``).
+
+    Shape:
+        theta: ``[B, n]``; returns a `HardwareBatch` ``[B]`` with float sizes and a
+        `MappingBatch` ``[B, L]`` with float factors.
+    """
+    n_b, n_l = theta.shape[0], frame.n_layers
+    sizes = _snap(torch.exp2(theta[:, :_N_HW]))                           # [B, 5]
+    hardware = replace(frame.hardware, **{p: sizes[:, i] for i, p in enumerate(HW_PARAMS)})
+    inner = _snap(torch.exp2(theta[:, _N_HW:].reshape(n_b, n_l, 2, -1)))  # [B, L, 2, D]
+    glb, rf = inner[..., 0, :], inner[..., 1, :]
+    dram = _snap(frame.temporal_total / (glb * rf))                       # [B, L, D]
+    rows, cols = frame.spatial[..., 0, :], frame.spatial[..., 1, :]
+    factors = torch.stack([dram, glb, rows, cols, rf], dim=-2)            # [B, L, 5, D]
+    return hardware, MappingBatch(factors, frame.order)
+
+
+def _snap(x: torch.Tensor) -> torch.Tensor:
+    """Values within float rounding of an integer become that integer (the gradient is left
+    alone), so that ``exp2(log2(3)) * ...`` round trips give the exact model's factors:
+    the reload rule tests ``factor > 1``, where ``1 + 1e-16`` would count as a real loop."""
+    near = torch.round(x)
+    close = (x - near).abs() <= 1e-9 * near.abs().clamp(min=1.0)
+    return x + torch.where(close, near - x, torch.zeros_like(x)).detach()
+
+
+def smooth_max(*bounds: torch.Tensor, p: float = DEFAULT_SMOOTH_P) -> torch.Tensor:
+    """``(sum_i x_i^p)^(1/p)``: a smooth upper bound of ``max_i x_i`` for positive ``x``,
+    at most ``n^(1/p)`` times it (equal bounds) and equal to it when one bound dominates.
+
+    Shape:
+        bounds: tensors of one shape; returns that shape.
+
+    >>> round(float(smooth_max(torch.tensor(3.0), torch.tensor(4.0), p=2.0)), 6)
+    5.0
+    """
+    x = torch.stack(bounds, dim=0)
+    m = x.amax(0).detach().clamp(min=1e-300)
+    return m * ((x / m) ** p).sum(0) ** (1.0 / p)
+
+
+def relaxed_objectives(result: CostResult, counts: torch.Tensor, objectives: Sequence[str],
+                       smooth_p: float | None = DEFAULT_SMOOTH_P) -> torch.Tensor:
+    """Natural logs of the named objectives of a costed batch; with ``smooth_p`` the per-layer
+    ``max`` of the cycle bounds is replaced by `smooth_max` (and leakage, linear in cycles,
+    follows it). ``smooth_p=None`` gives exactly ``CostResult.objectives()``.
+
+    Shape:
+        counts: ``[L]`` layer counts; returns ``[B, K]``.
+    """
+    named = result.objectives()
+    if smooth_p is not None:
+        soft = smooth_max(result.compute_cycles, result.glb_cycles, result.dram_cycles,
+                          p=smooth_p)                                     # [B, L]
+        leak_per_cycle = result.energy_parts_pj[..., 4] / result.cycles.clamp(min=1e-300)
+        energy_pj = result.energy_pj + (soft - result.cycles) * leak_per_cycle  # [B, L]
+        w = counts.to(soft.dtype)                                         # [L]
+        latency_s = ((soft * w).sum(-1) + result.vector_cycles) / (result.clock_mhz * 1e6)
+        energy_j = ((energy_pj * w).sum(-1) + result.vector_energy_pj) * 1e-12
+        named = {"latency": latency_s, "energy": energy_j, "area": result.area_mm2,
+                 "edp": energy_j * latency_s, "power": energy_j / latency_s}
+    return torch.log(torch.stack([named[n] for n in objectives], dim=-1))
+
+
+def objective_gradients(theta: torch.Tensor, frame: RelaxedFrame, workload: WorkloadTensors,
+                        cost_model: CostModel, objectives: Sequence[str],
+                        smooth_p: float | None = DEFAULT_SMOOTH_P
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Log objectives and their gradients in the relaxed space (one forward, K backward).
+
+    Variables that are not ``frame.free`` get a zero gradient; a design whose objectives or
+    gradients are not finite gets zero gradients (a step leaves it where it is).
+
+    Shape:
+        theta: ``[B, n]``; returns values ``[B, K]`` and gradients ``[B, K, n]``.
+    """
+    with torch.enable_grad():
+        x = theta.detach().clone().requires_grad_(True)
+        hardware, mappings = unrelax(x, frame)
+        result = cost_model.evaluate(hardware, workload, mappings)
+        values = relaxed_objectives(result, workload.counts, objectives, smooth_p)  # [B, K]
+        grads = []
+        for k in range(values.shape[1]):
+            (g,) = torch.autograd.grad(values[:, k].sum(), x, retain_graph=True,
+                                       allow_unused=True)
+            grads.append(torch.zeros_like(x) if g is None else g)
+    grads = torch.stack(grads, dim=1) * frame.free.unsqueeze(1)          # [B, K, n]
+    ok = torch.isfinite(grads).flatten(1).all(-1) & torch.isfinite(values).all(-1)
+    grads = torch.where(ok[:, None, None], grads, torch.zeros_like(grads))
+    return values.detach(), grads
+
+
+# -- back to the grid ------------------------------------------------------------------------
+def _log_round(v: torch.Tensor) -> torch.Tensor:
+    """Nearest integer ``>= 1`` in log distance (``n`` below ``sqrt(n (n + 1))``, else ``n+1``)."""
+    v = v.clamp(min=1.0)
+    lo = v.floor()
+    return torch.where(v * v < lo * (lo + 1), lo, lo + 1)
+
+
+def _ceil_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return torch.div(a + b - 1, b, rounding_mode="floor")
+
+
+def project(theta: torch.Tensor, frame: RelaxedFrame, workload: WorkloadTensors,
+            space: DesignSpace) -> tuple[torch.Tensor, torch.Tensor]:
+    """The nearest valid discrete design of each relaxed point.
+
+    Factors: RF and GLB rounded in log space, DRAM the ceiling that still covers the dim
+    (``f_DRAM f_GLB s_rows s_cols f_RF >= D``), then GLB and RF shrunk to the least values
+    that keep the coverage (least padding). Sizes: the space's allowed value nearest in log
+    space, raised to the least allowed value that holds the spatial unrolling (PE rows and
+    cols) and every layer's RF and GLB tiles; a design that no allowed value can hold stays
+    infeasible and the exact re-costing masks it.
+
+    Shape:
+        theta: ``[B, n]``; returns hw_values ``[B, 5]`` float64 (`HW_PARAMS` order, allowed
+        values) and factors ``[B, L, 5, D]`` int64.
+    """
+    n_b, n_l = theta.shape[0], frame.n_layers
+    spatial = frame.spatial.round().to(torch.int64)                       # [B, L, 2, D]
+    rows, cols = spatial[..., 0, :], spatial[..., 1, :]
+    need = _ceil_div(frame.dims.unsqueeze(0), rows * cols)                # [B, L, D]
+    inner = torch.exp2(theta[:, _N_HW:].reshape(n_b, n_l, 2, -1).detach())
+    rf = _log_round(inner[..., 1, :]).to(torch.int64).clamp(min=1)
+    rf = torch.minimum(rf, need)
+    glb = _log_round(inner[..., 0, :]).to(torch.int64)
+    glb = torch.minimum(glb, _ceil_div(need, rf))
+    dram = _ceil_div(need, glb * rf)
+    glb = _ceil_div(need, dram * rf)
+    rf = _ceil_div(need, dram * glb)
+    factors = torch.stack([dram, glb, rows, cols, rf], dim=-2)            # [B, L, 5, D]
+
+    tile = tiles(factors, workload.stride, workload.dilation)             # [B, L, 4, T]
+    needs = torch.stack([
+        rows.prod(-1).amax(-1), cols.prod(-1).amax(-1),                   # [B]
+        tile[..., 0, :].sum(-1).amax(-1), tile[..., 2, :].sum(-1).amax(-1),
+    ], dim=-1).to(torch.float64)                                          # [B, 4]
+    values = []
+    for i, p in enumerate(HW_PARAMS):
+        allowed = torch.tensor(space.choices(p), dtype=torch.float64, device=theta.device)
+        dist = (theta[:, i:i + 1].detach() - torch.log2(allowed)).abs()   # [B, A]
+        idx = dist.argmin(-1)                                             # [B]
+        if i < 4:
+            enough = allowed.unsqueeze(0) >= needs[:, i:i + 1]            # [B, A]
+            first = torch.where(enough.any(-1), enough.to(torch.int64).argmax(-1),
+                                len(allowed) - 1)
+            idx = torch.maximum(idx, first)
+        values.append(allowed[idx])
+    return torch.stack(values, dim=-1), factors
+
+
+def hw_genes_of(values: torch.Tensor, dataflow_genes: np.ndarray, space: DesignSpace
+                ) -> np.ndarray:
+    """Genes (bin centres) that `DesignSpace.decode` maps to the given allowed sizes.
+
+    Shape:
+        values: ``[B, 5]`` allowed values (`HW_PARAMS` order); dataflow_genes: ``[B]``;
+        returns ``[B, H]`` float64.
+    """
+    v = values.cpu().numpy()
+    genes = np.zeros((v.shape[0], len(HW_GENES)))
+    for i, p in enumerate(HW_PARAMS):
+        allowed = np.asarray(space.choices(p), dtype=np.float64)
+        idx = np.abs(allowed[None, :] - v[:, i:i + 1]).argmin(-1)
+        genes[:, HW_GENES.index(p)] = (idx + 0.5) / len(allowed)
+    genes[:, HW_GENES.index("dataflow")] = dataflow_genes
+    return genes
+
+
+# -- the explore hook ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RefineStats:
+    """What a `refine` call did: candidates costed exactly, steps run, designs the archive
+    gained (new non-dominated rows that came from refinement), wall time."""
+
+    n_evals: int
+    n_steps: int
+    n_added: int
+    wall_s: float
+
+
+def refine(evaluator, archive, *, n_steps: int = 3,
+           lengths: Sequence[float] = DEFAULT_LENGTHS,
+           smooth_p: float | None = DEFAULT_SMOOTH_P, time_limit_s: float | None = None,
+           stationary_tol: float = 1e-6) -> RefineStats:
+    """Polish an archive in place with MGDA steps (the ``--refine gradient`` hook of explore).
+
+    From every archived design: relax, take the MGDA direction of the run's objectives (in
+    ``ln`` units, so scales do not matter), scale it so the largest-moving variable moves one
+    doubling, try every step length, project each candidate to the grid, re-cost all
+    candidates exactly in one batch and merge them into the archive (which keeps only
+    feasible, non-dominated rows). A design continues from its longest candidate that
+    dominates it, for up to ``n_steps`` steps; one with no such candidate, or a (near)
+    Pareto-stationary one, stops.
+
+    ``evaluator`` is the run's `BatchEvaluator`, ``archive`` its `Archive`.
+    """
+    started = time.perf_counter()
+    space, workload = evaluator.space, evaluator.workload
+    device = evaluator.device
+    lengths_t = torch.tensor(list(lengths), dtype=torch.float64, device=device)  # [T]
+    n_t = lengths_t.shape[0]
+    hw_genes, factors, order = archive.hw_genes, archive.factors, archive.order
+    current = archive.objectives
+    n_evals = n_added = steps = 0
+    for _ in range(n_steps):
+        if hw_genes.shape[0] == 0:
+            break
+        if time_limit_s is not None and time.perf_counter() - started >= time_limit_s:
+            break
+        steps += 1
+        hardware, mappings, _ = evaluator.cost(hw_genes, factors, order)
+        theta, frame = relax(hardware, mappings, workload.dims, space)
+        _, grads = objective_gradients(theta, frame, workload, evaluator.cost_model,
+                                       evaluator.objectives, smooth_p)
+        direction = mgda_direction(grads)                                 # [B, n]
+        size = direction.abs().amax(-1, keepdim=True)                     # [B, 1]
+        moving = (size.squeeze(-1) > stationary_tol).cpu().numpy()
+        unit = direction / size.clamp(min=1e-300)
+        cand = (theta.unsqueeze(1) + lengths_t[None, :, None] * unit.unsqueeze(1))
+        cand_frame = _repeat_frame(frame, n_t)
+        values, new_factors = project(cand.flatten(0, 1), cand_frame, workload, space)
+        new_genes = hw_genes_of(values, np.repeat(hw_genes[:, _DATAFLOW_GENE], n_t), space)
+        new_factors_np = new_factors.cpu().numpy()
+        new_order = np.repeat(order, n_t, axis=0)
+        _, _, result = evaluator.cost(new_genes, new_factors_np, new_order)
+        objs, _, feasible = evaluator._outputs(result)
+        objs, feasible = objs.cpu().numpy(), feasible.cpu().numpy()
+        feasible &= np.repeat(moving, n_t)
+        n_evals += int(new_genes.shape[0])
+        merged = np.concatenate([archive.objectives, objs[feasible]])
+        n_added += int(non_dominated_mask(merged)[len(archive):].sum())
+        archive.update(objs, feasible, new_genes, new_factors_np, new_order)
+        # continue from the longest candidate that dominates its parent
+        o = objs.reshape(-1, n_t, objs.shape[-1])                         # [B, T, K]
+        parent = current[:, None, :]
+        dom = feasible.reshape(-1, n_t) & (o <= parent).all(-1) & (o < parent).any(-1)
+        has = dom.any(-1)
+        if not has.any():
+            break
+        pick = n_t - 1 - dom[:, ::-1].argmax(-1)                          # [B]
+        rows = np.nonzero(has)[0] * n_t + pick[has]
+        hw_genes, factors = new_genes[rows], new_factors_np[rows]
+        order, current = new_order[rows], objs[rows]
+    return RefineStats(n_evals=n_evals, n_steps=steps, n_added=n_added,
+                       wall_s=time.perf_counter() - started)
+
+
+def _repeat_frame(frame: RelaxedFrame, n: int) -> RelaxedFrame:
+    """Every design ``n`` times in a row (``[B * n]``), like `HardwareBatch.repeat_interleave`."""
+    return RelaxedFrame(
+        hardware=frame.hardware.repeat_interleave(n),
+        spatial=frame.spatial.repeat_interleave(n, dim=0),
+        temporal_total=frame.temporal_total.repeat_interleave(n, dim=0),
+        order=frame.order.repeat_interleave(n, dim=0),
+        free=frame.free.repeat_interleave(n, dim=0), dims=frame.dims)
