@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 
 import torch
 
-from codesign.arch.accelerator import Accelerator
+from codesign.arch.accelerator import DATAFLOWS, Accelerator, Dataflow
 from codesign.workload.layer import DIM_INDEX, DIMS
 from codesign.workload.tensors import move_tensors
 
@@ -73,6 +73,28 @@ class HardwareBatch:
         """Designs ``index`` (``[B']`` int64), in that order: a ``[B']`` batch."""
         return type(self)(**{f.name: getattr(self, f.name).index_select(0, index)
                              for f in fields(self)})
+
+    def accelerator(self, b: int, name: str = "") -> Accelerator:
+        """Design ``b`` as a plain `Accelerator` (for per-design Python code such as
+        `FunctionCostModel`; reads the tensors back to the host). The dataflow is the preset
+        with the same allowed dims, else a ``custom`` one.
+
+        >>> hw = HardwareBatch.from_accelerators([Accelerator(pe_rows=8, dataflow="ws")])
+        >>> acc = hw.accelerator(0)
+        >>> acc.pe_rows, acc.dataflow.name
+        (8, 'ws')
+        """
+        allowed = self.spatial_allowed[b].tolist()  # [2, D]
+        rows = tuple(d for d, ok in zip(DIMS, allowed[0], strict=True) if ok)
+        cols = tuple(d for d, ok in zip(DIMS, allowed[1], strict=True) if ok)
+        dataflow = next((df for df in DATAFLOWS.values() if (df.rows, df.cols) == (rows, cols)),
+                        None) or Dataflow("custom", rows, cols)
+        return Accelerator(
+            pe_rows=int(self.pe_rows[b]), pe_cols=int(self.pe_cols[b]),
+            rf_words=int(self.rf_words[b]), glb_words=int(self.glb_words[b]),
+            glb_bw=float(self.glb_bw[b]), dram_bw=float(self.dram_bw[b]),
+            word_bits=int(self.word_bits[b]), clock_mhz=float(self.clock_mhz[b]),
+            dataflow=dataflow, systolic=bool(self.systolic[b]), name=name)
 
     def repeat_interleave(self, n: int) -> HardwareBatch:
         """Every design ``n`` times in a row: design ``b`` at rows ``b*n .. b*n + n-1``

@@ -8,14 +8,22 @@ inputs live. Shapes: ``B`` designs, ``L`` unique layers, levels ``RF GLB DRAM`` 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import torch
 
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
 
-__all__ = ["ACCESS_KINDS", "ENERGY_PARTS", "MEMORY_LEVELS", "CostModel", "CostResult"]
+__all__ = [
+    "ACCESS_KINDS",
+    "BUILTIN_OBJECTIVES",
+    "ENERGY_PARTS",
+    "MEMORY_LEVELS",
+    "CostModel",
+    "CostResult",
+    "objective_names",
+]
 
 #: Memory levels of the ``accesses`` axis, inner to outer.
 MEMORY_LEVELS: tuple[str, ...] = ("RF", "GLB", "DRAM")
@@ -23,6 +31,8 @@ MEMORY_LEVELS: tuple[str, ...] = ("RF", "GLB", "DRAM")
 ACCESS_KINDS: tuple[str, ...] = ("reads", "writes")
 #: Parts of the ``energy_parts_pj`` axis.
 ENERGY_PARTS: tuple[str, ...] = ("RF", "GLB", "DRAM", "MAC", "leakage")
+#: Objectives every `CostResult` provides (`CostResult.objectives`), all minimised.
+BUILTIN_OBJECTIVES: tuple[str, ...] = ("latency", "energy", "area", "edp", "power")
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,10 @@ class CostResult:
             latency_cycles and energy_pj (network totals: per-layer values weighted by layer
             counts, plus vector ops); feasible_design (every layer feasible).
         clock_mhz: ``[B]`` to turn cycles into seconds.
+        extra_objectives: name -> ``[B]`` float, objectives a custom cost model adds
+            (minimised; e.g. peak power); empty for the analytical model. The names must not
+            shadow `BUILTIN_OBJECTIVES`, and the model should list them in its
+            ``extra_objectives`` attribute so a search can check names before it starts.
     """
 
     cycles: torch.Tensor
@@ -59,6 +73,7 @@ class CostResult:
     total_energy_pj: torch.Tensor
     feasible_design: torch.Tensor
     clock_mhz: torch.Tensor
+    extra_objectives: dict[str, torch.Tensor] = field(default_factory=dict)
 
     @property
     def latency_s(self) -> torch.Tensor:
@@ -77,13 +92,14 @@ class CostResult:
 
     def objectives(self) -> dict[str, torch.Tensor]:
         """Named ``[B]`` objectives, all minimised: latency (s), energy (J), area (mm2),
-        edp (J*s), power (W)."""
+        edp (J*s), power (W), then the cost model's ``extra_objectives``."""
         return {
             "latency": self.latency_s,
             "energy": self.energy_j,
             "area": self.area_mm2,
             "edp": self.energy_j * self.latency_s,
             "power": self.power_w,
+            **self.extra_objectives,
         }
 
 
@@ -92,8 +108,28 @@ class CostModel(Protocol):
     """One method: cost a population of designs and their per-layer mappings.
 
     Implementations must be pure (tensors in, tensors out), follow the inputs' device and
-    dtype, and mark infeasible pairs in ``feasible`` rather than raise.
+    dtype, and mark infeasible pairs in ``feasible`` rather than raise. A model that adds
+    objectives returns them in `CostResult.extra_objectives` and names them in an optional
+    class attribute ``extra_objectives: tuple[str, ...]`` (read by `objective_names`), so
+    that ``explore(objectives=...)`` and constraints can accept those names up front.
+    Ways to write one (docs/API.md): subclass `AnalyticalCostModel` and change one term,
+    wrap a torch module, or hand a per-design function to `FunctionCostModel`.
     """
 
     def evaluate(self, hardware: HardwareBatch, workload: WorkloadTensors,
                  mappings: MappingBatch) -> CostResult: ...
+
+
+def objective_names(cost_model: object) -> tuple[str, ...]:
+    """Objectives ``cost_model`` can be asked for: `BUILTIN_OBJECTIVES` plus the names in
+    its optional ``extra_objectives`` attribute (in that order, duplicates dropped).
+
+    >>> class Peaky:
+    ...     extra_objectives = ("peak_power",)
+    >>> objective_names(Peaky())[-2:]
+    ('power', 'peak_power')
+    """
+    extra = getattr(cost_model, "extra_objectives", ()) or ()
+    if isinstance(extra, str):
+        extra = (extra,)
+    return tuple(dict.fromkeys((*BUILTIN_OBJECTIVES, *(str(n) for n in extra))))
