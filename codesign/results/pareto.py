@@ -14,8 +14,10 @@ from typing import Any
 import numpy as np
 
 from codesign.arch.accelerator import Accelerator
+from codesign.arch.technology import Technology
 from codesign.cost.model import CostResult
 from codesign.mapping.batch import MappingBatch
+from codesign.results.explain import EXPLAIN_COLUMNS, explain
 from codesign.search.archive import non_dominated_mask
 from codesign.workload.layer import LayerTable
 
@@ -26,7 +28,8 @@ HW_COLUMNS: tuple[str, ...] = ("pe_rows", "pe_cols", "rf_words", "glb_words", "g
                                "dram_bw", "word_bits", "clock_mhz", "dataflow")
 METRIC_COLUMNS: tuple[str, ...] = ("latency_cycles", "latency_s", "energy_j", "area_mm2",
                                    "edp_js", "power_w", "utilization")
-PARETO_COLUMNS: tuple[str, ...] = ("design", *HW_COLUMNS, *METRIC_COLUMNS)
+#: Then why the design is where it is (bottleneck mix, lower-bound gaps; `explain`).
+PARETO_COLUMNS: tuple[str, ...] = ("design", *HW_COLUMNS, *METRIC_COLUMNS, *EXPLAIN_COLUMNS)
 
 _BOUNDS = ("compute", "glb", "dram")
 
@@ -35,9 +38,10 @@ _BOUNDS = ("compute", "glb", "dram")
 class ParetoDesign:
     """One Pareto-optimal design: hardware, network totals, and per-layer schedules.
 
-    ``metrics`` holds `METRIC_COLUMNS`; ``layers[i]`` describes unique layer ``i`` (its
-    nodes, count, mapping in the JSON form, cycles, energy, utilisation, the bound that
-    limits it, feasibility).
+    ``metrics`` holds `METRIC_COLUMNS` and `EXPLAIN_COLUMNS`; ``layers[i]`` describes unique
+    layer ``i`` (its nodes, count, mapping in the JSON form, cycles, energy, utilisation, the
+    bound that limits it, feasibility, and `explain`'s traffic, energy by level and
+    lower-bound gaps).
     """
 
     index: int
@@ -60,8 +64,12 @@ class ParetoDesign:
 
 
 def pareto_designs(accelerators: list[Accelerator], table: LayerTable, mappings: MappingBatch,
-                   result: CostResult) -> list[ParetoDesign]:
+                   result: CostResult, technology: Technology | None = None
+                   ) -> list[ParetoDesign]:
     """Turn a costed batch of front designs into `ParetoDesign` records.
+
+    ``technology``: the table the result was costed with (for the energy lower bounds;
+    ``None`` = `Technology.default`).
 
     Shape:
         accelerators: ``B`` designs; mappings ``[B, L]``; result a `CostResult` for them.
@@ -85,6 +93,7 @@ def pareto_designs(accelerators: list[Accelerator], table: LayerTable, mappings:
     feasible = result.feasible.tolist()
     bounds = np.stack([result.compute_cycles.cpu().numpy(), result.glb_cycles.cpu().numpy(),
                        result.dram_cycles.cpu().numpy()]).argmax(0)  # [B, L]
+    summaries, notes = explain(accelerators, table, result, technology)
     designs = []
     for b, acc in enumerate(accelerators):
         layers = []
@@ -95,11 +104,11 @@ def pareto_designs(accelerators: list[Accelerator], table: LayerTable, mappings:
                 "mapping": mappings.mapping(b, i).to_json(),
                 "cycles": cycles[b][i], "energy_pj": energy_pj[b][i],
                 "utilization": layer_util[b][i], "bound": _BOUNDS[int(bounds[b, i])],
-                "feasible": bool(feasible[b][i]),
+                "feasible": bool(feasible[b][i]), **notes[b][i],
             })
         metrics = {"latency_cycles": latency_cycles[b], "latency_s": latency_s[b],
                    "energy_j": energy_j[b], "area_mm2": area[b],
                    "edp_js": energy_j[b] * latency_s[b], "power_w": power[b],
-                   "utilization": float(utilization[b])}
+                   "utilization": float(utilization[b]), **summaries[b]}
         designs.append(ParetoDesign(b, acc, metrics, tuple(layers)))
     return designs

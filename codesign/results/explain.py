@@ -1,0 +1,109 @@
+"""Why a design wins: per-layer bottleneck, traffic, energy by level and the gap to the
+layer's lower bounds (`codesign.cost.bounds`), plus the network-level summary that
+``pareto.csv`` carries (`EXPLAIN_COLUMNS`).
+
+Downstream of the cost model: tensors become Python numbers here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from codesign.arch.accelerator import Accelerator
+from codesign.arch.technology import Technology
+from codesign.cost.bounds import lower_bounds
+from codesign.cost.model import ENERGY_PARTS, CostResult
+from codesign.mapping.batch import HardwareBatch, WorkloadTensors
+from codesign.workload.layer import LayerTable
+
+__all__ = ["BOUND_NAMES", "EXPLAIN_COLUMNS", "explain"]
+
+#: Bounds of a layer's cycles, in `CostResult` order (compute, GLB, DRAM bandwidth).
+BOUND_NAMES: tuple[str, ...] = ("compute", "glb", "dram")
+
+#: Per-design columns ``pareto.csv`` gains: the share of the MAC layers' cycles (count
+#: weighted) limited by each bound, and network actual / network lower bound.
+EXPLAIN_COLUMNS: tuple[str, ...] = ("bound_compute_frac", "bound_glb_frac", "bound_dram_frac",
+                                    "latency_gap", "energy_gap")
+
+
+def _ratio(actual: torch.Tensor, bound: torch.Tensor) -> torch.Tensor:
+    """``actual / bound``; 1 where both are 0 (an empty layer is on its bound)."""
+    return torch.where(bound > 0, actual / bound.clamp(min=1e-300),
+                       torch.where(actual > 0, torch.inf, 1.0))
+
+
+def explain(accelerators: Sequence[Accelerator], table: LayerTable, result: CostResult,
+            technology: Technology | None = None
+            ) -> tuple[list[dict[str, float]], list[list[dict[str, Any]]]]:
+    """Summaries (`EXPLAIN_COLUMNS`) and per-layer explanations of ``B`` costed designs.
+
+    The bottleneck of a layer is the largest of its three cycle bounds (compute on ties).
+    The network lower bounds add the vector ops' cycles and energy as they are (they have no
+    mapping), so a gap of 1 means every MAC layer sits on its bound.
+
+    Shape:
+        accelerators: ``B``; table: ``L`` unique layers; result: a `CostResult` of
+        ``[B, L]`` (any device). Returns ``B`` summaries and ``B x L`` layer dicts with
+        ``bound``, ``macs``, ``glb_words``, ``dram_words``, ``compute_cycles``,
+        ``glb_cycles``, ``dram_cycles``, ``energy_parts_pj`` (`ENERGY_PARTS`),
+        ``lower_bound`` (cycles, compute/glb/dram cycles, energy_pj) and ``latency_gap``,
+        ``energy_gap``.
+    """
+    n_b = len(accelerators)
+    if n_b == 0:
+        return [], []
+    hardware = HardwareBatch.from_accelerators(accelerators)              # CPU, float64
+    workload = WorkloadTensors.from_table(table)
+    lb = lower_bounds(hardware, workload, technology)                     # [B, L] each
+    dtype = torch.float64
+    cycles = result.cycles.detach().cpu().to(dtype)                       # [B, L]
+    energy = result.energy_pj.detach().cpu().to(dtype)
+    per_bound = torch.stack([result.compute_cycles, result.glb_cycles, result.dram_cycles],
+                            dim=-1).detach().cpu().to(dtype)              # [B, L, 3]
+    bound = per_bound.argmax(-1)                                          # [B, L]
+    counts = workload.counts.to(dtype)                                    # [L]
+
+    weighted = cycles * counts                                            # [B, L]
+    share = torch.stack([(weighted * (bound == j)).sum(-1) for j in range(3)], dim=-1)
+    total = weighted.sum(-1, keepdim=True)                                # [B, 1]
+    frac = torch.where(total > 0, share / total.clamp(min=1e-300), 0.0)   # [B, 3]
+    vec_cycles = result.vector_cycles.detach().cpu().to(dtype)            # [B]
+    vec_energy = result.vector_energy_pj.detach().cpu().to(dtype)
+    net_lb_cycles = (lb["cycles"] * counts).sum(-1) + vec_cycles          # [B]
+    net_lb_energy = (lb["energy_pj"] * counts).sum(-1) + vec_energy
+    latency_gap = _ratio(result.latency_cycles.detach().cpu().to(dtype), net_lb_cycles)
+    energy_gap = _ratio(result.total_energy_pj.detach().cpu().to(dtype), net_lb_energy)
+    summaries = [dict(zip(EXPLAIN_COLUMNS, values, strict=True)) for values in
+                 torch.cat([frac, latency_gap[:, None], energy_gap[:, None]], -1).tolist()]
+
+    acc = result.accesses.detach().cpu().to(dtype)                        # [B, L, 3, 3, 2]
+    words = acc.sum(dim=(-2, -1))                                         # [B, L, 3]
+    macs = workload.dims.prod(-1).tolist()                                # [L]
+    layer_gap = _ratio(cycles, lb["cycles"]).tolist()
+    layer_egap = _ratio(energy, lb["energy_pj"]).tolist()
+    columns = {
+        "glb_words": words[..., 1].tolist(), "dram_words": words[..., 2].tolist(),
+        "compute_cycles": per_bound[..., 0].tolist(), "glb_cycles": per_bound[..., 1].tolist(),
+        "dram_cycles": per_bound[..., 2].tolist(),
+    }
+    parts = result.energy_parts_pj.detach().cpu().to(dtype).tolist()      # [B, L, 5]
+    lb_lists = {k: lb[k].tolist() for k in ("cycles", "compute_cycles", "glb_cycles",
+                                            "dram_cycles", "energy_pj")}
+    bounds = bound.tolist()
+    layers = []
+    for b in range(n_b):
+        rows = []
+        for i in range(len(macs)):
+            row: dict[str, Any] = {"bound": BOUND_NAMES[bounds[b][i]], "macs": macs[i]}
+            row.update({k: v[b][i] for k, v in columns.items()})
+            row["energy_parts_pj"] = dict(zip(ENERGY_PARTS, parts[b][i], strict=True))
+            row["lower_bound"] = {k: v[b][i] for k, v in lb_lists.items()}
+            row["latency_gap"] = layer_gap[b][i]
+            row["energy_gap"] = layer_egap[b][i]
+            rows.append(row)
+        layers.append(rows)
+    return summaries, layers
