@@ -212,5 +212,22 @@ def explore(model: str | None, space_path: str | None, objectives: str,
         sys.exit(130)
 
 
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=str))
+@click.option("--design", "design_id", type=int, required=True,
+              help="Design number (the design column of pareto.csv).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def sensitivity(run_dir: str, design_id: int, as_json: bool) -> None:
+    """Elasticities, objective conflicts and local curvature of one design of an explore
+    RUN_DIR (its mappings held fixed)."""
+    import json
+
+    from codesign.results.sensitivity import format_sensitivity
+    from codesign.results.sensitivity import sensitivity as design_report
+
+    report = design_report(run_dir, design_id)
+    click.echo(json.dumps(report, indent=2) if as_json else format_sensitivity(report))
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
