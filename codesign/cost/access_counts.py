@@ -32,6 +32,9 @@ BOX_LEVELS: tuple[str, ...] = ("RF", "array", "GLB", "whole")
 RELOAD_LEVELS: tuple[str, ...] = ("RF", "GLB")
 
 _DRAM, _GLB, _ROWS, _COLS, _RF = range(5)
+#: Bit t of ``_RELEVANCE_BITS[d]`` is set when dim ``d`` indexes tensor ``t``.
+_RELEVANCE_BITS: tuple[int, ...] = tuple(
+    sum(1 << j for j, t in enumerate(TENSORS) if d in RELEVANT_DIMS[t]) for d in DIMS)
 
 
 def relevance(device: torch.device | str | None = None) -> torch.Tensor:
@@ -41,6 +44,20 @@ def relevance(device: torch.device | str | None = None) -> torch.Tensor:
                         dtype=torch.bool, device=device)
 
 
+def _soa(x: torch.Tensor) -> torch.Tensor:
+    """``[..., A, D]`` -> contiguous ``[A, D, ...]``: every (slot, dim) value of the batch
+    becomes one contiguous vector, so elementwise ops stream memory. A no-op copy when the
+    caller already holds that layout (see `AnalyticalCostModel`)."""
+    return x.movedim((-2, -1), (0, 1)).contiguous()
+
+
+def _stacked(rows: list[torch.Tensor], *shape: int) -> torch.Tensor:
+    """Stack ``[...]`` tensors on a new leading axis, shape it ``[*shape, ...]`` and return
+    the ``[..., *shape]`` view (contiguous per entry, strided over the batch)."""
+    out = torch.stack(rows).unflatten(0, shape)
+    return out.movedim(tuple(range(len(shape))), tuple(range(-len(shape), 0)))
+
+
 def box_extents(factors: torch.Tensor) -> torch.Tensor:
     """Per-dim extents of the boxes of `BOX_LEVELS`.
 
@@ -48,11 +65,12 @@ def box_extents(factors: torch.Tensor) -> torch.Tensor:
         factors: ``[..., F, D]`` in `FACTOR_LEVELS` order (DRAM, GLB, rows, cols, RF).
         returns: ``[..., 4, D]`` (RF, array, GLB, whole).
     """
-    rf = factors[..., _RF, :]
-    array = rf * factors[..., _ROWS, :] * factors[..., _COLS, :]
-    glb = array * factors[..., _GLB, :]
-    whole = glb * factors[..., _DRAM, :]
-    return torch.stack((rf, array, glb, whole), dim=-2)
+    f = _soa(factors)                                                     # [F, D, ...]
+    rf = f[_RF]
+    array = rf * f[_ROWS] * f[_COLS]
+    glb = array * f[_GLB]
+    whole = glb * f[_DRAM]
+    return _stacked([*rf, *array, *glb, *whole], 4, len(DIMS))
 
 
 def tiles(factors: torch.Tensor, stride: torch.Tensor, dilation: torch.Tensor) -> torch.Tensor:
@@ -63,18 +81,19 @@ def tiles(factors: torch.Tensor, stride: torch.Tensor, dilation: torch.Tensor) -
             against ``factors[..., 0, 0]`` (e.g. ``[L, 2]`` against ``[B, L, F, D]``).
         returns: ``[..., 4, T]``.
     """
-    ext = box_extents(factors)                                            # [..., 4, D]
-    per_dim = ext.unbind(-1)
-    sh, sw = (x.unsqueeze(-1) for x in stride.unbind(-1))                 # [..., 1]
-    dh, dw = (x.unsqueeze(-1) for x in dilation.unbind(-1))
-    w, i, o = tile_words(*per_dim, stride=(sh, sw), dilation=(dh, dw))    # [..., 4] each
-    return torch.stack((w, i, o), dim=-1)
-
-
-def _positions(order: torch.Tensor) -> torch.Tensor:
-    """Inverse permutation: ``pos[..., d]`` is the place (0 = outermost) of dim ``d``."""
-    ranks = torch.arange(order.shape[-1], device=order.device).expand_as(order)
-    return torch.empty_like(order).scatter_(-1, order, ranks)
+    f = _soa(factors)                                                     # [F, D, ...]
+    pair = (stride[..., 0], stride[..., 1])                               # [...] each
+    dil = (dilation[..., 0], dilation[..., 1])
+    rf = list(f[_RF].unbind(0))                                           # D x [...]
+    array = [rf[d] * f[_ROWS, d] * f[_COLS, d] for d in range(len(DIMS))]
+    glb = [array[d] * f[_GLB, d] for d in range(len(DIMS))]
+    rows = []
+    for ext in (rf, array, glb):
+        rows.extend(tile_words(*ext, stride=pair, dilation=dil))
+    whole = [glb[d] * f[_DRAM, d] for d in range(len(DIMS))]
+    rows.extend(tile_words(*whole, stride=pair, dilation=dil))
+    rows = torch.broadcast_tensors(*rows)
+    return _stacked(list(rows), len(BOX_LEVELS), len(TENSORS))
 
 
 def reloads(factors: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
@@ -85,31 +104,39 @@ def reloads(factors: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     there every loop's factor multiplies. None -> 1. Above RF: the GLB loops, then the DRAM
     loops; above GLB: the DRAM loops.
 
+    Computed per temporal level as a prefix product of the factors in loop order, read at
+    the innermost "active" loop (relevant, factor > 1).
+
     Shape:
         factors: ``[..., F, D]``; order: ``[..., M, D]`` dim indices outer -> inner per
             temporal level (DRAM, GLB, RF).
         returns: ``[..., 2, T]`` (RF, GLB).
     """
-    rel = relevance(factors.device)                                       # [T, D]
-    out = []
-    found = None
-    acc = None
-    # inner -> outer: GLB (answer for RF so far), then DRAM (answer for both).
-    for slot, m in ((_GLB, 1), (_DRAM, 0)):
-        f = factors[..., slot, :].unsqueeze(-2)                           # [..., 1, D]
-        pos = _positions(order[..., m, :]).unsqueeze(-2)                  # [..., 1, D]
-        active = rel & (f > 1)                                            # [..., T, D]
-        last = torch.where(active, pos, -1).amax(-1, keepdim=True)        # [..., T, 1]
-        partial = torch.where(pos <= last, f, 1).prod(-1)                 # [..., T]
-        hit = last.squeeze(-1) >= 0                                       # [..., T]
-        if acc is None:
-            acc, found = partial, hit
-        else:
-            total = f.prod(-1)                                            # [..., 1]
-            acc = acc * torch.where(found, total, partial)
-            out.append(acc)
-            out.append(partial)   # reloads above GLB: the DRAM loops alone
-    return torch.stack(out, dim=-2)
+    f = _soa(factors)                                                     # [F, D, ...]
+    o = _soa(order)                                                       # [M, D, ...]
+    # bits[j, d]: the relevance bits of dim d, shifted to 3 bits per loop position j.
+    bits = torch.tensor([[b << (3 * j) for b in _RELEVANCE_BITS] for j in range(len(DIMS))],
+                        device=f.device).view((len(DIMS), len(DIMS)) + (1,) * (f.dim() - 2))
+    partial, total, found = {}, {}, {}
+    for slot, m in ((_DRAM, 0), (_GLB, 1)):
+        in_order = f[slot].gather(0, o[m])                                # [D, ...] outer->inner
+        prefix = in_order.cumprod(0)                                      # [D, ...]
+        total[m] = prefix[-1]
+        # One int per mapping packs "loop j is active for tensor t" into bit 3j + t.
+        packed = (bits.expand((-1, -1) + o.shape[2:]).gather(1, o[m].unsqueeze(1)).squeeze(1)
+                  * (in_order > 1)).sum(0)                                # [...]
+        for t in range(len(TENSORS)):
+            mask = sum(1 << (3 * j + t) for j in range(len(DIMS)))
+            # highest set bit 3 * last + t via the float exponent (exact: < 2**24)
+            _, exponent = torch.frexp((packed & mask).to(torch.float32))
+            last = torch.div(exponent - 1 - t, 3, rounding_mode="floor")  # [...] -1: none
+            found[m, t] = last >= 0
+            picked = prefix.gather(0, last.clamp(min=0).to(torch.int64).unsqueeze(0)).squeeze(0)
+            partial[m, t] = torch.where(found[m, t], picked, 1)           # [...]
+    rows = [partial[1, t] * torch.where(found[1, t], total[0], partial[0, t])
+            for t in range(len(TENSORS))]                                 # above RF
+    rows += [partial[0, t] for t in range(len(TENSORS))]                  # above GLB
+    return _stacked(rows, len(RELOAD_LEVELS), len(TENSORS))
 
 
 def access_counts(tile: torch.Tensor, reload: torch.Tensor, n_pes: torch.Tensor,
@@ -145,4 +172,4 @@ def access_counts(tile: torch.Tensor, reload: torch.Tensor, n_pes: torch.Tensor,
         # DRAM
         dram_send[..., 0], zero, dram_send[..., 1], zero, upd_dram - o_words, upd_dram,
     ]
-    return torch.stack(rows, dim=-1).unflatten(-1, (3, 3, 2))
+    return _stacked(list(torch.broadcast_tensors(*rows)), 3, len(TENSORS), 2)

@@ -50,12 +50,13 @@ def mapping_feasible(factors: torch.Tensor, dims: torch.Tensor, hardware: Hardwa
     Shape:
         factors: ``[B, L, F, D]``; dims: ``[L, D]``; returns ``[B, L]`` bool.
     """
-    covered = (factors.prod(-2) >= dims).all(-1)                          # [B, L]
-    rows_fit = factors[..., _ROWS, :].prod(-1) <= hardware.pe_rows.unsqueeze(-1)
-    cols_fit = factors[..., _COLS, :].prod(-1) <= hardware.pe_cols.unsqueeze(-1)
-    unrolled = factors[..., _ROWS:_COLS + 1, :] > 1                       # [B, L, 2, D]
-    allowed = hardware.spatial_allowed.unsqueeze(1)                       # [B, 1, 2, D]
-    dataflow_ok = ~(unrolled & ~allowed).flatten(-2).any(-1)              # [B, L]
+    f = factors.movedim((-2, -1), (0, 1))                                 # [F, D, B, L]
+    covered = (f.prod(0) >= dims.T.unsqueeze(1)).all(0)                   # [B, L]
+    rows_fit = f[_ROWS].prod(0) <= hardware.pe_rows.unsqueeze(-1)
+    cols_fit = f[_COLS].prod(0) <= hardware.pe_cols.unsqueeze(-1)
+    unrolled = f[_ROWS:_COLS + 1] > 1                                     # [2, D, B, L]
+    allowed = hardware.spatial_allowed.permute(1, 2, 0).unsqueeze(-1)     # [2, D, B, 1]
+    dataflow_ok = ~(unrolled & ~allowed).flatten(0, 1).any(0)             # [B, L]
     return covered & rows_fit & cols_fit & dataflow_ok
 
 
@@ -90,10 +91,15 @@ class AnalyticalCostModel:
             returns: a `CostResult` (per-layer ``[B, L]``, per-design ``[B]``).
         """
         tech = self.technology if self.technology is not None else Technology.default()
-        factors = mappings.factors
+        # One transpose to structure-of-arrays storage: every (slot, dim) value of the batch
+        # is then a contiguous [B, L] vector in all the functions below (same [B, L, F, D]
+        # shape, different strides).
+        factors = mappings.factors.movedim((-2, -1), (0, 1)).contiguous().movedim(
+            (0, 1), (-2, -1))                                              # [B, L, F, D]
+        order = mappings.order.movedim((-2, -1), (0, 1)).contiguous().movedim((0, 1), (-2, -1))
         tile = tiles(factors, workload.stride, workload.dilation)          # [B, L, 4, T]
-        reload = reloads(factors, mappings.order)                          # [B, L, 2, T]
-        spatial = factors[..., _ROWS:_COLS + 1, :].flatten(-2).prod(-1)    # [B, L]
+        reload = reloads(factors, order)                                   # [B, L, 2, T]
+        spatial = factors[..., _ROWS, :].prod(-1) * factors[..., _COLS, :].prod(-1)  # [B, L]
         useful_macs = workload.dims.prod(-1)                               # [L]
         accesses = access_counts(tile, reload, spatial, useful_macs)       # [B, L, 3, 3, 2]
 

@@ -29,8 +29,11 @@ def compute_cycles(factors: torch.Tensor, hardware: HardwareBatch) -> torch.Tens
     Shape:
         factors: ``[B, L, F, D]``; returns ``[B, L]`` in ``hardware``'s float dtype.
     """
-    temporal = factors[..., _TEMPORAL_SLOTS, :]                           # [B, L, 3, D]
-    return temporal.flatten(-2).prod(-1).to(hardware.glb_bw.dtype)
+    f = factors.movedim((-2, -1), (0, 1))                                 # [F, D, B, L]
+    cycles = f[_TEMPORAL_SLOTS[0]].prod(0)
+    for slot in _TEMPORAL_SLOTS[1:]:
+        cycles = cycles * f[slot].prod(0)                                 # [B, L]
+    return cycles.to(hardware.glb_bw.dtype)
 
 
 def bandwidth_cycles(accesses: torch.Tensor, hardware: HardwareBatch
