@@ -35,8 +35,15 @@ import numpy as np
 import torch
 
 from codesign.arch.space import HW_GENES, DesignSpace
-from codesign.cost.access_counts import tiles
-from codesign.cost.model import CostModel, CostResult
+from codesign.arch.technology import Technology
+from codesign.cost.access_counts import access_counts, relevance, tiles
+from codesign.cost.analytical import capacity_excess, mapping_feasible
+from codesign.cost.area import area_mm2
+from codesign.cost.energy import access_energy_pj, leakage_energy_pj, mac_energy_pj
+from codesign.cost.latency import bandwidth_cycles, compute_cycles, latency_cycles, utilization
+from codesign.cost.model import CostResult
+from codesign.cost.vector import vector_cost
+from codesign.errors import ConfigError
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
 from codesign.search.archive import non_dominated_mask
 
@@ -50,8 +57,10 @@ __all__ = [
     "project",
     "refine",
     "relax",
+    "relaxed_cost",
     "relaxed_objectives",
     "smooth_max",
+    "soft_reloads",
     "unrelax",
 ]
 
@@ -232,6 +241,79 @@ def smooth_max(*bounds: torch.Tensor, p: float = DEFAULT_SMOOTH_P) -> torch.Tens
     return m * ((x / m) ** p).sum(0) ** (1.0 / p)
 
 
+def soft_reloads(factors: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+    """The reload rule of `codesign.cost.access_counts.reloads`, continuous in the factors.
+
+    The exact rule multiplies a temporal loop's factor into a tensor's reloads when some
+    relevant loop at or inside it has a factor > 1, a step function of the factors. Here a
+    loop is active by ``s(f) = clamp(f - 1, 0, 1)`` and loop ``j`` contributes
+    ``f_j ** a_j`` with ``a_j = 1 - prod_{i at or inside j, relevant} (1 - s(f_i))``. At
+    integer factors (1, or >= 2) ``s`` is 0 or 1 and the result equals the exact rule; in
+    between it moves continuously, so a factor leaving 1 does not jump the reloads.
+
+    Shape:
+        factors: ``[..., F, D]`` float; order: ``[..., M, D]``; returns ``[..., 2, T]``.
+    """
+    rel = relevance(factors.device).to(factors.dtype)                     # [T, D]
+    parts = []
+    for slot, m in ((_GLB, 1), (_DRAM, 0)):
+        f = factors[..., slot, :].gather(-1, order[..., m, :])            # [..., D] outer->inner
+        rel_ord = rel[:, order[..., m, :]].movedim(0, -2)                 # [..., T, D]
+        q = 1.0 - rel_ord * (f.unsqueeze(-2) - 1.0).clamp(0.0, 1.0)       # [..., T, D]
+        inside = q.flip(-1).cumprod(-1).flip(-1)                          # prod over i >= j
+        a = 1.0 - inside                                                  # [..., T, D]
+        partial = torch.exp((a * torch.log(f).unsqueeze(-2)).sum(-1))     # [..., T]
+        total = f.prod(-1, keepdim=True)                                  # [..., 1]
+        parts.append((partial, a[..., 0], total))  # a[..., 0]: some loop of the level counts
+    (p_glb, hit_glb, _), (p_dram, _, t_dram) = parts
+    # above RF: the GLB loops, then all DRAM loops if a GLB loop counted, else the rule again
+    above_rf = p_glb * t_dram ** hit_glb * p_dram ** (1.0 - hit_glb)     # [..., T]
+    return torch.stack((above_rf, p_dram), dim=-2)
+
+
+def relaxed_cost(hardware: HardwareBatch, workload: WorkloadTensors, mappings: MappingBatch,
+                 technology: Technology | None = None) -> CostResult:
+    """DESIGN.md's v1 analytical model assembled from the same pieces as
+    `AnalyticalCostModel`, with `soft_reloads` in place of the step-function reload rule.
+
+    Equal to the exact model at integer factors (tested); continuous in float factors. Only
+    the relaxed path uses it: every candidate is re-costed with the run's exact model.
+
+    Shape:
+        as `AnalyticalCostModel.evaluate`.
+    """
+    tech = technology if technology is not None else Technology.default()
+    factors = mappings.factors
+    tile = tiles(factors, workload.stride, workload.dilation)             # [B, L, 4, T]
+    reload = soft_reloads(factors, mappings.order)                        # [B, L, 2, T]
+    spatial = factors[..., _ROWS, :].prod(-1) * factors[..., _COLS, :].prod(-1)  # [B, L]
+    useful_macs = workload.dims.prod(-1)                                  # [L]
+    accesses = access_counts(tile, reload, spatial, useful_macs)          # [B, L, 3, 3, 2]
+    compute = compute_cycles(factors, hardware)                           # [B, L]
+    glb, dram = bandwidth_cycles(accesses, hardware)                      # [B, L]
+    cycles = latency_cycles(compute, glb, dram)                           # [B, L]
+    excess = capacity_excess(tile, hardware)                              # [B, L]
+    feasible = mapping_feasible(factors, workload.dims, hardware) & (excess <= 0)
+    fdtype = cycles.dtype
+    parts = torch.cat([
+        access_energy_pj(accesses, hardware, tech).to(fdtype),            # [B, L, 3]
+        mac_energy_pj(useful_macs, hardware, tech).to(fdtype).unsqueeze(-1),
+        leakage_energy_pj(cycles, hardware, tech).to(fdtype).unsqueeze(-1),
+    ], dim=-1)                                                            # [B, L, 5]
+    energy = parts.sum(-1)                                                # [B, L]
+    vec_cycles, vec_energy = vector_cost(hardware, workload, tech)        # [B], [B]
+    counts = workload.counts.to(fdtype)                                   # [L]
+    return CostResult(
+        cycles=cycles, compute_cycles=compute, glb_cycles=glb, dram_cycles=dram,
+        utilization=utilization(useful_macs, compute, hardware), energy_pj=energy,
+        feasible=feasible, capacity_excess=excess.to(fdtype), accesses=accesses,
+        energy_parts_pj=parts, area_mm2=area_mm2(hardware, tech).to(fdtype),
+        vector_cycles=vec_cycles.to(fdtype), vector_energy_pj=vec_energy.to(fdtype),
+        latency_cycles=(cycles * counts).sum(-1) + vec_cycles.to(fdtype),
+        total_energy_pj=(energy * counts).sum(-1) + vec_energy.to(fdtype),
+        feasible_design=feasible.all(-1), clock_mhz=hardware.clock_mhz)
+
+
 def relaxed_objectives(result: CostResult, counts: torch.Tensor, objectives: Sequence[str],
                        smooth_p: float | None = DEFAULT_SMOOTH_P) -> torch.Tensor:
     """Natural logs of the named objectives of a costed batch; with ``smooth_p`` the per-layer
@@ -256,10 +338,11 @@ def relaxed_objectives(result: CostResult, counts: torch.Tensor, objectives: Seq
 
 
 def objective_gradients(theta: torch.Tensor, frame: RelaxedFrame, workload: WorkloadTensors,
-                        cost_model: CostModel, objectives: Sequence[str],
+                        objectives: Sequence[str], technology: Technology | None = None,
                         smooth_p: float | None = DEFAULT_SMOOTH_P
                         ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Log objectives and their gradients in the relaxed space (one forward, K backward).
+    """Log objectives of `relaxed_cost` and their gradients in the relaxed space (one
+    forward, K backward).
 
     Variables that are not ``frame.free`` get a zero gradient; a design whose objectives or
     gradients are not finite gets zero gradients (a step leaves it where it is).
@@ -270,7 +353,7 @@ def objective_gradients(theta: torch.Tensor, frame: RelaxedFrame, workload: Work
     with torch.enable_grad():
         x = theta.detach().clone().requires_grad_(True)
         hardware, mappings = unrelax(x, frame)
-        result = cost_model.evaluate(hardware, workload, mappings)
+        result = relaxed_cost(hardware, workload, mappings, technology)
         values = relaxed_objectives(result, workload.counts, objectives, smooth_p)  # [B, K]
         grads = []
         for k in range(values.shape[1]):
@@ -389,6 +472,13 @@ def refine(evaluator, archive, *, n_steps: int = 3,
 
     ``evaluator`` is the run's `BatchEvaluator`, ``archive`` its `Archive`.
     """
+    from codesign.cost.analytical import AnalyticalCostModel
+
+    if not isinstance(evaluator.cost_model, AnalyticalCostModel):
+        raise ConfigError(f"gradient refinement differentiates the analytical cost model; "
+                          f"this run uses {type(evaluator.cost_model).__name__}: use "
+                          f"--refine none")
+    technology = evaluator.cost_model.technology
     started = time.perf_counter()
     space, workload = evaluator.space, evaluator.workload
     device = evaluator.device
@@ -405,8 +495,8 @@ def refine(evaluator, archive, *, n_steps: int = 3,
         steps += 1
         hardware, mappings, _ = evaluator.cost(hw_genes, factors, order)
         theta, frame = relax(hardware, mappings, workload.dims, space)
-        _, grads = objective_gradients(theta, frame, workload, evaluator.cost_model,
-                                       evaluator.objectives, smooth_p)
+        _, grads = objective_gradients(theta, frame, workload, evaluator.objectives,
+                                       technology, smooth_p)
         direction = mgda_direction(grads)                                 # [B, n]
         size = direction.abs().amax(-1, keepdim=True)                     # [B, 1]
         moving = (size.squeeze(-1) > stationary_tol).cpu().numpy()
