@@ -64,32 +64,48 @@ def systolic_overhead_cycles(hardware: HardwareBatch) -> torch.Tensor:
     return rows + cols - 2 + preload * rows                               # [B, T]
 
 
-def _flatten_ratios(factors: torch.Tensor, dims: torch.Tensor, hardware: HardwareBatch,
-                    dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+def _dim_masks(flags: torch.Tensor) -> torch.Tensor:
+    """Bool ``[..., D]`` as int64 bit masks ``[...]`` (bit d = dim d), so that subset tests
+    and per-subset lookups over the 8 dims are one op. (A float matmul: exact below 2**24.)"""
+    bits = torch.tensor([float(1 << d) for d in range(flags.shape[-1])], device=flags.device)
+    return (flags.to(torch.float32) @ bits).to(torch.int64)
+
+
+def _subset_products(dims: torch.Tensor) -> torch.Tensor:
+    """``[L, 2**D]``: the product of the dims in each subset (bit mask) of every layer."""
+    n_dims = dims.shape[-1]
+    subsets = torch.arange(1 << n_dims, device=dims.device)                # [S]
+    member = (subsets.unsqueeze(-1) >> torch.arange(n_dims, device=dims.device)) & 1  # [S, D]
+    return torch.where(member.bool(), dims.unsqueeze(-2), 1).prod(-1)     # [L, S]
+
+
+def _flatten_ratios(factors: torch.Tensor, unrolled: torch.Tensor, masks: torch.Tensor,
+                    dims: torch.Tensor, hardware: HardwareBatch, dtype: torch.dtype
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
     """How much packing each axis's unrolled dims as one flattened axis shrinks the compute
     steps and the folds (both ``<= 1``; 1 where nothing is gained).
 
     Shape:
-        factors: ``[B, L, F, D]``; dims: ``[L, D]``; returns two ``[B, L]``.
+        factors: ``[B, L, F, D]``; unrolled: ``[B, L, 2, D]`` bool (rows, cols) and masks:
+        ``[B, L, 2]`` the same as bit masks; dims: ``[L, D]``; returns two ``[B, L]``.
     """
-    f = factors.to(dtype)
-    unrolled = factors[..., _ROWS:_COLS + 1, :] > 1                       # [B, L, 2, D]
-    pe = torch.stack((hardware.pe_rows, hardware.pe_cols), -1).to(dtype)  # [B, 2]
-    extent = torch.where(unrolled, dims.to(dtype)[:, None, :], 1).prod(-1)  # [B, L, 2]
-    packed = torch.ceil(extent / pe[:, None, :])                           # [B, L, 2]
-    outer = (f[..., _DRAM, :] * f[..., _GLB, :]).unsqueeze(-2)            # [B, L, 1, D]
-    every = outer * f[..., _RF, :].unsqueeze(-2)                          # [B, L, 1, D]
-    steps_per_dim = torch.where(unrolled, every, 1).prod(-1)              # [B, L, 2]
-    folds_per_dim = torch.where(unrolled, outer, 1).prod(-1)              # [B, L, 2]
+    table = _subset_products(dims)                                        # [L, S]
+    extent = table.unsqueeze(0).expand(masks.shape[0], -1, -1).gather(-1, masks)  # [B, L, 2]
+    pe = torch.stack((hardware.pe_rows, hardware.pe_cols), -1)            # [B, 2]
+    packed = (-(-extent // pe.unsqueeze(1))).to(dtype)                    # [B, L, 2] ceil
+    outer = factors[..., _DRAM, :] * factors[..., _GLB, :]                # [B, L, D]
+    every = outer * factors[..., _RF, :]                                  # [B, L, D]
+    folds_per_dim = torch.where(unrolled, outer.unsqueeze(-2), 1).prod(-1).to(dtype)
+    steps_per_dim = torch.where(unrolled, every.unsqueeze(-2), 1).prod(-1).to(dtype)
     r_steps = (packed / steps_per_dim).clamp(max=1).prod(-1)              # [B, L]
     r_folds = (packed / folds_per_dim).clamp(max=1).prod(-1)              # [B, L]
-    on_both = unrolled.all(-2).any(-1)                                    # [B, L]
-    one = torch.ones((), dtype=dtype, device=factors.device)
-    return torch.where(on_both, one, r_steps), torch.where(on_both, one, r_folds)
+    on_both = (masks[..., 0] & masks[..., 1]) != 0                        # [B, L]
+    return torch.where(on_both, 1, r_steps), torch.where(on_both, 1, r_folds)
 
 
 def systolic_compute_cycles(factors: torch.Tensor, dims: torch.Tensor, hardware: HardwareBatch,
-                            order: torch.Tensor, *, flatten: bool = True) -> torch.Tensor:
+                            order: torch.Tensor, *, flatten: bool = True,
+                            reload: torch.Tensor | None = None) -> torch.Tensor:
     """Compute cycles with the fill and drain of every fold where ``hardware.systolic``;
     the v1 product of temporal factors elsewhere (see the module docstring for the model).
 
@@ -99,6 +115,7 @@ def systolic_compute_cycles(factors: torch.Tensor, dims: torch.Tensor, hardware:
     Shape:
         factors: ``[B, L, F, D]`` (DRAM, GLB, rows, cols, RF); dims: ``[L, D]``;
         order: ``[B, L, M, D]`` loop orders outer -> inner (DRAM, GLB, RF);
+        reload: optional ``[B, L, 2, T]`` `reloads(factors, order)` when the caller has it;
         returns: ``[B, L]`` in ``hardware``'s float dtype.
 
     A 4 x 4 x 4 GEMM, weight-stationary on a 2 x 2 array: 2 x 2 folds of ``C`` and ``K``,
@@ -119,22 +136,28 @@ def systolic_compute_cycles(factors: torch.Tensor, dims: torch.Tensor, hardware:
     """
     v1 = compute_cycles(factors, hardware)                                # [B, L]
     dtype = v1.dtype
+    unrolled = factors[..., _ROWS:_COLS + 1, :] > 1                       # [B, L, 2, D]
+    masks = _dim_masks(unrolled)                                          # [B, L, 2]
     if flatten:
-        r_steps, r_folds = _flatten_ratios(factors, dims, hardware, dtype)  # [B, L]
+        r_steps, r_folds = _flatten_ratios(factors, unrolled, masks, dims, hardware, dtype)
     else:
         r_steps = r_folds = torch.ones_like(v1)
     steps = v1 * r_steps                                                  # [B, L]
     rel = relevance(factors.device)                                       # [T, D]
-    refills = reloads(factors, order)[..., 0, :].to(dtype)                # [B, L, T]
+    if reload is None:
+        reload = reloads(factors, order)                                  # [B, L, 2, T]
+    refills = reload[..., 0, :].to(dtype)                                 # [B, L, T]
     folds = torch.minimum((refills * r_folds.unsqueeze(-1)).clamp(min=1),
                           steps.unsqueeze(-1))                            # [B, L, T]
     overhead = systolic_overhead_cycles(hardware)                         # [B, T]
     per_tensor = steps.unsqueeze(-1) + folds * overhead.unsqueeze(1)      # [B, L, T]
 
-    unrolled = (factors[..., _ROWS:_COLS + 1, :] > 1).any(-2)             # [B, L, D]
-    fits_mapping = ~(unrolled.unsqueeze(-2) & ~rel).any(-1)               # [B, L, T]
-    allowed = hardware.spatial_allowed.any(-2)                            # [B, D]
-    fits_dataflow = ~(allowed.unsqueeze(-2) & ~rel).any(-1)               # [B, T]
+    # t qualifies when it is relevant to every dim unrolled (or allowed): subset tests
+    irrelevant = _dim_masks(~rel)                                         # [T]
+    used = masks[..., 0] | masks[..., 1]                                  # [B, L]
+    fits_mapping = (used.unsqueeze(-1) & irrelevant) == 0                 # [B, L, T]
+    allowed = _dim_masks(hardware.spatial_allowed.any(-2))                # [B]
+    fits_dataflow = (allowed.unsqueeze(-1) & irrelevant) == 0             # [B, T]
     fixed = fits_dataflow.any(-1, keepdim=True).unsqueeze(-1)             # [B, 1, 1]
     candidate = torch.where(fixed, fits_dataflow.unsqueeze(1), fits_mapping)  # [B, L, T]
 

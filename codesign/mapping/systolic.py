@@ -14,7 +14,7 @@ is      C, R, S         N, P, Q         K                 I
 ======  ==============  ==============  ================  ===================
 
 codesign's spatial factors are per dim, so the flattened axis is approximated: each
-an axis gets the spatial factors whose folds in the systolic cost model's flattened view
+axis gets the spatial factors whose folds in the systolic cost model's flattened view
 (`codesign.cost.systolic`) are fewest, which equals SCALE-Sim's ``ceil(Sr / rows)`` whenever
 the array is wide enough to give every dim of extent > 1 a factor > 1; ties go to the fewest
 per-dim folds (what the v1 access counts see), then to the least ceil-padding.
