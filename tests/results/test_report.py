@@ -1,0 +1,138 @@
+"""Tests for codesign/results/report.py: report.html from a real (tiny) run folder.
+
+The browser checks (plots render, no script errors, screenshot not blank) are in
+test_report_browser.py; here: the file's content, self-containment and the errors.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from codesign.errors import ConfigError
+from codesign.results.report import (
+    PNG_FILES,
+    REPORT_FILE,
+    _mapping_text,
+    _shape_text,
+    default_design,
+    generate_report,
+    read_run,
+    render_report,
+    write_report,
+)
+from codesign.workload.layer import Layer, LayerTable
+
+#: A layer name that would end the data <script> early if it were not escaped.
+NASTY = "conv</script><b>1"
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A real run folder: `explore` on two tiny layers, 2 generations of 6 designs."""
+    from codesign.api import explore
+
+    table = LayerTable.from_layers([Layer.gemm(M=8, K=8, N=8, name="fc1"),
+                                    Layer.conv(N=1, G=1, K=8, C=4, P=6, Q=6, R=3, S=3,
+                                               name=NASTY)])
+    folder = tmp_path_factory.mktemp("run")
+    explore(table, population=6, generations=2, seed=0, out=folder, force=True, plot=False)
+    return folder
+
+
+def _page_data(page: str) -> dict:
+    match = re.search(r'<script type="application/json" id="run-data">(.*?)</script>', page,
+                      re.S)
+    assert match, "no data block"
+    return json.loads(match.group(1))
+
+
+def test_every_design_is_in_the_table_and_the_data(run_dir):
+    designs = json.loads((run_dir / "designs.json").read_text())["designs"]
+    page = render_report(run_dir)
+    assert designs, "the fixture run found no design"
+    rows = re.findall(r'<tr data-design="(\d+)"', page)
+    assert rows == [str(i) for i in range(len(designs))]
+    data = _page_data(page)
+    assert [d["design"] for d in data["designs"]] == [d["design"] for d in designs]
+    layer = data["designs"][0]["layers"][1]
+    assert layer["names"] == [NASTY]             # survived the escaping intact
+    assert layer["lower_bound"]["cycles"] > 0 and layer["bound"] in ("compute", "glb", "dram")
+    n_history = len((run_dir / "history.csv").read_text().splitlines()) - 1   # less header
+    assert len(data["history"]) == n_history >= 2
+
+
+def test_the_page_is_self_contained(run_dir):
+    page = render_report(run_dir)
+    assert "<link" not in page and " src=" not in page
+    # the only URL is the SVG namespace name, which is never fetched
+    assert set(re.findall(r"https?://[^\s\"']+", page)) == {"http://www.w3.org/2000/svg"}
+    assert page.count("</script>") == 3          # data, error hook, plotting script
+
+
+def test_write_report_writes_html_and_pngs(run_dir):
+    from matplotlib.image import imread
+
+    path = write_report(run_dir)
+    assert path == run_dir / REPORT_FILE and path.read_text().startswith("<!DOCTYPE html>")
+    for name in PNG_FILES:
+        pixels = imread(run_dir / name)
+        assert len({tuple(p) for p in pixels.reshape(-1, pixels.shape[-1])[::97]}) > 2, name
+
+
+def test_png_design_must_exist(run_dir):
+    n = len(read_run(run_dir)["designs"])
+    with pytest.raises(ConfigError, match=f"--design {n}: the run has {n} Pareto designs"):
+        write_report(run_dir, design=n)
+
+
+def test_an_empty_front_still_renders(tmp_path):
+    (tmp_path / "designs.json").write_text(json.dumps({"objectives": ["latency"],
+                                                       "designs": []}))
+    page = render_report(tmp_path)
+    assert "<tbody></tbody>" in page and _page_data(page)["designs"] == []
+    write_report(tmp_path)
+    assert (tmp_path / "convergence.png").exists() and not (tmp_path / "layers.png").exists()
+
+
+def test_default_design_has_the_lowest_edp():
+    designs = [{"metrics": {"edp_js": 3.0}}, {"metrics": {"edp_js": 1.0}},
+               {"metrics": {"edp_js": 2.0}}]
+    assert default_design(designs) == 1
+    assert default_design([{"metrics": {}}]) == 0
+
+
+def test_mapping_and_shape_text():
+    mapping = {"spatial": {"rows": {"C": 16}, "cols": {"K": 16}},
+               "temporal": {"RF": {"R": 3, "S": 3}, "GLB": {"P": 14, "Q": 14, "C": 4},
+                            "DRAM": {"K": 4}},
+               "order": {"RF": ["R", "S"], "GLB": ["C", "P", "Q"], "DRAM": ["K"]}}
+    assert _mapping_text(mapping) == ("DRAM: K4 | GLB: C4 P14 Q14 | rows: C16 | cols: K16 | "
+                                      "RF: R3 S3")
+    shape = Layer.conv(N=1, G=1, K=64, C=3, P=112, Q=112, R=7, S=7, stride=2).to_dict()
+    assert _shape_text(shape) == "Conv K64 C3 P112 Q112 R7 S7 /2"
+
+
+@pytest.mark.parametrize("setup, message", [
+    (lambda d: None, "no designs.json"),
+    (lambda d: (d / "designs.json").write_text("{not json"), "not readable JSON"),
+    (lambda d: (d / "designs.json").write_text('{"designs": {}}'), "no 'designs' list"),
+    (lambda d: (d / "designs.json").write_text('{"designs": [{"metrics": {}}]}'),
+     "design #0 lacks accelerator, layers"),
+])
+def test_bad_run_folders_say_what_is_wrong(tmp_path, setup, message):
+    setup(tmp_path)
+    with pytest.raises(ConfigError, match=message):
+        read_run(tmp_path)
+
+
+def test_a_missing_folder_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="no such folder"):
+        read_run(tmp_path / "nope")
+
+
+def test_generate_report_is_pure():
+    run = {"folder": "x", "objectives": [], "designs": [], "history": [], "run": {}}
+    assert generate_report(run) == generate_report(run)
