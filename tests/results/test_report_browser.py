@@ -1,0 +1,100 @@
+"""report.html in headless Chromium: the plots render, no script error, the page is not blank.
+
+Needs Debian's ``chromium`` (CI installs it); skipped with a reason where it is absent.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from codesign.results.report import write_report
+from codesign.workload.layer import Layer, LayerTable
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None,
+                                reason="needs headless chromium (apt-get install chromium)")
+
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--hide-scrollbars", "--enable-logging=stderr", "--v=0")
+
+
+def _chromium(tmp_path, page, *args) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args, page.as_uri()],
+        capture_output=True, text=True, timeout=90, cwd=tmp_path)
+
+
+def _svg(dom: str, svg_id: str) -> str:
+    match = re.search(rf'<svg id="{svg_id}".*?</svg>', dom, re.S)
+    assert match, f"no <svg id={svg_id}> in the page"
+    return match.group(0)
+
+
+def _no_script_errors(run: subprocess.CompletedProcess, dom: str) -> None:
+    # window.onerror writes every uncaught error into #errors and flags <body>
+    assert 'data-errors="yes"' not in dom, re.search(r'<div id="errors".*?</div>', dom, re.S)
+    assert re.search(r'<div id="errors" hidden="">\s*</div>', dom)
+    console = [line for line in run.stderr.splitlines()
+               if "CONSOLE" in line or "Uncaught" in line]
+    assert not console, console
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A real run folder (`explore` on two tiny layers) with its report written."""
+    from codesign.api import explore
+
+    table = LayerTable.from_layers([Layer.gemm(M=8, K=8, N=8, name="fc1"),
+                                    Layer.conv(N=1, G=1, K=8, C=4, P=6, Q=6, R=3, S=3,
+                                               name="conv1")])
+    folder = tmp_path_factory.mktemp("run")
+    result = explore(table, population=6, generations=2, seed=0, out=folder, force=True,
+                     plot=False)
+    assert result.pareto, "the fixture run found no design"
+    write_report(folder, png=False)
+    return folder
+
+
+@pytest.mark.slow
+def test_plots_render_without_script_errors(run_dir, tmp_path):
+    import json
+
+    n_designs = len(json.loads((run_dir / "designs.json").read_text())["designs"])
+    run = _chromium(tmp_path, run_dir / "report.html", "--dump-dom")
+    assert run.returncode == 0, run.stderr[-2000:]
+    dom = run.stdout
+    assert 'data-rendered="yes"' in dom, "the plotting script did not finish"
+    _no_script_errors(run, dom)
+    assert len(re.findall(r'class="design-point"', _svg(dom, "pareto-plot"))) == n_designs
+    assert re.search(r'class="bar"', _svg(dom, "energy-plot"))
+    assert len(re.findall(r'class="lower-bound"', _svg(dom, "cycles-plot"))) == 2  # 2 layers
+    assert len(re.findall(r'class="layer-point"', _svg(dom, "roofline-plot"))) == 2
+    assert "<polyline" in _svg(dom, "convergence-plot")
+    assert dom.count("<tr>") >= 3    # layer table: a header and one row per layer
+
+
+@pytest.mark.slow
+def test_screenshot_is_not_blank(run_dir, tmp_path):
+    from matplotlib.image import imread
+
+    shot = tmp_path / "shot.png"
+    run = _chromium(tmp_path, run_dir / "report.html", "--window-size=1200,1600",
+                    f"--screenshot={shot}")
+    assert run.returncode == 0 and shot.exists(), run.stderr[-2000:]
+    pixels = imread(shot)[..., :3].reshape(-1, 3)
+    colours = {tuple(p) for p in pixels[::53]}
+    assert len(colours) > 20, f"only {len(colours)} colours: a blank page?"
+
+
+def test_an_empty_front_renders_without_script_errors(tmp_path):
+    (tmp_path / "designs.json").write_text('{"objectives": ["latency"], "designs": []}')
+    write_report(tmp_path, png=False)
+    run = _chromium(tmp_path, tmp_path / "report.html", "--dump-dom")
+    assert 'data-rendered="yes"' in run.stdout
+    _no_script_errors(run, run.stdout)
+    assert "no feasible design in this run" in _svg(run.stdout, "pareto-plot")
