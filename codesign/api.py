@@ -26,10 +26,10 @@ __all__ = ["DEFAULT_GENERATIONS", "DEFAULT_POPULATION", "ExploreResult", "explor
 
 #: Default budget (docs/PERFORMANCE.md, "Explore": ResNet-50 well inside 60 s on 2 cores).
 DEFAULT_POPULATION = 24
-DEFAULT_GENERATIONS = 12
-#: Default nested-mapper effort per design and generation.
+DEFAULT_GENERATIONS = 40
+#: Default nested-mapper effort per design and generation (8 x 3 + 1 = 25 evaluations).
 DEFAULT_MAPPER_CANDIDATES = 8
-DEFAULT_MAPPER_STEPS = 4
+DEFAULT_MAPPER_STEPS = 2
 
 #: Files a run folder holds; ``--force`` removes exactly these before a new run.
 RUN_FILES: tuple[str, ...] = ("pareto.csv", "designs.json", "history.csv", "run.json",

@@ -25,7 +25,8 @@ from codesign.search.problem import (
 )
 from codesign.search.strategies import ALGORITHMS, Strategy
 
-__all__ = ["Budget", "GenerationStats", "RunState", "make_algorithm", "run_search"]
+__all__ = ["Budget", "GenerationStats", "RunState", "make_algorithm", "remap_reserve",
+           "run_search"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,8 @@ class Budget:
 class GenerationStats:
     """What the progress display shows after a generation.
 
-    ``best`` maps each objective to the best feasible value found so far.
+    ``best`` maps each objective to the best feasible value found so far; ``phase`` is
+    ``search`` for a generation, ``remap`` for the final mapping of the front.
     """
 
     generation: int
@@ -68,9 +70,10 @@ class GenerationStats:
     n_pareto: int
     wall_s: float
     evals_per_s: float
+    phase: str = "search"
 
     def to_row(self) -> dict[str, Any]:
-        row = {"generation": self.generation, "evaluations": self.n_evals,
+        row = {"generation": self.generation, "phase": self.phase, "evaluations": self.n_evals,
                "hypervolume": self.hypervolume, "n_pareto": self.n_pareto}
         row.update({f"best_{k}": v for k, v in self.best.items()})
         row.update({"wall_s": self.wall_s, "evals_per_s": self.evals_per_s})
@@ -167,10 +170,11 @@ def _n_simplex_points(n_objectives: int, partitions: int) -> int:
     return comb(partitions + n_objectives - 1, n_objectives - 1)
 
 
-def _stop_reason(state: RunState, budget: Budget, started: float, elapsed0: float) -> str:
+def _stop_reason(state: RunState, budget: Budget, started: float, elapsed0: float,
+                 reserve: int = 0) -> str:
     if budget.generations is not None and state.generation >= budget.generations:
         return "generations"
-    if budget.max_evals is not None and state.n_evals >= budget.max_evals:
+    if budget.max_evals is not None and state.n_evals + reserve >= budget.max_evals:
         return "max_evals"
     if budget.time_limit_s is not None and \
             elapsed0 + time.perf_counter() - started >= budget.time_limit_s:
@@ -206,7 +210,10 @@ def run_search(evaluator: BatchEvaluator, strategy: Strategy, algorithm: str, bu
     elapsed0 = state.elapsed_s
     state.interrupted = False
     try:
-        while not (reason := _stop_reason(state, budget, started, elapsed0)):
+        reserve = remap_reserve(strategy, budget)
+        searched = False
+        while not (reason := _stop_reason(state, budget, started, elapsed0, reserve)):
+            searched = True
             if use_pymoo:
                 pop = algo.ask()
                 algo.evaluator.eval(problem, pop)
@@ -225,10 +232,12 @@ def run_search(evaluator: BatchEvaluator, strategy: Strategy, algorithm: str, bu
             if on_generation is not None:
                 on_generation(state, stats)
         state.stop_reason = reason
-        if strategy.remap is not None and not state.remapped and len(state.archive):
+        # remap when this call searched (a resumed run may have found new designs)
+        if strategy.remap is not None and (searched or not state.remapped) \
+                and len(state.archive):
             _remap(state, evaluator, strategy, budget)
             state.elapsed_s = elapsed0 + time.perf_counter() - started
-            stats = _stats(state, objectives)
+            stats = _stats(state, objectives, phase="remap")
             state.history.append(stats.to_row())
             if on_generation is not None:
                 on_generation(state, stats)
@@ -257,25 +266,36 @@ def _record(state: RunState, evaluation: Evaluation, evaluator: BatchEvaluator,
         state.population = population
 
 
+def remap_reserve(strategy: Strategy, budget: Budget) -> int:
+    """Evaluations kept back for the final remap: at most ``population`` front designs."""
+    if strategy.remap is None:
+        return 0
+    return budget.population * nested_evals_per_design(strategy.remap)
+
+
 def _remap(state: RunState, evaluator: BatchEvaluator, strategy: Strategy,
            budget: Budget) -> None:
-    """Map the front's hardware with the full mapper and keep the non-dominated result."""
+    """Map front designs again with the full mapper; merge into the archive (never lose a
+    design: a remapped mapping that is worse in some objective leaves the old one there)."""
     assert strategy.remap is not None
+    archive = state.archive.sorted()
     # one row per distinct decoded design (different genes may snap to the same design)
-    _, first = np.unique(evaluator.space.indices(state.archive.hw_genes), axis=0,
+    _, first = np.unique(evaluator.space.indices(archive.hw_genes), axis=0,
                          return_index=True)
-    hw = state.archive.hw_genes[np.sort(first)][: budget.population]
+    hw = archive.hw_genes[np.sort(first)]
+    if hw.shape[0] > budget.population:  # evenly spread along the first objective
+        hw = hw[np.unique(np.linspace(0, hw.shape[0] - 1, budget.population).round()
+                          .astype(np.int64))]
     evaluation = evaluator.remap(hw, strategy.remap)
-    state.archive = Archive.empty(len(evaluator.objectives), evaluator.space.n_genes,
-                                  evaluator.n_layers)
     state.archive.update(evaluation.objectives, evaluation.feasible, evaluation.hw_genes,
                          evaluation.factors, evaluation.order)
-    state.n_evals += hw.shape[0] * nested_evals_per_design(strategy.remap)
+    state.n_evals += evaluation.n_evals
     state.evaluator_calls = evaluator.calls
     state.remapped = True
 
 
-def _stats(state: RunState, objectives: tuple[str, ...]) -> GenerationStats:
+def _stats(state: RunState, objectives: tuple[str, ...], phase: str = "search"
+           ) -> GenerationStats:
     archive = state.archive
     if len(archive) and state.hv_lo is not None:
         hv = hypervolume(archive.objectives, state.hv_lo, state.hv_hi)
@@ -285,4 +305,4 @@ def _stats(state: RunState, objectives: tuple[str, ...]) -> GenerationStats:
     wall = state.elapsed_s
     return GenerationStats(generation=state.generation, n_evals=state.n_evals, hypervolume=hv,
                            best=best, n_pareto=len(archive), wall_s=wall,
-                           evals_per_s=state.n_evals / wall if wall > 0 else 0.0)
+                           evals_per_s=state.n_evals / wall if wall > 0 else 0.0, phase=phase)
