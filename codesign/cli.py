@@ -138,7 +138,7 @@ class _Progress:
                                                 "random"]),
               default="nsga2", show_default=True, help="pymoo algorithm of the outer search.")
 @click.option("--generations", type=click.IntRange(min=1), help="Stop after N generations "
-              "[default: 12 unless --max-evals or --time-limit is given].")
+              "[default: 40 unless --max-evals or --time-limit is given].")
 @click.option("--population", type=click.IntRange(min=2), help="Designs per generation "
               "[default: 24].")
 @click.option("--max-evals", type=click.IntRange(min=1),
@@ -147,7 +147,7 @@ class _Progress:
               help="Stop after this many seconds of search.")
 @click.option("--mapper-candidates", type=click.IntRange(min=2), default=8, show_default=True,
               help="Nested strategy: mapping candidates per layer and design.")
-@click.option("--mapper-steps", type=click.IntRange(min=0), default=4, show_default=True,
+@click.option("--mapper-steps", type=click.IntRange(min=0), default=2, show_default=True,
               help="Nested strategy: mapper steps per generation.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
