@@ -229,5 +229,95 @@ def sensitivity(run_dir: str, design_id: int, as_json: bool) -> None:
     click.echo(json.dumps(report, indent=2) if as_json else format_sensitivity(report))
 
 
+@main.command("map")
+@click.argument("model", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--arch", "arch", required=True, metavar="NAME|YAML",
+              help="Accelerator: a bundled preset (eyeriss, shidiannao, simba, tpu) or a YAML "
+                   "file.")
+@click.option("--objective", type=click.Choice(["edp", "latency", "energy"]), default="edp",
+              show_default=True, help="Per-layer objective the mapper minimises.")
+@click.option("--effort", type=click.Choice(["fast", "default", "thorough"]), default="default",
+              show_default=True, help="Mapper budget (candidates per layer x steps).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+              show_default=True, help="Torch device for the mapper and cost model.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=str),
+              help="Also write layers.csv and mappings.json to this folder.")
+@click.option("--input-shape", "input_shapes", multiple=True, type=_NameValue(shape=True),
+              help="Set a graph input's shape, e.g. input=1x3x224x224 (repeatable).")
+@click.option("--dim", "dims", multiple=True, type=_NameValue(shape=False),
+              help="Set a named symbolic dim everywhere, e.g. batch=1 (repeatable).")
+def map_command(model: str, arch: str, objective: str, effort: str, device: str, seed: int,
+                out: str | None, input_shapes: tuple, dims: tuple) -> None:
+    """Find the best mapping of every layer of an ONNX MODEL on one accelerator; print a
+    per-layer table (mapping, cycles, energy, utilisation, bottleneck) and totals."""
+    from pathlib import Path
+
+    from codesign.arch.presets import resolve_accelerator
+    from codesign.search.mapper import map_layers
+    from codesign.workload.table import load_onnx
+
+    accelerator = resolve_accelerator(arch)
+    table = load_onnx(model, input_shapes=dict(input_shapes) or None, dims=dict(dims) or None)
+    result = map_layers(table, accelerator, objective=objective, device=device, seed=seed,
+                        effort=effort)
+    click.echo(_map_table(result))
+    bad = [i for i, ok in enumerate(result.feasible) if not ok]
+    if bad:
+        click.echo(f"Warning: {len(bad)} layer(s) have no mapping found that fits the RF/GLB "
+                   f"(e.g. layer {bad[0]}); try --effort thorough or a bigger --arch",
+                   err=True)
+    if out is not None:
+        from codesign.results.export import write_csv, write_json
+
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        rows = result.to_rows()
+        write_csv(folder / "layers.csv", rows, list(rows[0]) if rows else ["layer"])
+        write_json(folder / "mappings.json", result.to_dict())
+        click.echo(f"-> {folder / 'layers.csv'}, {folder / 'mappings.json'}")
+
+
+def _map_table(result) -> str:
+    """The text table of `codesign map`: one line per unique layer, then totals."""
+    header = ("#", "layer", "n", "mapping", "cycles", "energy_uJ", "util", "bound")
+    lines = []
+    for row in result.to_rows():
+        names = row["names"].split()
+        name = (names[0] if names else "?") + (f" +{len(names) - 1}" if len(names) > 1 else "")
+        lines.append((str(row["layer"]), name[:28], str(row["count"]), row["mapping"],
+                      f"{row['cycles']:.4g}", f"{row['energy_pj'] * 1e-6:.4g}",
+                      f"{row['utilization']:.2f}",
+                      row["bottleneck"] + ("" if row["feasible"] else " (infeasible)")))
+    widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h)
+              for i, h in enumerate(header)]
+    text = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    text += ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
+    acc = result.accelerator
+    text.append(
+        f"total: {result.table.n_mac_layers} MAC layers ({len(result.table)} unique) on "
+        f"{acc.name or 'accelerator'} {acc.pe_rows}x{acc.pe_cols} {acc.dataflow.name}: "
+        f"{result.latency_cycles:.4g} cycles = {result.latency_s * 1e3:.4g} ms, "
+        f"{result.total_energy_pj * 1e-6:.4g} uJ, area {result.area_mm2:.3g} mm2 "
+        f"(objective {result.objective}, {result.device}, seed {result.seed})")
+    return "\n".join(text)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=str))
+@click.option("--design", "design", type=click.IntRange(min=0), default=None,
+              help="Design (its row in designs.json, 0 = first) the PNGs explain  "
+                   "[default: lowest energy-delay product].")
+@click.option("--no-png", is_flag=True, help="Write report.html only, no PNG figures.")
+def report(run_dir: str, design: int | None, no_png: bool) -> None:
+    """Write report.html (self-contained, works offline) and layers.png, roofline.png,
+    convergence.png into an explore RUN_DIR: why each Pareto design wins (bottleneck per
+    layer, gap to the lower bounds), its mappings, and the search's convergence."""
+    from codesign.results.report import write_report
+
+    path = write_report(run_dir, png=not no_png, design=design)
+    click.echo(f"-> {path}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -57,11 +57,13 @@ __all__ = [
 
 #: Per-layer objectives the mapper minimises.
 OBJECTIVES: tuple[str, ...] = ("edp", "latency", "energy")
-#: Named search budgets: (candidates per layer, steps).
+#: Named search budgets: (candidates per layer, steps). A step costs about the same for 64
+#: or 128 candidates on the CPU (per-op overhead dominates), so "default" is wide and short:
+#: ResNet-50 in ~2 s on a shared 2-core CPU (docs/PERFORMANCE.md, "Mapper").
 EFFORTS: dict[str, tuple[int, int]] = {
     "fast": (32, 30),
-    "default": (64, 60),
-    "thorough": (128, 150),
+    "default": (128, 50),
+    "thorough": (256, 150),
 }
 
 _N_DIMS = len(DIMS)
@@ -544,12 +546,14 @@ class LayerMappingResult:
 def map_layers(table: LayerTable, accelerator: Accelerator, *, objective: str = "edp",
                cost_model: CostModel | None = None, device: str = "auto", seed: int = 0,
                effort: str = "default", n_candidates: int | None = None,
-               n_steps: int | None = None) -> LayerMappingResult:
+               n_steps: int | None = None, cpu_threads: int | None = 1) -> LayerMappingResult:
     """Map every unique layer of ``table`` onto ``accelerator``.
 
     ``cost_model`` defaults to `AnalyticalCostModel()`. ``effort`` names a budget in
     `EFFORTS`; ``n_candidates`` / ``n_steps`` override it. Same seed and device give the
-    same mappings.
+    same mappings. On the CPU the search runs with ``cpu_threads`` torch threads (restored
+    afterwards; ``None`` leaves torch's setting): the tensors are small, and one thread
+    measured ~10x faster than two on a shared 2-core machine (docs/PERFORMANCE.md, "Mapper").
     """
     from codesign.device import resolve_device
 
@@ -568,9 +572,15 @@ def map_layers(table: LayerTable, accelerator: Accelerator, *, objective: str = 
     hardware = HardwareBatch.from_accelerators([accelerator], device=dev)
     workload = WorkloadTensors.from_table(table, device=dev)
     generator = torch.Generator(device=dev).manual_seed(int(seed))
-    mappings, result = search_mappings(hardware, workload, cost_model, objective,
-                                       n_candidates=n_cand, n_steps=steps,
-                                       generator=generator)
+    saved_threads = torch.get_num_threads()
+    if dev.type == "cpu" and cpu_threads is not None:
+        torch.set_num_threads(cpu_threads)
+    try:
+        mappings, result = search_mappings(hardware, workload, cost_model, objective,
+                                           n_candidates=n_cand, n_steps=steps,
+                                           generator=generator)
+    finally:
+        torch.set_num_threads(saved_threads)
     return _result(table, accelerator, objective, mappings, result, str(dev), seed,
                    {"effort": effort, "n_candidates": n_cand, "n_steps": steps})
 
