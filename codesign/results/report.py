@@ -420,9 +420,17 @@ _SCRIPT = r"""
   }
   function ticks(t0, t1, log) {
     if (!log) { return linearTicks(t0, t1); }
-    var out = [];
-    for (var e = Math.ceil(t0); e <= Math.floor(t1); e++) { out.push(Math.pow(10, e)); }
-    if (out.length >= 2) { return out; }
+    var decades = [], all = [];
+    for (var e = Math.floor(t0); e <= Math.ceil(t1); e++) {
+      [1, 2, 5].forEach(function (m) {
+        var t = Math.log10(m) + e;
+        if (t < t0 || t > t1) { return; }
+        all.push(m * Math.pow(10, e));
+        if (m === 1) { decades.push(Math.pow(10, e)); }
+      });
+    }
+    if (decades.length >= 3 || all.length > 8) { return decades; }
+    if (all.length >= 2) { return all; }
     return linearTicks(Math.pow(10, t0), Math.pow(10, t1)).filter(function (x) {
       return x > 0;
     });
@@ -431,15 +439,18 @@ _SCRIPT = r"""
     var g = el("g", {"class": "axes"}, svg);
     el("rect", {x: box.l, y: box.t, width: box.r - box.l, height: box.b - box.t,
                 fill: "none", stroke: "#999"}, g);
+    var lastX = -1e9, lastY = 1e9;
     (xTicks || xs.ticks()).forEach(function (v) {
       var x = xs(v);
-      if (x < box.l - 0.5 || x > box.r + 0.5) { return; }
+      if (x < box.l - 0.5 || x > box.r + 0.5 || x - lastX < 36) { return; }
+      lastX = x;
       el("line", {x1: x, x2: x, y1: box.t, y2: box.b, stroke: "#eee"}, g);
       el("text", {x: x, y: box.b + 14, "text-anchor": "middle"}, g, fmt(v));
     });
     ys.ticks().forEach(function (v) {
       var y = ys(v);
-      if (y < box.t - 0.5 || y > box.b + 0.5) { return; }
+      if (y < box.t - 0.5 || y > box.b + 0.5 || lastY - y < 16) { return; }
+      lastY = y;
       el("line", {x1: box.l, x2: box.r, y1: y, y2: y, stroke: "#eee"}, g);
       el("text", {x: box.l - 4, y: y + 4, "text-anchor": "end"}, g, fmt(v));
     });
@@ -759,5 +770,22 @@ _SCRIPT = r"""
     });
   }
   document.body.setAttribute("data-rendered", "yes");
+
+  // Opened as report.html#selftest (tests/results/test_report_browser.py): hover the first
+  // point, change the x axis, select the last design by its table row; record what happened.
+  if (location.hash === "#selftest" && designs.length) {
+    var point = document.querySelector("#pareto-plot .design-point");
+    point.dispatchEvent(new MouseEvent("mousemove", {clientX: 20, clientY: 20}));
+    var tip = tooltip.textContent, shown = tooltip.style.display;
+    xSel.value = KEYS[KEYS.length - 1];
+    xSel.dispatchEvent(new Event("change"));
+    var last = designs.length - 1;
+    document.getElementById("design-row-" + last).click();
+    document.body.setAttribute("data-selftest", JSON.stringify({
+      tooltip: tip, shown: shown, x: xSel.value,
+      xlabel: document.querySelector("#pareto-plot .axes").textContent,
+      selected: Number(dSel.value), title: document.getElementById("design-title").textContent,
+      points: document.querySelectorAll("#pareto-plot .design-point").length}));
+  }
 })();
 """

@@ -23,9 +23,10 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--hide-scrollbars", "--enable-logging=stderr", "--v=0")
 
 
-def _chromium(tmp_path, page, *args) -> subprocess.CompletedProcess:
+def _chromium(tmp_path, page, *args, fragment="") -> subprocess.CompletedProcess:
     return subprocess.run(
-        [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args, page.as_uri()],
+        [CHROMIUM, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args,
+         page.as_uri() + fragment],
         capture_output=True, text=True, timeout=90, cwd=tmp_path)
 
 
@@ -61,11 +62,14 @@ def run_dir(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_plots_render_without_script_errors(run_dir, tmp_path):
+def test_plots_render_and_respond_without_script_errors(run_dir, tmp_path):
+    """Every plot is drawn; then (``#selftest``) a hover shows the design's parameters, a new
+    x axis redraws the scatter and a table row selects its design."""
+    import html
     import json
 
     n_designs = len(json.loads((run_dir / "designs.json").read_text())["designs"])
-    run = _chromium(tmp_path, run_dir / "report.html", "--dump-dom")
+    run = _chromium(tmp_path, run_dir / "report.html", "--dump-dom", fragment="#selftest")
     assert run.returncode == 0, run.stderr[-2000:]
     dom = run.stdout
     assert 'data-rendered="yes"' in dom, "the plotting script did not finish"
@@ -76,6 +80,16 @@ def test_plots_render_without_script_errors(run_dir, tmp_path):
     assert len(re.findall(r'class="layer-point"', _svg(dom, "roofline-plot"))) == 2
     assert "<polyline" in _svg(dom, "convergence-plot")
     assert dom.count("<tr>") >= 3    # layer table: a header and one row per layer
+    match = re.search(r'data-selftest="([^"]*)"', dom)
+    assert match, "the self-test did not run"
+    selftest = json.loads(html.unescape(match.group(1)))
+    assert selftest["shown"] == "block"
+    assert selftest["tooltip"].startswith("design ") and "PE array" in selftest["tooltip"]
+    assert "latency gap" in selftest["tooltip"]
+    assert selftest["x"] == "n_pes" and "PEs" in selftest["xlabel"]   # the last x choice
+    assert selftest["points"] == n_designs
+    last = n_designs - 1
+    assert selftest["selected"] == last and selftest["title"].startswith(f"Design {last}:")
 
 
 @pytest.mark.slow
