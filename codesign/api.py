@@ -33,7 +33,8 @@ DEFAULT_MAPPER_STEPS = 2
 
 #: Files a run folder holds; ``--force`` removes exactly these before a new run.
 RUN_FILES: tuple[str, ...] = ("pareto.csv", "designs.json", "history.csv", "run.json",
-                              "pareto.png", "checkpoint.json", "checkpoint.npz")
+                              "pareto.png", "checkpoint.json", "checkpoint.npz",
+                              "report.html", "layers.png", "roofline.png", "convergence.png")
 
 
 @dataclass
@@ -59,8 +60,9 @@ class ExploreResult:
         return {"run": self.run, "designs": [d.to_dict() for d in self.pareto],
                 "history": self.history}
 
-    def write(self, folder: str | Path, plot: bool = True) -> None:
-        """Write the result files (each atomically) into ``folder``."""
+    def write(self, folder: str | Path, plot: bool = True, report: bool = True) -> None:
+        """Write the result files (each atomically) into ``folder``; with ``report`` also
+        ``report.html`` (and, with ``plot``, its PNGs; `codesign.results.report`)."""
         from codesign.results.export import write_csv, write_json
 
         folder = Path(folder)
@@ -75,6 +77,10 @@ class ExploreResult:
 
             plot_pareto(self.pareto, folder / "pareto.png")
         write_json(folder / "run.json", self.run)
+        if report:
+            from codesign.results.report import write_report
+
+            write_report(folder, png=plot)
 
 
 def _versions() -> dict[str, str]:
@@ -310,7 +316,11 @@ def _pareto(evaluator, space: DesignSpace, table: LayerTable, state: RunState
     _, mappings, result = evaluator.cost(archive.hw_genes, archive.factors, archive.order)
     accelerators = [space.accelerator(g, name=f"pareto-{i}")
                     for i, g in enumerate(archive.hw_genes)]
-    return pareto_designs(accelerators, table, mappings, result)
+    from codesign.arch.technology import Technology
+
+    tech = getattr(evaluator.cost_model, "technology", None)   # for the energy lower bounds
+    return pareto_designs(accelerators, table, mappings, result,
+                          technology=tech if isinstance(tech, Technology) else None)
 
 
 def _load_resume(folder: Path) -> tuple[dict[str, Any], RunState]:
