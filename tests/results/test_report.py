@@ -39,6 +39,8 @@ def run_dir(tmp_path_factory):
                                                name=NASTY)])
     folder = tmp_path_factory.mktemp("run")
     explore(table, population=6, generations=2, seed=0, out=folder, force=True, plot=False)
+    # explore itself writes the report (without PNGs when plot=False)
+    assert (folder / REPORT_FILE).is_file() and not (folder / "layers.png").exists()
     return folder
 
 
