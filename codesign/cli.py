@@ -169,7 +169,8 @@ def explore(model: str | None, space_path: str | None, objectives: str,
             mapper_steps: int, seed: int, device: str, out: str | None, force: bool,
             resume: str | None, input_shapes: tuple, dims: tuple, no_plot: bool) -> None:
     """Search accelerator designs and per-layer mappings for an ONNX MODEL; write the
-    Pareto front (pareto.csv, designs.json, history.csv, run.json, pareto.png) to --out."""
+    Pareto front (pareto.csv, designs.json, history.csv, run.json, pareto.png) and
+    report.html (why each design wins; see `codesign report`) to --out."""
     from pathlib import Path
 
     from codesign.api import DEFAULT_GENERATIONS
