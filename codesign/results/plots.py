@@ -7,10 +7,12 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from codesign.results.pareto import ParetoDesign
 from codesign.search.checkpoint import atomic_write_bytes
+
+if TYPE_CHECKING:  # pareto imports torch; `codesign report` draws without it
+    from codesign.results.pareto import ParetoDesign
 
 __all__ = ["plot_convergence", "plot_layers", "plot_pareto", "plot_roofline"]
 
