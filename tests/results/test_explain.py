@@ -95,3 +95,22 @@ def test_pareto_records_carry_the_explanation():
     assert design.row()["bound_dram_frac"] == pytest.approx(12 / 268)
     assert design.layers[1]["lower_bound"]["cycles"] == 256
     assert design.layers[0]["names"] == ["a", "b"] and design.layers[0]["bound"] == "dram"
+
+
+def test_vector_ops_count_in_both_network_actual_and_bound():
+    """Vector ops have no mapping: their cycles are added to the actual latency and to the
+    bound alike, so the network gap is (268 + v) / (268 + v) = 1 with both layers on their
+    bounds (v = the vector cycles the model reports)."""
+    from codesign.workload.layer import VectorOp
+
+    accs, table, _ = _case()
+    relu = VectorOp(name="relu", op_type="Relu", elements=4096, bytes_in=8192, bytes_out=8192,
+                    ops=4096)
+    table = LayerTable(table.layers, table.counts, table.names, (relu,))
+    result = AnalyticalCostModel().evaluate(HardwareBatch.from_accelerators(accs),
+                                            WorkloadTensors.from_table(table),
+                                            MappingBatch.from_mappings([[SMALL, BIG]]))
+    assert result.vector_cycles.item() > 0
+    (summary,), _ = explain(accs, table, result)
+    assert summary["latency_gap"] == pytest.approx(1.0)
+    assert summary["bound_compute_frac"] == pytest.approx(256 / 268)   # MAC layers only
