@@ -131,14 +131,14 @@ class FunctionCostModel:
             hardware: ``[B]``; workload: ``[L]``; mappings: ``[B, L]``.
             returns: a `CostResult` on ``hardware``'s device, floats in its float dtype.
         """
-        n_b, n_l = hardware.n_designs, workload.n_layers
+        n_b = hardware.n_designs
         if not self._warned_slow:
             self._warned_slow = True
             warnings.warn(f"{self!r} costs designs one at a time in Python; expect it to be "
                           "much slower than a batched torch CostModel", stacklevel=2)
         table = workload_table(workload)
-        answers = [self._call(hardware.accelerator(b), table,
-                              tuple(mappings.mapping(b, i) for i in range(n_l)), b)
+        per_design = mappings.to_mappings()                                   # [B][L]
+        answers = [self._call(hardware.accelerator(b), table, tuple(per_design[b]), b)
                    for b in range(n_b)]
         return self._pack(answers, hardware, workload, table)
 

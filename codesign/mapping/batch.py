@@ -55,16 +55,16 @@ class MappingBatch:
 
     def mapping(self, b: int, l: int) -> Mapping:
         """The `Mapping` of design ``b``, layer ``l`` (factors rounded if relaxed)."""
-        factors = self.factors[b, l].round().to(torch.int64).tolist()
-        order = self.order[b, l].tolist()
-        spatial, temporal, orders = {}, {}, {}
-        for slot, level in enumerate(FACTOR_LEVELS):
-            named = {DIMS[d]: int(f) for d, f in enumerate(factors[slot]) if f > 1}
-            (spatial if level in ("rows", "cols") else temporal)[level] = named
-        for m, level in enumerate(TEMPORAL_LEVELS):
-            slot = FACTOR_LEVELS.index(level)
-            orders[level] = tuple(DIMS[d] for d in order[m] if factors[slot][d] > 1)
-        return Mapping(spatial, temporal, orders)
+        return _mapping(self.factors[b, l].round().to(torch.int64).tolist(),
+                        self.order[b, l].tolist())
+
+    def to_mappings(self) -> list[list[Mapping]]:
+        """Every mapping, ``[b][l]``, with one device-to-host copy (for per-design Python
+        code; `mapping` copies per pair)."""
+        factors = self.factors.round().to(torch.int64).tolist()
+        order = self.order.tolist()
+        return [[_mapping(f, o) for f, o in zip(fb, ob, strict=True)]
+                for fb, ob in zip(factors, order, strict=True)]
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -72,3 +72,15 @@ class MappingBatch:
 
     def to(self, device=None) -> MappingBatch:
         return move_tensors(self, device)
+
+
+def _mapping(factors: list[list[int]], order: list[list[int]]) -> Mapping:
+    """A `Mapping` from one pair's ``[F][D]`` factors and ``[M][D]`` order as lists."""
+    spatial, temporal, orders = {}, {}, {}
+    for slot, level in enumerate(FACTOR_LEVELS):
+        named = {DIMS[d]: int(f) for d, f in enumerate(factors[slot]) if f > 1}
+        (spatial if level in ("rows", "cols") else temporal)[level] = named
+    for m, level in enumerate(TEMPORAL_LEVELS):
+        slot = FACTOR_LEVELS.index(level)
+        orders[level] = tuple(DIMS[d] for d in order[m] if factors[slot][d] > 1)
+    return Mapping(spatial, temporal, orders)

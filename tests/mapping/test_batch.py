@@ -34,3 +34,21 @@ def test_workload_tensors_from_table():
     assert w.dims.tolist() == [[1, 1, 4, 3, 5, 5, 3, 3]]
     assert w.stride.tolist() == [[2, 2]] and w.counts.tolist() == [3]
     assert w.vector_ops.tolist() == [10] and w.vector_bytes.tolist() == [120]
+
+
+def test_to_mappings_matches_mapping_per_pair():
+    m1 = Mapping.from_json({"spatial": {"cols": {"K": 2}}, "temporal": {"RF": {"C": 3, "R": 2}},
+                            "order": {"RF": ["R", "C"]}})
+    m2 = Mapping.from_json({"temporal": {"DRAM": {"Q": 5}}})
+    batch = MappingBatch.from_mappings([[m1, m2], [m2, m1]])
+    as_json = [[m.to_json() for m in row] for row in batch.to_mappings()]
+    assert as_json == [[m1.to_json(), m2.to_json()], [m2.to_json(), m1.to_json()]]
+    assert batch.to_mappings()[1][0] == batch.mapping(1, 0)
+
+
+def test_hardware_batch_accelerator_round_trip():
+    accs = [Accelerator(pe_rows=8, pe_cols=4, rf_words=32, glb_words=4096, glb_bw=16.0,
+                        dram_bw=4.0, word_bits=8, clock_mhz=500.0, dataflow="os"),
+            Accelerator(dataflow="flexible", systolic=True)]
+    hw = HardwareBatch.from_accelerators(accs)
+    assert [hw.accelerator(b) for b in range(2)] == accs
