@@ -162,3 +162,11 @@ def test_workload_table_round_trip_keeps_vector_ops():
     assert back.layers == table.layers
     assert back.layers[0].stride == (2, 2) and back.layers[0].dilation == (1, 2)
     assert [(v.ops, v.bytes_in) for v in back.vector_ops] == [(18, 72)]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_result_lives_on_the_inputs_device():
+    res = quiet(FunctionCostModel(ideal), hw=HW.to("cuda"), workload=WORKLOAD.to("cuda"),
+                mb=MB.to("cuda"))
+    assert res.latency_cycles.device.type == "cuda" and res.feasible.device.type == "cuda"
+    assert res.latency_cycles.cpu().tolist() == [136 / 4, 136 / 32]
