@@ -24,6 +24,7 @@ Moves (each keeps the product of every dim's factors and the array fit):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -314,17 +315,25 @@ def _mutate(f: torch.Tensor, order: torch.Tensor, dims: torch.Tensor, array: tor
 # -- seeds ---------------------------------------------------------------------------------
 
 
+#: Loop-dim orders in which `_fill_buffers` grows the RF and then the GLB tiles of the
+#: greedily unrolled seed: filter dims first (weights stay close), or channels first.
+_FILL_ORDERS: tuple[tuple[str, ...], ...] = (tuple("SRCKQPNG"), tuple("KCSRQPNG"))
+
+
 def _seed_genes(workload: WorkloadTensors, n_b: int, device) -> torch.Tensor:
-    """Classic starting points as genes ``[B, S, L, G]``: nothing unrolled and everything at
-    DRAM (always fits); the array filled greedily (largest dims first) with the rest at DRAM,
-    at GLB, at RF, or split (filter dims at the RF, the rest at the GLB)."""
+    """Classic starting points as genes ``[B, S, L, G]``, most promising first: the array
+    filled greedily (largest dims first) with the rest at DRAM (twice: `_fill_buffers` then
+    grows their tiles, in the two `_FILL_ORDERS`); nothing unrolled and everything at DRAM
+    (always fits while the RF holds 3 words); the greedy array with the rest at DRAM, GLB,
+    RF, or split (filter dims at the RF, the rest at the GLB)."""
     n_l = workload.n_layers
     dims = workload.dims.to(device).to(torch.float64)  # [L, D]
     keys = 1.0 - dims / dims.max(-1, keepdim=True).values  # largest first
     base = torch.full((n_l, n_mapping_genes()), 0.5, dtype=torch.float64, device=device)
     base[:, 0:16] = keys.repeat(1, 2)
     seeds = []
-    for sizes, levels in [(0.0, 0.0), (1.0, 0.0), (1.0, 0.5), (1.0, 1.0), (1.0, None)]:
+    for sizes, levels in [(1.0, 0.0), (0.0, 0.0), (1.0, 0.0), (1.0, 0.0), (1.0, 0.5),
+                          (1.0, 1.0), (1.0, None)]:
         g = base.clone()
         g[:, 16:32] = sizes
         prime = torch.full((n_l, _N_DIMS, MAX_PRIME_FACTORS), 0.5 if levels is None else levels,
@@ -334,6 +343,43 @@ def _seed_genes(workload: WorkloadTensors, n_b: int, device) -> torch.Tensor:
         g[:, 32:160] = prime.flatten(1)
         seeds.append(g)
     return torch.stack(seeds).unsqueeze(0).expand(n_b, -1, -1, -1)
+
+
+#: Seed positions that `_fill_buffers` grows, with the dim order it uses.
+_FILLED_SEEDS: dict[int, tuple[str, ...]] = {0: _FILL_ORDERS[0], 2: _FILL_ORDERS[1]}
+
+
+def _fill_buffers(f: torch.Tensor, workload: WorkloadTensors, hardware: HardwareBatch,
+                  spf: torch.Tensor, dim_order: Sequence[str]) -> torch.Tensor:
+    """"Max tiles that fit": move DRAM prime factors into the RF while the RF tile (W + I + O
+    words) still fits, then into the GLB while the GLB tile fits, dim by dim in
+    ``dim_order``. Coverage and the array are untouched.
+
+    Shape:
+        f: ``[B, L, 5, D]`` with ``hardware`` ``[B]``; returns ``[B, L, 5, D]``.
+    """
+    from codesign.mapping.footprint import tile_words
+
+    dram, glb, rf = TEMPORAL_SLOTS
+    stride = (workload.stride[:, 0], workload.stride[:, 1])  # [L] each
+    dilation = (workload.dilation[:, 0], workload.dilation[:, 1])
+    for slot, cap in ((rf, hardware.rf_words), (glb, hardware.glb_words)):
+        cap = cap.unsqueeze(1)  # [B, 1]
+        for name in dim_order:
+            d = DIMS.index(name)
+            for _ in range(MAX_PRIME_FACTORS):
+                p = spf[f[:, :, dram, d]]  # [B, L]
+                if not bool((p > 1).any()):
+                    break
+                trial = f.clone()
+                trial[:, :, slot, d] *= p
+                trial[:, :, dram, d] //= p
+                box = trial[:, :, rf]
+                if slot == glb:
+                    box = box * trial[:, :, ROWS_SLOT] * trial[:, :, COLS_SLOT] * trial[:, :, glb]
+                words = sum(tile_words(*box.unbind(-1), stride, dilation))  # [B, L]
+                f = torch.where(((p > 1) & (words <= cap))[..., None, None], trial, f)
+    return f
 
 
 # -- the search ----------------------------------------------------------------------------
@@ -400,11 +446,14 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
     n_random = n - seeds.shape[1]
     genes = torch.cat([seeds, rng.uniform(n_b, n_random, n_l, n_mapping_genes())], 1)
     start = decode_mapping_genes(genes.reshape(n_b * n, n_l, -1), workload, hw_pop)
-    f_pop, o_pop = start.factors, start.order  # [B * n, L, 5, D], [B * n, L, 3, D]
-    key, _ = evaluate(f_pop, o_pop)
     shape5 = (n_b, n, n_l, _N_SLOTS, _N_DIMS)
     shape3 = (n_b, n, n_l, 3, _N_DIMS)
-    f_pop, o_pop = f_pop.view(shape5), o_pop.view(shape3)
+    f_pop, o_pop = start.factors.view(shape5).clone(), start.order.view(shape3)
+    for i, dim_order in _FILLED_SEEDS.items():
+        if i < n:
+            f_pop[:, i] = _fill_buffers(f_pop[:, i], workload, hardware, spf, dim_order)
+    key, _ = evaluate(f_pop.view(n_b * n, n_l, _N_SLOTS, _N_DIMS),
+                      o_pop.reshape(n_b * n, n_l, 3, _N_DIMS))
     n_restart = max(1, int(n * _RESTART_FRACTION))
     n_mut = n - n_restart
     restart_hw = hardware.repeat_interleave(n_restart)

@@ -15,6 +15,7 @@ from codesign.mapping.encoding import prime_factor_table, random_mappings
 from codesign.mapping.mapping import Mapping
 from codesign.mapping.validate import mapping_problems
 from codesign.search.mapper import (
+    _fill_buffers,
     _mutate,
     _Rng,
     layer_objective,
@@ -236,6 +237,22 @@ def test_moves_keep_coverage_array_fit_and_dataflow():
         assert ((f[:, 2:4] == 1) | hw.spatial_allowed).all()
         assert (order.sort(-1).values == torch.arange(8)).all()
     assert moved > 30 * len(f) // 2  # most pairs do move
+
+
+def test_fill_buffers_grows_tiles_while_they_fit():
+    # [1 x 4] @ [4 x 4]: C = K = 4, everything else 1, on a 1 x 1 array. Order S R C K ...:
+    # RF: C 2 -> W 2 + I 2 + O 1 = 5 <= 9, C 4 -> 4 + 4 + 1 = 9 <= 9, then K 2 -> 8 + 4 + 2
+    # = 14 > 9: stop. GLB (box RF x GLB): K 2 -> 14 <= 20, K 4 -> 16 + 4 + 4 = 24 > 20.
+    layer = Layer.gemm(M=1, K=4, N=4)
+    acc = Accelerator(pe_rows=1, pe_cols=1, rf_words=9, glb_words=20)
+    workload = WorkloadTensors.from_table(LayerTable.from_layers([layer]))
+    hardware = HardwareBatch.from_accelerators([acc])
+    everything_at_dram = MappingBatch.from_mappings(
+        [[Mapping(temporal={"DRAM": {"K": 4, "C": 4}})]]).factors
+    filled = _fill_buffers(everything_at_dram, workload, hardware, prime_factor_table(8),
+                           tuple("SRCKQPNG"))
+    got = MappingBatch(filled, torch.zeros(1, 1, 3, 8, dtype=torch.int64)).mapping(0, 0)
+    assert got.temporal == {"DRAM": {"K": 2}, "GLB": {"K": 2}, "RF": {"C": 4}}
 
 
 def test_mapping_summary_lists_levels_inner_to_outer():
