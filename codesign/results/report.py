@@ -225,7 +225,7 @@ def generate_report(run: Mapping[str, Any], title: str = "") -> str:
     workload = ((run["run"].get("config") or {}).get("workload") or {}).get("path")
     title = title or "codesign report" + (f": {Path(workload).stem}" if workload else "")
     data = json.dumps(_page_data(run), allow_nan=False, separators=(",", ":"))
-    data = data.replace("</", "<\\/").replace("<!--", "<\\!--")
+    data = data.replace("<", "\\u003c")   # no "</script>" or "<!--" inside the data block
     return (_TEMPLATE.replace("__TITLE__", html.escape(title))
             .replace("__SUMMARY__", _summary(run))
             .replace("__TABLE__", _designs_table(run["designs"]))

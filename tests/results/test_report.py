@@ -26,7 +26,7 @@ from codesign.results.report import (
 from codesign.workload.layer import Layer, LayerTable
 
 #: A layer name that would end the data <script> early if it were not escaped.
-NASTY = "conv</script><b>1"
+NASTY = "conv</script><!--<b>1"
 
 
 @pytest.fixture(scope="module")

@@ -52,7 +52,7 @@ def run_dir(tmp_path_factory):
 
     table = LayerTable.from_layers([Layer.gemm(M=8, K=8, N=8, name="fc1"),
                                     Layer.conv(N=1, G=1, K=8, C=4, P=6, Q=6, R=3, S=3,
-                                               name="conv1")])
+                                               name="conv</script><!--1")])
     folder = tmp_path_factory.mktemp("run")
     result = explore(table, population=6, generations=2, seed=0, out=folder, force=True,
                      plot=False)
