@@ -74,6 +74,7 @@ _MOVE_WEIGHTS = (0.35, 0.2, 0.1, 0.2, 0.15)
 _INFEASIBLE = 1e4  # rank offset: above the log of any objective
 _DUPLICATE = 1e6  # rank offset for a candidate whose rank key equals a better one's
 _RESTART_FRACTION = 0.125
+_RESTART_BLOCK = 5  # steps whose fresh random mappings are decoded in one call
 
 
 def layer_objective(result: CostResult, objective: str) -> torch.Tensor:
@@ -142,11 +143,13 @@ def _random_prime(values: torch.Tensor, spf: torch.Tensor, u: torch.Tensor) -> t
     """
     primes = []
     rest = values
-    for _ in range(MAX_PRIME_FACTORS):
+    for j in range(MAX_PRIME_FACTORS):
+        if j % 4 == 0 and j and not bool((rest > 1).any()):
+            break  # the remaining positions would all be 1
         p = spf[rest]
         primes.append(p)
         rest = torch.div(rest, p, rounding_mode="floor")
-    stacked = torch.stack(primes, -1)  # [P, 16]
+    stacked = torch.stack(primes, -1)  # [P, <= 16]
     count = (stacked > 1).sum(-1).clamp(min=1)
     j = torch.minimum((u * count).floor().to(torch.int64), count - 1)
     return stacked.gather(-1, j.unsqueeze(-1)).squeeze(-1)
@@ -456,7 +459,9 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
                       o_pop.reshape(n_b * n, n_l, 3, _N_DIMS))
     n_restart = max(1, int(n * _RESTART_FRACTION))
     n_mut = n - n_restart
-    restart_hw = hardware.repeat_interleave(n_restart)
+    # fresh random mappings are decoded for _RESTART_BLOCK steps at once (per-op overhead)
+    restart_index = torch.arange(n_b, device=hardware.pe_rows.device).repeat_interleave(n_restart)
+    fresh_f = fresh_o = None
     # per (design, mutated child, layer) pair, flat: what the moves need to stay valid
     pair_shape = (n_b, n_mut, n_l)
     pair_dims = dims.view(1, 1, n_l, _N_DIMS).expand(*pair_shape, _N_DIMS).reshape(-1, _N_DIMS)
@@ -465,7 +470,14 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
     pair_allowed = hardware.spatial_allowed.to(device).view(n_b, 1, 1, 2, _N_DIMS).expand(
         *pair_shape, 2, _N_DIMS).reshape(-1, 2, _N_DIMS)
 
-    for _ in range(n_steps):
+    for step in range(n_steps):
+        if step % _RESTART_BLOCK == 0:
+            n_block = min(_RESTART_BLOCK, n_steps - step)
+            block = decode_mapping_genes(
+                rng.uniform(n_block * n_b * n_restart, n_l, n_mapping_genes()), workload,
+                hardware.index_select(restart_index.repeat(n_block)))
+            fresh_f = block.factors.view(n_block, n_b, n_restart, n_l, _N_SLOTS, _N_DIMS)
+            fresh_o = block.order.view(n_block, n_b, n_restart, n_l, 3, _N_DIMS)
         # binary tournament per (design, layer), then moves
         a, b = rng.integers(n, *pair_shape), rng.integers(n, *pair_shape)
         parent = torch.where(key.gather(1, a) <= key.gather(1, b), a, b)  # [B, n_mut, L]
@@ -473,12 +485,10 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
                                _gather_candidates(o_pop, parent).reshape(-1, 3, _N_DIMS),
                                pair_dims, pair_array, pair_allowed, spf, rng)
         # and a few fresh random mappings per design
-        fresh = decode_mapping_genes(
-            rng.uniform(n_b * n_restart, n_l, n_mapping_genes()), workload, restart_hw)
         f_child = torch.cat([f_mut.view(n_b, n_mut, n_l, _N_SLOTS, _N_DIMS),
-                             fresh.factors.view(n_b, n_restart, n_l, _N_SLOTS, _N_DIMS)], 1)
+                             fresh_f[step % _RESTART_BLOCK]], 1)
         o_child = torch.cat([o_mut.view(n_b, n_mut, n_l, 3, _N_DIMS),
-                             fresh.order.view(n_b, n_restart, n_l, 3, _N_DIMS)], 1)
+                             fresh_o[step % _RESTART_BLOCK]], 1)
         key_child, _ = evaluate(f_child.reshape(n_b * n, n_l, _N_SLOTS, _N_DIMS),
                                 o_child.reshape(n_b * n, n_l, 3, _N_DIMS))
         # elitist truncation over parents + children, copies ranked last
