@@ -122,7 +122,42 @@ def _decode(data: bytes, source: str) -> onnx.ModelProto:
                             "pass a .onnx file exported by e.g. torch.onnx.export")
     if len(model.graph.node) == 0:
         raise WorkloadError(f"{source}: the ONNX graph has no nodes; nothing to import")
+    _check_names(model.graph, source)
+    _check_order(model.graph, source)
     return model
+
+
+def _check_names(graph: onnx.GraphProto, source: str) -> None:
+    """Reject names that are not valid UTF-8: protobuf hands them back as bytes, which
+    nothing downstream expects (a corrupt or mutated file)."""
+    values = (*graph.input, *graph.output, *graph.value_info)
+    for name in (*(v.name for v in values), *(t.name for t in graph.initializer),
+                 *(n for node in graph.node
+                   for n in (node.name, node.op_type, node.domain, *node.input, *node.output,
+                             *(a.name for a in node.attribute)))):
+        if not isinstance(name, str):
+            raise WorkloadError(f"{source}: not a valid ONNX file (name {name[:40]!r} is not "
+                                "UTF-8 text); the file is corrupt — re-export the model")
+
+
+def _check_order(graph: onnx.GraphProto, source: str) -> None:
+    """ONNX lists nodes in topological order; a node that reads a tensor produced by itself
+    or a later node means a cycle (or an unsorted graph) that no shape can be inferred for."""
+    produced_at: dict[str, int] = {}
+    for index, node in enumerate(graph.node):
+        for name in node.output:
+            if name:
+                produced_at.setdefault(name, index)
+    for index, node in enumerate(graph.node):
+        for name in node.input:
+            if produced_at.get(name, -1) >= index:
+                later = graph.node[produced_at[name]]
+                by = ("by the node itself" if produced_at[name] == index else
+                      f"by the later node '{later.name or later.op_type}'")
+                raise WorkloadError(
+                    f"{source}: {node.op_type} node '{node.name or index}' reads '{name}', "
+                    f"produced {by}: the graph has a cycle or is not in topological order "
+                    "(ONNX requires it); re-export the model or sort its nodes")
 
 
 def _light_copy(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -493,6 +528,11 @@ def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: st
         except UnresolvedShape as exc:
             unresolved.append(exc)
             built, known = None, True
+        except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError,
+                OverflowError) as exc:  # attributes or shapes no valid model has
+            raise WorkloadError(
+                f"{source}: {node.op_type} node '{node_id}' has invalid attributes or shapes "
+                f"({exc}); check the model with onnx.checker or re-export it") from None
         if not known:
             unknown_ops.add(node.op_type if node.domain in ("", "ai.onnx")
                             else f"{node.domain}.{node.op_type}")
