@@ -6,13 +6,20 @@ An `Accelerator` fixes every hardware parameter of one design, including the `Da
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, replace
 
 from codesign.arch.technology import Technology
 from codesign.errors import ArchError
 from codesign.workload.layer import DIMS
 
-__all__ = ["DATAFLOWS", "Accelerator", "Dataflow"]
+__all__ = ["DATAFLOWS", "MAX_SIZES", "Accelerator", "Dataflow"]
+
+#: Largest sizes a design may have. Far above any real accelerator (a TPUv1 has 256 x 256 =
+#: 65,536 PEs and 24 MiB of buffer), they keep every count inside int64 and the mapper's
+#: tables small: its factor table grows with the array size (8 bytes per PE).
+MAX_SIZES: dict[str, int] = {"pe_rows": 2**20, "pe_cols": 2**20, "n_pes": 2**20,
+                             "rf_words": 2**40, "glb_words": 2**40, "word_bits": 1024}
 
 
 @dataclass(frozen=True)
@@ -88,10 +95,16 @@ class Accelerator:
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 problems.append(f"{key} must be a positive integer, got {value!r}")
+            elif value > MAX_SIZES[key]:
+                problems.append(f"{key} must be at most {MAX_SIZES[key]}, got {value!r}")
+        if not problems and self.pe_rows * self.pe_cols > MAX_SIZES["n_pes"]:
+            problems.append(f"pe_rows x pe_cols must be at most {MAX_SIZES['n_pes']} PEs, got "
+                            f"{self.pe_rows} x {self.pe_cols}")
         for key in ("glb_bw", "dram_bw", "clock_mhz"):
             value = getattr(self, key)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
-                problems.append(f"{key} must be a positive number, got {value!r}")
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0 \
+                    or not math.isfinite(value):
+                problems.append(f"{key} must be a positive finite number, got {value!r}")
         if problems:
             raise ArchError(f"accelerator {self.name or '?'}: " + "; ".join(problems))
 

@@ -43,6 +43,7 @@ from codesign.workload.layer import DIMS
 __all__ = [
     "generate_accelerator",
     "generate_technology",
+    "load_yaml",
     "parse_accelerator",
     "parse_technology",
     "read_accelerator",
@@ -147,7 +148,7 @@ def generate_technology(tech: Technology) -> dict:
 
 def read_technology(path: str | Path) -> Technology:
     """Read a technology YAML file."""
-    return parse_technology(_load_yaml(path), str(path))
+    return parse_technology(load_yaml(path), str(path))
 
 
 def write_technology(tech: Technology, path: str | Path) -> None:
@@ -293,7 +294,7 @@ def parse_accelerator(data: Any, source: str = "accelerator",
     _fail(source, "accelerator", problems)
     try:
         return Accelerator(**kwargs)
-    except ArchError as exc:  # pragma: no cover - every field is checked above
+    except ArchError as exc:  # sizes past MAX_SIZES (types and signs are checked above)
         raise ConfigError(f"{source}: {exc}") from None
 
 
@@ -324,7 +325,7 @@ def generate_accelerator(acc: Accelerator) -> dict:
 def read_accelerator(path: str | Path) -> Accelerator:
     """Read an accelerator YAML file; a technology path inside is relative to the file."""
     path = Path(path)
-    return parse_accelerator(_load_yaml(path), str(path), base_dir=path.parent)
+    return parse_accelerator(load_yaml(path), str(path), base_dir=path.parent)
 
 
 def write_accelerator(acc: Accelerator, path: str | Path) -> None:
@@ -333,18 +334,23 @@ def write_accelerator(acc: Accelerator, path: str | Path) -> None:
 
 
 # -- files ---------------------------------------------------------------------------------
-def _load_yaml(path: str | Path) -> Any:
+def load_yaml(path: str | Path) -> Any:
+    """Plain data from a YAML file, through ``yaml.safe_load`` only (no tags that build
+    Python objects); every failure is a one-line `ConfigError` naming the file."""
     import yaml
 
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file; check the path") from None
+        raise ConfigError(f"{path}: cannot read: no such file; check the path") from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a folder, expected a YAML file") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a text file; expected YAML") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror}); check its permissions"
+                          ) from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -352,6 +358,9 @@ def _load_yaml(path: str | Path) -> Any:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "cannot be parsed"
         raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise ConfigError(f"{path}: YAML nested too deeply to be a codesign spec") from None
+
 
 
 def _dump_yaml(data: dict, path: str | Path) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from codesign.arch.accelerator import DATAFLOWS, Accelerator, Dataflow
+from codesign.arch.accelerator import DATAFLOWS, MAX_SIZES, Accelerator, Dataflow
 from codesign.errors import ConfigError
 from codesign.workload.layer import DIM_INDEX, DIMS
 
@@ -95,9 +96,16 @@ class DesignSpace:
                 problems.append(f"{key}: needs at least one allowed value")
             elif any(not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in values):
                 problems.append(f"{key}: values must be positive integers, got {list(values)}")
+            elif max(values) > MAX_SIZES[key]:
+                problems.append(f"{key}: values must be at most {MAX_SIZES[key]}, got "
+                                f"{max(values)}")
             else:
                 object.__setattr__(self, key, tuple(sorted(set(values))))
-        if not self.glb_bw or any(not _is_number(v) or v <= 0 for v in self.glb_bw):
+        if not problems and max(self.pe_rows) * max(self.pe_cols) > MAX_SIZES["n_pes"]:
+            problems.append(f"pe_rows x pe_cols: at most {MAX_SIZES['n_pes']} PEs, got up to "
+                            f"{max(self.pe_rows)} x {max(self.pe_cols)}")
+        if not self.glb_bw or any(not _is_number(v) or not 0 < v < math.inf
+                                  for v in self.glb_bw):
             problems.append(f"glb_bw: values must be positive numbers, got {list(self.glb_bw)}")
         else:
             object.__setattr__(self, "glb_bw", tuple(sorted({float(v) for v in self.glb_bw})))
@@ -108,11 +116,20 @@ class DesignSpace:
                 problems.append(f"dataflow: unknown preset {name!r}{_did_you_mean(name, DATAFLOWS)}"
                                 f" (presets: {', '.join(DATAFLOWS)})")
         for key in ("dram_bw", "clock_mhz"):
-            if not _is_number(getattr(self, key)) or getattr(self, key) <= 0:
-                problems.append(f"{key}: must be a positive number, got {getattr(self, key)!r}")
+            if not _is_number(getattr(self, key)) or not 0 < getattr(self, key) < math.inf:
+                problems.append(f"{key}: must be a positive finite number, got "
+                                f"{getattr(self, key)!r}")
         if not isinstance(self.word_bits, int) or isinstance(self.word_bits, bool) \
-                or self.word_bits < 1:
-            problems.append(f"word_bits: must be a positive integer, got {self.word_bits!r}")
+                or not 1 <= self.word_bits <= MAX_SIZES["word_bits"]:
+            problems.append(f"word_bits: must be an integer in 1..{MAX_SIZES['word_bits']}, "
+                            f"got {self.word_bits!r}")
+        if not isinstance(self.systolic, bool):
+            problems.append(f"systolic: must be true or false, got {self.systolic!r}")
+        if isinstance(self.technology, os.PathLike):
+            object.__setattr__(self, "technology", os.fspath(self.technology))
+        if self.technology is not None and not isinstance(self.technology, str):
+            problems.append(f"technology: must be a preset name or a YAML path, got "
+                            f"{self.technology!r}")
         if problems:
             raise ConfigError("design space: " + "; ".join(problems))
 
@@ -263,8 +280,6 @@ class DesignSpace:
         for key in _FIXED_KEYS:
             if key in data:
                 kwargs[key] = data[key]
-        if "technology" in kwargs and kwargs["technology"] is not None:
-            kwargs["technology"] = str(kwargs["technology"])
         if problems:
             raise ConfigError(f"{where}: " + "; ".join(problems))
         try:
@@ -275,16 +290,10 @@ class DesignSpace:
     @classmethod
     def from_yaml(cls, path: str | Path) -> DesignSpace:
         """Read a design space YAML file (safe loader); every problem reported at once."""
-        import yaml
+        from codesign.arch.io import load_yaml
 
         path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text())
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read design space: {exc.strerror}") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-        space = cls.from_dict(data, where=str(path))
+        space = cls.from_dict(load_yaml(path), where=str(path))
         tech = space.technology
         if tech is not None and (tech.endswith((".yaml", ".yml"))) and not Path(tech).is_absolute():
             # a technology file is relative to the space file, not to the working directory
@@ -305,12 +314,13 @@ def _parse_values(key: str, raw: Any, problems: list[str]) -> tuple | None:
     """A range ``{min, max}`` (powers of two), a list of values, or one fixed value."""
     integer = key in _INT_PARAMS
     if isinstance(raw, dict):
-        extra = sorted(set(raw) - {"min", "max"})
+        extra = sorted(set(raw) - {"min", "max"}, key=str)
         if extra or "min" not in raw or "max" not in raw:
-            problems.append(f"{key}: a range needs exactly the keys min and max, got {sorted(raw)}")
+            problems.append(f"{key}: a range needs exactly the keys min and max, got "
+                            f"{sorted(raw, key=str)}")
             return None
         low, high = raw["min"], raw["max"]
-        if not _is_number(low) or not _is_number(high) or low <= 0 or high < low:
+        if not _is_number(low) or not _is_number(high) or not 0 < low <= high < math.inf:
             problems.append(f"{key}: range needs 0 < min <= max, got min={low!r} max={high!r}")
             return None
         values = powers_of_two(low, high)
@@ -323,7 +333,8 @@ def _parse_values(key: str, raw: Any, problems: list[str]) -> tuple | None:
     if not raw_list:
         problems.append(f"{key}: the list of values is empty")
         return None
-    bad = [v for v in raw_list if not _is_number(v) or v <= 0 or (integer and v != int(v))]
+    bad = [v for v in raw_list if not _is_number(v) or not 0 < v < math.inf
+           or (integer and v != int(v))]
     if bad:
         kind = "positive integers" if integer else "positive numbers"
         problems.append(f"{key}: values must be {kind}, got {bad}")
