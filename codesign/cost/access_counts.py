@@ -17,6 +17,7 @@ from codesign.workload.layer import DIMS, RELEVANT_DIMS, TENSORS
 
 __all__ = [
     "BOX_LEVELS",
+    "soa_view",
     "RELOAD_LEVELS",
     "access_counts",
     "box_extents",
@@ -44,11 +45,29 @@ def relevance(device: torch.device | str | None = None) -> torch.Tensor:
                         dtype=torch.bool, device=device)
 
 
-def _soa(x: torch.Tensor) -> torch.Tensor:
-    """``[..., A, D]`` -> contiguous ``[A, D, ...]``: every (slot, dim) value of the batch
-    becomes one contiguous vector, so elementwise ops stream memory. A no-op copy when the
-    caller already holds that layout (see `AnalyticalCostModel`)."""
-    return x.movedim((-2, -1), (0, 1)).contiguous()
+def _soa(x: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """``[..., A, D]`` -> contiguous ``[A, D, ...]`` (cast to ``dtype``): every (slot, dim)
+    value of the batch becomes one contiguous vector, so elementwise ops stream memory. Free
+    when ``x`` already has that storage and dtype (see `soa_view`); otherwise one 2-D
+    transpose, the cheapest copy."""
+    lead = x.shape[-2:]
+    moved = x.movedim((-2, -1), (0, 1))
+    if moved.is_contiguous():
+        return moved.to(dtype) if dtype is not None else moved
+    flat = x.reshape(-1, lead[0] * lead[1]).T                             # [A*D, N]
+    out = flat.to(dtype, memory_format=torch.contiguous_format) if dtype is not None \
+        else flat.contiguous()
+    return out.view(*lead, *x.shape[:-2])
+
+
+def soa_view(x: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """The same ``[..., A, D]`` values with structure-of-arrays storage ``[A, D, ...]``.
+
+    Every function of this module (and the cost model) then reads contiguous ``[B, L]``
+    vectors without copying. Producers of large batches (mapping decoders) can build their
+    factors this way from the start and skip the transpose entirely.
+    """
+    return _soa(x, dtype).movedim((0, 1), (-2, -1))
 
 
 def _stacked(rows: list[torch.Tensor], *shape: int) -> torch.Tensor:
@@ -56,6 +75,20 @@ def _stacked(rows: list[torch.Tensor], *shape: int) -> torch.Tensor:
     the ``[..., *shape]`` view (contiguous per entry, strided over the batch)."""
     out = torch.stack(rows).unflatten(0, shape)
     return out.movedim(tuple(range(len(shape))), tuple(range(-len(shape), 0)))
+
+
+def _work(factors: torch.Tensor) -> tuple[torch.Tensor, bool]:
+    """SoA factors in the working dtype, and whether they are exact integers.
+
+    Integer factors are counted in float64 (exact below 2**53 words, and float64
+    arithmetic vectorizes better than int64 on CPUs); results go back to int64.
+    """
+    exact = not factors.is_floating_point()
+    return _soa(factors, torch.float64 if exact else None), exact
+
+
+def _out(x: torch.Tensor, exact: bool) -> torch.Tensor:
+    return x.to(torch.int64) if exact else x
 
 
 def box_extents(factors: torch.Tensor) -> torch.Tensor:
@@ -79,21 +112,20 @@ def tiles(factors: torch.Tensor, stride: torch.Tensor, dilation: torch.Tensor) -
     Shape:
         factors: ``[..., F, D]``; stride, dilation: ``[..., 2]`` (rows, cols), broadcastable
             against ``factors[..., 0, 0]`` (e.g. ``[L, 2]`` against ``[B, L, F, D]``).
-        returns: ``[..., 4, T]``.
+        returns: ``[..., 4, T]``, int64 for integer factors, else the factors' dtype.
     """
-    f = _soa(factors)                                                     # [F, D, ...]
+    f, exact = _work(factors)                                             # [F, D, ...]
     pair = (stride[..., 0], stride[..., 1])                               # [...] each
     dil = (dilation[..., 0], dilation[..., 1])
     rf = list(f[_RF].unbind(0))                                           # D x [...]
     array = [rf[d] * f[_ROWS, d] * f[_COLS, d] for d in range(len(DIMS))]
     glb = [array[d] * f[_GLB, d] for d in range(len(DIMS))]
-    rows = []
-    for ext in (rf, array, glb):
-        rows.extend(tile_words(*ext, stride=pair, dilation=dil))
     whole = [glb[d] * f[_DRAM, d] for d in range(len(DIMS))]
-    rows.extend(tile_words(*whole, stride=pair, dilation=dil))
+    rows = []
+    for ext in (rf, array, glb, whole):
+        rows.extend(tile_words(*ext, stride=pair, dilation=dil))
     rows = torch.broadcast_tensors(*rows)
-    return _stacked(list(rows), len(BOX_LEVELS), len(TENSORS))
+    return _out(_stacked(list(rows), len(BOX_LEVELS), len(TENSORS)), exact)
 
 
 def reloads(factors: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
@@ -105,26 +137,33 @@ def reloads(factors: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     loops; above GLB: the DRAM loops.
 
     Computed per temporal level as a prefix product of the factors in loop order, read at
-    the innermost "active" loop (relevant, factor > 1).
+    the innermost "active" loop (relevant, factor > 1), found from one packed bitmask.
 
     Shape:
         factors: ``[..., F, D]``; order: ``[..., M, D]`` dim indices outer -> inner per
-            temporal level (DRAM, GLB, RF).
-        returns: ``[..., 2, T]`` (RF, GLB).
+            temporal level (DRAM, GLB, then RF, which v1 ignores; ``M >= 2``).
+        returns: ``[..., 2, T]`` (RF, GLB), int64 for integer factors.
     """
-    f = _soa(factors)                                                     # [F, D, ...]
+    f, exact = _work(factors)                                             # [F, D, ...]
     o = _soa(order)                                                       # [M, D, ...]
-    # bits[j, d]: the relevance bits of dim d, shifted to 3 bits per loop position j.
-    bits = torch.tensor([[b << (3 * j) for b in _RELEVANCE_BITS] for j in range(len(DIMS))],
-                        device=f.device).view((len(DIMS), len(DIMS)) + (1,) * (f.dim() - 2))
+    shape = (len(DIMS),) + (1,) * (f.dim() - 2)
+    bits = torch.tensor(_RELEVANCE_BITS, device=f.device, dtype=f.dtype).view(shape)
+    weights = torch.tensor([8.0 ** j for j in range(len(DIMS))], device=f.device,
+                           dtype=torch.float64).view(shape)              # [D, 1...]
     partial, total, found = {}, {}, {}
     for slot, m in ((_DRAM, 0), (_GLB, 1)):
-        in_order = f[slot].gather(0, o[m])                                # [D, ...] outer->inner
+        if exact:
+            # factor * 8 + relevance bits: one gather puts both in loop order (exact ints).
+            both = (f[slot] * 8 + bits).gather(0, o[m])                   # [D, ...]
+            in_order = torch.div(both, 8, rounding_mode="floor")
+            code = both - in_order * 8
+        else:   # relaxed factors: gather them alone, so autograd sees them untouched
+            in_order = f[slot].gather(0, o[m])                            # [D, ...]
+            code = bits.expand_as(in_order).gather(0, o[m])
         prefix = in_order.cumprod(0)                                      # [D, ...]
         total[m] = prefix[-1]
         # One int per mapping packs "loop j is active for tensor t" into bit 3j + t.
-        packed = (bits.expand((-1, -1) + o.shape[2:]).gather(1, o[m].unsqueeze(1)).squeeze(1)
-                  * (in_order > 1)).sum(0)                                # [...]
+        packed = ((in_order > 1) * code.to(torch.float64) * weights).sum(0).to(torch.int32)
         for t in range(len(TENSORS)):
             mask = sum(1 << (3 * j + t) for j in range(len(DIMS)))
             # highest set bit 3 * last + t via the float exponent (exact: < 2**24)
@@ -136,7 +175,7 @@ def reloads(factors: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     rows = [partial[1, t] * torch.where(found[1, t], total[0], partial[0, t])
             for t in range(len(TENSORS))]                                 # above RF
     rows += [partial[0, t] for t in range(len(TENSORS))]                  # above GLB
-    return _stacked(rows, len(RELOAD_LEVELS), len(TENSORS))
+    return _out(_stacked(rows, len(RELOAD_LEVELS), len(TENSORS)), exact)
 
 
 def access_counts(tile: torch.Tensor, reload: torch.Tensor, n_pes: torch.Tensor,

@@ -131,3 +131,16 @@ def test_float_factors_keep_autograd_finite():
     res = AnalyticalCostModel().evaluate(
         hardware, workload, MappingBatch(exact.factors.to(torch.float64), exact.order))
     assert res.cycles.tolist() == [[288.0], [416.0]]
+
+
+@pytest.mark.slow
+def test_compiled_model_gives_the_same_numbers():
+    """torch.compile (about a minute to compile on 2 cores) changes speed, not results."""
+    hardware = HardwareBatch.from_accelerators([SMALL, SMALL.replace(dram_bw=0.5)])
+    workload = WorkloadTensors.from_table(LayerTable.from_layers([CONV]))
+    mappings = MappingBatch.from_mappings([[CONV_MAP], [CONV_MAP]])
+    eager = AnalyticalCostModel().evaluate(hardware, workload, mappings)
+    compiled = AnalyticalCostModel(compiled=True).evaluate(hardware, workload, mappings)
+    assert torch.equal(eager.accesses, compiled.accesses)
+    assert compiled.cycles.tolist() == [[288.0], [416.0]]
+    torch.testing.assert_close(compiled.total_energy_pj, eager.total_energy_pj)
