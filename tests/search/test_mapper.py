@@ -211,6 +211,23 @@ def test_never_worse_than_the_all_dram_seed(one_thread):
     assert (layer_objective(result, "edp") <= layer_objective(seed_cost, "edp")).all()
 
 
+def test_elitist_never_loses_the_best_of_the_start(one_thread):
+    # The start population is drawn first, so the same seed gives the same start with 0 or
+    # 12 steps; truncation keeps the best, so 12 steps can only rank better or equal.
+    workload = WorkloadTensors.from_table(TABLE)
+    hardware = HardwareBatch.from_accelerators(ACCELERATORS[:3])
+
+    def best(n_steps):
+        _, result = search_mappings(hardware, workload, AnalyticalCostModel(), "energy",
+                                    n_candidates=6, n_steps=n_steps,
+                                    generator=torch.Generator().manual_seed(11))
+        assert result.feasible.all()
+        return layer_objective(result, "energy")
+
+    start, later = best(0), best(12)
+    assert (later <= start).all() and (later < start).any()
+
+
 def test_moves_keep_coverage_array_fit_and_dataflow():
     layers = [Layer.conv(K=64, C=64, P=56, Q=56, R=3, S=3), Layer.gemm(M=197, K=768, N=768),
               Layer.conv(K=13, C=7, P=1, Q=1)]
