@@ -1,5 +1,6 @@
 """The analytical access counts equal, exactly, what the naive loop-nest simulator counts."""
 
+import functools
 import random
 
 import pytest
@@ -8,8 +9,9 @@ from loopnest_sim import random_case, simulate
 
 from codesign import Accelerator, Layer, Mapping
 from codesign.cost.access_counts import reloads, tiles
+from codesign.cost.analytical import AnalyticalCostModel
 from codesign.cost.single import evaluate_mapping
-from codesign.mapping.batch import MappingBatch
+from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
 
 # Large enough that no random mapping is capacity- or array-limited; counts do not depend
 # on the accelerator anyway.
@@ -25,6 +27,11 @@ def _cases():
 CASES = _cases()
 
 
+@functools.cache
+def _simulated(i: int) -> dict:
+    return simulate(*CASES[i])
+
+
 def test_cases_cover_the_interesting_features():
     """The random cases really contain strides, dilations, depthwise and ceil-padding."""
     assert sum(layer.stride != (1, 1) for layer, _ in CASES) > 100
@@ -37,8 +44,9 @@ def test_cases_cover_the_interesting_features():
 
 @pytest.mark.parametrize("start", range(0, N_CASES, 50))
 def test_access_counts_match_the_simulator(start):
-    for layer, mapping in CASES[start:start + 50]:
-        expected = simulate(layer, mapping)
+    for i in range(start, start + 50):
+        layer, mapping = CASES[i]
+        expected = _simulated(i)
         got = evaluate_mapping(layer, BIG, mapping)
         context = f"{layer} {mapping.to_json()}"
         assert got["accesses"] == expected["accesses"], context
@@ -47,12 +55,38 @@ def test_access_counts_match_the_simulator(start):
 
 def test_tile_words_match_the_simulator():
     """The footprints themselves (RF per PE, array, GLB), not only the products."""
-    for layer, mapping in CASES[:100]:
-        sim = simulate(layer, mapping)["tile_words"]
+    for i, (layer, mapping) in enumerate(CASES[:100]):
+        sim = _simulated(i)["tile_words"]
         batch = MappingBatch.from_mappings([[mapping]])
         words = tiles(batch.factors, torch.tensor([layer.stride]), torch.tensor([layer.dilation]))
         for box, row in (("RF", 0), ("array", 1), ("GLB", 2)):
             assert [sim[box][t] for t in "WIO"] == words[0, 0, row].tolist(), (layer, box)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.float32])
+def test_one_batched_call_matches_the_simulator(dtype):
+    """All cases as the L layers of one call, with int64 factors and with float32 factors
+    (counts below 2**24 stay exact in float32)."""
+    layers = [layer for layer, _ in CASES]
+    workload = WorkloadTensors(
+        dims=torch.tensor([layer.dims for layer in layers]),
+        stride=torch.tensor([layer.stride for layer in layers]),
+        dilation=torch.tensor([layer.dilation for layer in layers]),
+        counts=torch.ones(len(layers), dtype=torch.int64),
+        vector_ops=torch.zeros(0, dtype=torch.int64),
+        vector_bytes=torch.zeros(0, dtype=torch.int64))
+    batch = MappingBatch.from_mappings([[m for _, m in CASES]])
+    batch = MappingBatch(batch.factors.to(dtype), batch.order)
+    hardware = HardwareBatch.from_accelerators([BIG]).to(dtype=torch.float32 if
+                                                         dtype == torch.float32 else None)
+    res = AnalyticalCostModel().evaluate(hardware, workload, batch)
+    got = res.accesses[0].round().to(torch.int64).tolist()                 # [L, 3, 3, 2]
+    for i, counts in enumerate(got):
+        sim = _simulated(i)["accesses"]
+        want = [[[sim[lv][t][k] for k in ("reads", "writes")] for t in "WIO"]
+                for lv in ("RF", "GLB", "DRAM")]
+        assert counts == want, CASES[i]
+        assert res.compute_cycles[0, i].item() == _simulated(i)["compute_cycles"]
 
 
 def test_identical_data_in_a_new_slice_is_still_a_reload():
