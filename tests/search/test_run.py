@@ -109,3 +109,13 @@ def test_checkpoint_round_trip_and_resume_goes_on_counting():
                       Budget(population=8, generations=4), seed=0, state=back)
     assert more.generation == 4 and more.n_evals == 32 and len(more.history) == 4
     assert more.history[-1]["hypervolume"] >= state.history[-1]["hypervolume"]
+
+
+def test_agemoea2_needs_numba_and_says_so():
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        with pytest.raises(ConfigError, match="pip install numba"):
+            make_algorithm("agemoea2", 8, 3)
+    else:
+        assert make_algorithm("agemoea2", 8, 3) is not None

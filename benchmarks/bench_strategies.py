@@ -1,0 +1,110 @@
+"""Search strategies side by side at equal evaluation counts: joint, nested, sequential, random.
+
+    python benchmarks/bench_strategies.py                                 # defaults below
+    python benchmarks/bench_strategies.py --models resnet50 --seeds 0 1 2 --max-evals 20000
+
+One evaluation is one design costed with one mapping per unique layer (the nested mapper's
+inner candidates count too, see `nested_evals_per_design`). Every run gets the same
+``--max-evals`` (a run stops after the generation that reaches it, so counts differ by less
+than one generation; the table shows the actual counts). Objectives: latency, energy, area.
+
+Reported per model and strategy, over the seeds: mean hypervolume and best EDP (J*s; the
+minimum over the front, which equals the minimum over every feasible design evaluated).
+Hypervolume uses one normalisation per model, so strategies compare: log10 objectives
+scaled by the min and max of the union of all fronts of that model (every strategy, every
+seed), reference point 1.1 (see `codesign.search.archive`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from codesign.api import explore
+from codesign.search.archive import hypervolume
+from codesign.workload.table import load_onnx
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = {"resnet50": ROOT / "models" / "resnet50.onnx",
+          "bert": ROOT / "models" / "bert_base.onnx"}
+STRATEGIES = ("joint", "nested", "sequential", "random")
+OBJECTIVES = ("latency", "energy", "area")
+#: Designs per generation per strategy (random draws this many uniform genomes at a time).
+POPULATION = {"joint": 48, "nested": 24, "sequential": 24, "random": 480}
+
+
+def front(result) -> np.ndarray:
+    """``[N, 3]`` latency (s), energy (J), area (mm2) of a result's Pareto designs."""
+    return np.array([[d.metrics["latency_s"], d.metrics["energy_j"], d.metrics["area_mm2"]]
+                     for d in result.pareto]).reshape(-1, 3)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--max-evals", type=int, default=20000)
+    parser.add_argument("--json", type=Path, help="also write the raw results here")
+    args = parser.parse_args(argv)
+
+    raw = []
+    for model in args.models:
+        table = load_onnx(MODELS[model])
+        runs = []
+        for strategy in args.strategies:
+            for seed in args.seeds:
+                start = time.perf_counter()
+                result = explore(table, objectives=OBJECTIVES, strategy=strategy, seed=seed,
+                                 population=POPULATION[strategy], max_evals=args.max_evals,
+                                 device="cpu")
+                wall = time.perf_counter() - start
+                f = front(result)
+                edp = float((f[:, 0] * f[:, 1]).min()) if len(f) else float("inf")
+                runs.append({"model": model, "strategy": strategy, "seed": seed,
+                             "evaluations": result.run["evaluations"], "wall_s": wall,
+                             "n_pareto": len(f), "best_edp": edp, "front": f.tolist()})
+                print(f"{model:9s} {strategy:10s} seed {seed}: {runs[-1]['evaluations']} evals, "
+                      f"{len(f)} designs, best EDP {edp:.4g} J*s, {wall:.1f} s",
+                      file=sys.stderr, flush=True)
+        union = np.concatenate([np.array(r["front"]).reshape(-1, 3) for r in runs])
+        z = np.log10(union)
+        lo, hi = z.min(0), z.max(0)
+        for r in runs:
+            r["hypervolume"] = hypervolume(np.array(r["front"]).reshape(-1, 3), lo, hi)
+        raw.extend(runs)
+
+    print(f"\nmax evals {args.max_evals}, seeds {args.seeds}, objectives "
+          f"{','.join(OBJECTIVES)}\n")
+    print("| model | strategy | evaluations | hypervolume (mean ± sd) | best EDP J·s "
+          "(geo-mean) | best EDP vs random | wall s (mean) |")
+    print("|---|---|---|---|---|---|---|")
+    for model in args.models:
+        rows = {s: [r for r in raw if r["model"] == model and r["strategy"] == s]
+                for s in args.strategies}
+
+        def geo(values):
+            return float(np.exp(np.mean(np.log(values))))
+
+        random_edp = geo([r["best_edp"] for r in rows["random"]]) if "random" in rows else None
+        for s, rs in rows.items():
+            hv = [r["hypervolume"] for r in rs]
+            edp = geo([r["best_edp"] for r in rs])
+            sd = statistics.stdev(hv) if len(hv) > 1 else 0.0
+            ratio = f"{random_edp / edp:.2f}x" if random_edp else "-"
+            print(f"| {model} | {s} | {int(np.mean([r['evaluations'] for r in rs]))} | "
+                  f"{np.mean(hv):.3f} ± {sd:.3f} | {edp:.4g} | {ratio} | "
+                  f"{np.mean([r['wall_s'] for r in rs]):.1f} |")
+    if args.json:
+        args.json.write_text(json.dumps(raw, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
