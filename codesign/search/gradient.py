@@ -52,10 +52,12 @@ __all__ = [
     "RefineStats",
     "RelaxedFrame",
     "min_norm_point",
+    "nearest_divisor",
     "mgda_direction",
     "objective_gradients",
     "project",
     "refine",
+    "refine_run",
     "relax",
     "relaxed_cost",
     "relaxed_objectives",
@@ -68,6 +70,8 @@ __all__ = [
 HW_PARAMS: tuple[str, ...] = ("pe_rows", "pe_cols", "rf_words", "glb_words", "glb_bw")
 #: Default step lengths of `refine`, in units of one doubling of the largest-moving variable.
 DEFAULT_LENGTHS: tuple[float, ...] = (0.5, 1.0, 2.0, 3.0)
+#: Default number of MGDA steps of `refine` (each: one gradient pass, one exact batch).
+DEFAULT_STEPS = 6
 #: Default exponent of the smooth maximum of the cycle bounds (`smooth_max`).
 DEFAULT_SMOOTH_P = 12.0
 
@@ -117,17 +121,24 @@ def min_norm_point(grads: torch.Tensor, tol: float = 1e-9) -> torch.Tensor:
             w = w.clamp(min=0.0)
             w = w / w.sum(-1, keepdim=True).clamp(min=1e-300)
             norm = torch.einsum("bk,bkl,bl->b", w, gram, w)               # [B]
-            better = ok & (norm < best_norm - 1e-15 * scale)
+            better = ok & (norm < best_norm * (1.0 - 1e-12))
             best_w = torch.where(better.unsqueeze(-1), w, best_w)
             best_norm = torch.where(better, norm, best_norm)
     return best_w
 
 
-def mgda_direction(grads: torch.Tensor) -> torch.Tensor:
+def mgda_direction(grads: torch.Tensor, normalize: bool = False, zero_tol: float = 1e-9
+                   ) -> torch.Tensor:
     """The MGDA common descent direction ``-sum_k w_k g_k`` (``w`` from `min_norm_point`).
 
     Its directional derivative ``g_k . d <= -|d|^2 <= 0`` for every objective ``k``: no
     objective gets worse to first order; ``d = 0`` exactly at Pareto-stationary points.
+    ``normalize`` runs MGDA on unit gradients ``g_k / |g_k|`` instead (zero gradients stay
+    zero): the signs of ``g_k . d`` are the same, so ``d`` is still a common descent
+    direction, but an objective with a small gradient no longer takes nearly all the weight
+    (plain MGDA's min-norm point sits next to the shortest gradient). A gradient shorter
+    than ``zero_tol`` is rounding noise and counts as zero: that objective is stationary,
+    so the design is Pareto-stationary and ``d = 0``.
 
     Shape:
         grads: ``[B, K, n]``; returns ``[B, n]``.
@@ -136,6 +147,10 @@ def mgda_direction(grads: torch.Tensor) -> torch.Tensor:
     >>> mgda_direction(g).tolist()
     [[-1.0, -1.0]]
     """
+    norm = grads.norm(dim=-1, keepdim=True)                               # [B, K, 1]
+    grads = torch.where(norm < zero_tol, torch.zeros_like(grads), grads)
+    if normalize:
+        grads = grads / norm.clamp(min=zero_tol)
     w = min_norm_point(grads)                                             # [B, K]
     return -(w.unsqueeze(-1).to(grads.dtype) * grads).sum(-2)
 
@@ -199,8 +214,17 @@ def relax(hardware: HardwareBatch, mappings: MappingBatch, dims: torch.Tensor,
     return theta, frame
 
 
-def unrelax(theta: torch.Tensor, frame: RelaxedFrame) -> tuple[HardwareBatch, MappingBatch]:
+def unrelax(theta: torch.Tensor, frame: RelaxedFrame, workload: WorkloadTensors | None = None,
+            smooth_p: float | None = None) -> tuple[HardwareBatch, MappingBatch]:
     """A relaxed vector to float hardware and mappings (differentiable in ``theta``).
+
+    With ``workload``, sizes are fitted to what the mappings need: PE rows, PE cols, RF and
+    GLB words become ``max(size, need)`` (`smooth_max` with ``smooth_p``, the hard max with
+    ``None``), ``need`` the largest spatial product or tile sum over layers. A size never
+    limits the relaxed model (capacity is a constraint, which the step cannot see
+    otherwise): shrinking a buffer below its tiles gains nothing, and shrinking tiles lets
+    the buffer shrink with them. A design that holds its mappings is unchanged by the hard
+    max.
 
     Shape:
         theta: ``[B, n]``; returns a `HardwareBatch` ``[B]`` with float sizes and a
@@ -208,12 +232,21 @@ def unrelax(theta: torch.Tensor, frame: RelaxedFrame) -> tuple[HardwareBatch, Ma
     """
     n_b, n_l = theta.shape[0], frame.n_layers
     sizes = _snap(torch.exp2(theta[:, :_N_HW]))                           # [B, 5]
-    hardware = replace(frame.hardware, **{p: sizes[:, i] for i, p in enumerate(HW_PARAMS)})
     inner = _snap(torch.exp2(theta[:, _N_HW:].reshape(n_b, n_l, 2, -1)))  # [B, L, 2, D]
     glb, rf = inner[..., 0, :], inner[..., 1, :]
     dram = _snap(frame.temporal_total / (glb * rf))                       # [B, L, D]
     rows, cols = frame.spatial[..., 0, :], frame.spatial[..., 1, :]
     factors = torch.stack([dram, glb, rows, cols, rf], dim=-2)            # [B, L, 5, D]
+    named = {p: sizes[:, i] for i, p in enumerate(HW_PARAMS)}
+    if workload is not None:
+        tile = tiles(factors, workload.stride, workload.dilation)         # [B, L, 4, T]
+        needs = {"pe_rows": rows.prod(-1), "pe_cols": cols.prod(-1),      # [B, L] each
+                 "rf_words": tile[..., 0, :].sum(-1), "glb_words": tile[..., 2, :].sum(-1)}
+        for p, need in needs.items():
+            most = need.amax(-1)                                          # [B]
+            named[p] = (torch.maximum(named[p], most) if smooth_p is None
+                        else smooth_max(named[p], most, p=smooth_p))
+    hardware = replace(frame.hardware, **named)
     return hardware, MappingBatch(factors, frame.order)
 
 
@@ -352,7 +385,7 @@ def objective_gradients(theta: torch.Tensor, frame: RelaxedFrame, workload: Work
     """
     with torch.enable_grad():
         x = theta.detach().clone().requires_grad_(True)
-        hardware, mappings = unrelax(x, frame)
+        hardware, mappings = unrelax(x, frame, workload, smooth_p)
         result = relaxed_cost(hardware, workload, mappings, technology)
         values = relaxed_objectives(result, workload.counts, objectives, smooth_p)  # [B, K]
         grads = []
@@ -367,11 +400,32 @@ def objective_gradients(theta: torch.Tensor, frame: RelaxedFrame, workload: Work
 
 
 # -- back to the grid ------------------------------------------------------------------------
-def _log_round(v: torch.Tensor) -> torch.Tensor:
-    """Nearest integer ``>= 1`` in log distance (``n`` below ``sqrt(n (n + 1))``, else ``n+1``)."""
-    v = v.clamp(min=1.0)
-    lo = v.floor()
-    return torch.where(v * v < lo * (lo + 1), lo, lo + 1)
+def _divisors(n: int) -> list[int]:
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return sorted({*small, *(n // d for d in small)})
+
+
+def nearest_divisor(n: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """The divisor of ``n`` nearest to ``v`` in log distance (ties: the smaller one).
+
+    Divisor lists are built once per distinct value of ``n`` (a few dozen loop extents), then
+    every entry picks from its list in one batched ``argmin``.
+
+    Shape:
+        n: any shape, positive int64; v: the same shape, float; returns int64 of that shape.
+
+    >>> nearest_divisor(torch.tensor([12, 12, 7]), torch.tensor([5.0, 5.0, 3.0])).tolist()
+    [4, 4, 7]
+    """
+    values, inverse = torch.unique(n, return_inverse=True)
+    lists = [_divisors(int(x)) for x in values.tolist()]   # distinct extents, not designs
+    width = max(len(d) for d in lists)
+    table = torch.tensor([d + [d[-1]] * (width - len(d)) for d in lists],
+                         dtype=torch.float64, device=n.device)            # [U, W]
+    cand = table[inverse]                                                 # [..., W]
+    dist = (torch.log(cand) - torch.log(v.to(torch.float64).clamp(min=1.0)).unsqueeze(-1)
+            ).abs()
+    return cand.gather(-1, dist.argmin(-1, keepdim=True)).squeeze(-1).to(torch.int64)
 
 
 def _ceil_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -382,12 +436,13 @@ def project(theta: torch.Tensor, frame: RelaxedFrame, workload: WorkloadTensors,
             space: DesignSpace) -> tuple[torch.Tensor, torch.Tensor]:
     """The nearest valid discrete design of each relaxed point.
 
-    Factors: RF and GLB rounded in log space, DRAM the ceiling that still covers the dim
-    (``f_DRAM f_GLB s_rows s_cols f_RF >= D``), then GLB and RF shrunk to the least values
-    that keep the coverage (least padding). Sizes: the space's allowed value nearest in log
-    space, raised to the least allowed value that holds the spatial unrolling (PE rows and
-    cols) and every layer's RF and GLB tiles; a design that no allowed value can hold stays
-    infeasible and the exact re-costing masks it.
+    Factors: with ``E = ceil(D / (s_rows s_cols))`` the temporal extent a dim must cover,
+    RF becomes the divisor of ``E`` nearest to its relaxed value in log space, GLB the divisor
+    of ``E / f_RF`` nearest to its own, DRAM the rest: coverage holds with no temporal
+    padding (padded iterations cost cycles and never help). Sizes: the space's allowed value
+    nearest in log space, raised to the least allowed value that holds the spatial unrolling
+    (PE rows and cols) and every layer's RF and GLB tiles; a design that no allowed value can
+    hold stays infeasible and the exact re-costing masks it.
 
     Shape:
         theta: ``[B, n]``; returns hw_values ``[B, 5]`` float64 (`HW_PARAMS` order, allowed
@@ -398,13 +453,9 @@ def project(theta: torch.Tensor, frame: RelaxedFrame, workload: WorkloadTensors,
     rows, cols = spatial[..., 0, :], spatial[..., 1, :]
     need = _ceil_div(frame.dims.unsqueeze(0), rows * cols)                # [B, L, D]
     inner = torch.exp2(theta[:, _N_HW:].reshape(n_b, n_l, 2, -1).detach())
-    rf = _log_round(inner[..., 1, :]).to(torch.int64).clamp(min=1)
-    rf = torch.minimum(rf, need)
-    glb = _log_round(inner[..., 0, :]).to(torch.int64)
-    glb = torch.minimum(glb, _ceil_div(need, rf))
-    dram = _ceil_div(need, glb * rf)
-    glb = _ceil_div(need, dram * rf)
-    rf = _ceil_div(need, dram * glb)
+    rf = nearest_divisor(need, inner[..., 1, :])
+    glb = nearest_divisor(need // rf, inner[..., 0, :])
+    dram = need // (rf * glb)
     factors = torch.stack([dram, glb, rows, cols, rf], dim=-2)            # [B, L, 5, D]
 
     tile = tiles(factors, workload.stride, workload.dilation)             # [B, L, 4, T]
@@ -456,10 +507,10 @@ class RefineStats:
     wall_s: float
 
 
-def refine(evaluator, archive, *, n_steps: int = 3,
+def refine(evaluator, archive, *, n_steps: int = DEFAULT_STEPS,
            lengths: Sequence[float] = DEFAULT_LENGTHS,
            smooth_p: float | None = DEFAULT_SMOOTH_P, time_limit_s: float | None = None,
-           stationary_tol: float = 1e-6) -> RefineStats:
+           stationary_tol: float = 1e-6, normalize: bool = True) -> RefineStats:
     """Polish an archive in place with MGDA steps (the ``--refine gradient`` hook of explore).
 
     From every archived design: relax, take the MGDA direction of the run's objectives (in
@@ -497,7 +548,7 @@ def refine(evaluator, archive, *, n_steps: int = 3,
         theta, frame = relax(hardware, mappings, workload.dims, space)
         _, grads = objective_gradients(theta, frame, workload, evaluator.objectives,
                                        technology, smooth_p)
-        direction = mgda_direction(grads)                                 # [B, n]
+        direction = mgda_direction(grads, normalize)                      # [B, n]
         size = direction.abs().amax(-1, keepdim=True)                     # [B, 1]
         moving = (size.squeeze(-1) > stationary_tol).cpu().numpy()
         unit = direction / size.clamp(min=1e-300)
@@ -538,3 +589,36 @@ def _repeat_frame(frame: RelaxedFrame, n: int) -> RelaxedFrame:
         temporal_total=frame.temporal_total.repeat_interleave(n, dim=0),
         order=frame.order.repeat_interleave(n, dim=0),
         free=frame.free.repeat_interleave(n, dim=0), dims=frame.dims)
+
+
+def refine_run(state, evaluator, *, n_steps: int = DEFAULT_STEPS, on_generation=None
+               ) -> RefineStats:
+    """`refine` a finished run's archive and account for it like a phase of the run.
+
+    Adds the candidates to ``state.n_evals`` and the time to ``state.elapsed_s``, appends a
+    history row with phase ``refine`` and calls ``on_generation(state, stats)`` (checkpoint,
+    progress) as the run loop does after a generation. ``state`` is a
+    `codesign.search.run.RunState`, ``evaluator`` its `BatchEvaluator`.
+    """
+    from codesign.search.archive import hypervolume
+    from codesign.search.run import GenerationStats
+
+    stats = refine(evaluator, state.archive, n_steps=n_steps)
+    state.n_evals += stats.n_evals
+    state.elapsed_s += stats.wall_s
+    state.evaluator_calls = evaluator.calls
+    archive, names = state.archive, evaluator.objectives
+    if len(archive) and state.hv_lo is not None:
+        hv = hypervolume(archive.objectives, state.hv_lo, state.hv_hi)
+        best = {n: float(archive.objectives[:, i].min()) for i, n in enumerate(names)}
+    else:
+        hv, best = 0.0, {n: float("nan") for n in names}
+    wall = state.elapsed_s
+    row = GenerationStats(generation=state.generation, n_evals=state.n_evals, hypervolume=hv,
+                          best=best, n_pareto=len(archive), wall_s=wall,
+                          evals_per_s=state.n_evals / wall if wall > 0 else 0.0,
+                          phase="refine")
+    state.history.append(row.to_row())
+    if on_generation is not None:
+        on_generation(state, row)
+    return stats

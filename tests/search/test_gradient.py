@@ -13,12 +13,13 @@ from codesign.mapping.batch import WorkloadTensors
 from codesign.mapping.encoding import random_mappings
 from codesign.search.archive import hypervolume, non_dominated_mask, normalisation_bounds
 from codesign.search.gradient import (
-    _log_round,
     mgda_direction,
     min_norm_point,
+    nearest_divisor,
     objective_gradients,
     project,
     refine,
+    refine_run,
     relax,
     relaxed_cost,
     relaxed_objectives,
@@ -126,7 +127,9 @@ def test_mgda_direction_is_a_descent_direction_of_every_objective_on_random_desi
     theta, frame = relax(hardware, mappings, wl.dims, space)
     values, grads = objective_gradients(theta, frame, wl, OBJECTIVES)   # smooth
     d = mgda_direction(grads)                                             # [B, n]
-    assert (torch.einsum("bkn,bn->bk", grads, d) <= 1e-12).all()
+    slopes = torch.einsum("bkn,bn->bk", grads, d)                         # [B, K]
+    # non-positive up to rounding, relative to |g_k| |d|
+    assert (slopes <= 1e-9 * grads.norm(dim=-1) * d.norm(dim=-1, keepdim=True) + 1e-300).all()
     # first order: a tiny step does not raise any (smooth) objective beyond O(h^2)
     h = 1e-6
     hw2, map2 = unrelax(theta + h * d, frame)
@@ -183,10 +186,14 @@ def test_smooth_max_lies_between_max_and_n_to_the_1_over_p_times_max():
     assert float(s[2]) == pytest.approx(3.0, rel=1e-12)       # one bound dominates
 
 
-def test_log_round_picks_the_nearest_integer_in_log_distance():
-    # between n and n+1 the boundary is sqrt(n (n+1)): sqrt(2) = 1.414, sqrt(6) = 2.449
-    v = torch.tensor([0.3, 1.40, 1.42, 2.44, 2.46, 7.0], dtype=torch.float64)
-    assert _log_round(v).tolist() == [1.0, 1.0, 2.0, 2.0, 3.0, 7.0]
+def test_nearest_divisor_picks_by_log_distance_among_divisors():
+    n = torch.tensor([12, 12, 12, 7, 7, 1, 56])
+    v = torch.tensor([5.0, 4.4, 0.2, 2.0, 3.0, 9.0, 10.0])
+    # 12 (1 2 3 4 6 12): 5 -> 6 (|ln 6/5| = 0.18 < |ln 5/4| = 0.22); 4.4 -> 4 (0.10);
+    #   0.2 -> 1 (values below 1 count as 1).
+    # 7 (1 7): 2 -> 1 (|ln 2| = 0.69 < |ln 3.5| = 1.25); 3 -> 7 (|ln 7/3| = 0.85 < ln 3 = 1.10).
+    # 1 (1): 9 -> 1. 56 (1 2 4 7 8 14 28 56): 10 -> 8 (|ln 10/8| = 0.22 < |ln 14/10| = 0.34).
+    assert nearest_divisor(n, v).tolist() == [6, 4, 1, 1, 7, 1, 8]
 
 
 # -- projection ------------------------------------------------------------------------------
@@ -216,6 +223,7 @@ def test_projection_of_an_unmoved_design_keeps_its_sizes_and_coverage():
     assert torch.equal(values[fits, 3].to(torch.int64), hardware.glb_words[fits])
     # factors: same coverage, never more padding than before
     assert (factors.prod(-2) <= mappings.factors.prod(-2)).all()
+    assert (factors.prod(-2) >= wl.dims).all()
 
 
 # -- refine ----------------------------------------------------------------------------------
@@ -257,3 +265,18 @@ def test_refine_with_zero_steps_changes_nothing():
     before = archive.objectives.copy()
     stats = refine(ev, archive, n_steps=0)
     assert stats.n_evals == 0 and np.array_equal(archive.objectives, before)
+
+
+def test_refine_run_accounts_for_refinement_as_a_phase_of_the_run():
+    from codesign.search.run import Budget, run_search
+    from codesign.search.strategies import strategy
+
+    ev = _evaluator()
+    state = run_search(ev, strategy("joint"), "nsga2", Budget(population=8, generations=2),
+                       seed=0)
+    evals, rows, seen = state.n_evals, len(state.history), []
+    stats = refine_run(state, ev, n_steps=1, on_generation=lambda s, g: seen.append(g.phase))
+    assert state.n_evals == evals + stats.n_evals
+    assert len(state.history) == rows + 1 and state.history[-1]["phase"] == "refine"
+    assert state.history[-1]["n_pareto"] == len(state.archive)
+    assert seen == ["refine"]
