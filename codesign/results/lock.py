@@ -1,0 +1,66 @@
+"""One run per output folder: an exclusive lock file held for the whole run.
+
+Two ``codesign explore`` runs writing the same ``--out`` would interleave checkpoints and
+result files from different searches. `lock_folder` takes an advisory ``flock`` on
+``<folder>/.codesign.lock`` (released by the kernel however the process ends, so a killed
+run never leaves a stale lock) and writes the holder's pid into it for the error message.
+Where ``fcntl`` does not exist (Windows) the lock is a no-op.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from codesign.errors import ConfigError, RunError
+
+__all__ = ["LOCK_NAME", "lock_folder"]
+
+LOCK_NAME = ".codesign.lock"
+
+
+def _holder(path: Path) -> str:
+    try:
+        pid = path.read_text().strip()
+    except OSError:
+        return "unknown pid"
+    return f"pid {pid}" if pid.isdigit() else "unknown pid"
+
+
+@contextlib.contextmanager
+def lock_folder(folder: str | Path, option: str = "--out") -> Iterator[Path]:
+    """Hold an exclusive lock on ``folder`` (created if missing) for the block.
+
+    Raises `RunError` when another process holds it ("in use by another codesign run (pid
+    N)") and `ConfigError` when ``folder`` exists but is not a folder; ``option`` names the
+    command-line option in messages.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{option} {folder}: exists and is not a folder; pick another path")
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        folder.mkdir(parents=True, exist_ok=True)
+        yield folder
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / LOCK_NAME
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise RunError(f"{option} {folder}: cannot create the folder or its lock file "
+                       f"({exc.strerror}); check the path and its permissions") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunError(f"{folder} is in use by another codesign run ({_holder(path)}); "
+                           f"wait for it to finish or pick another {option}") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield folder
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock

@@ -1,0 +1,56 @@
+"""`lock_folder`: one holder at a time, a clear message naming the holder, no stale lock."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from codesign.errors import ConfigError, RunError
+from codesign.results.lock import LOCK_NAME, lock_folder
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="flock is POSIX")
+
+
+def test_second_holder_is_refused_with_the_pid_then_the_lock_is_free_again(tmp_path):
+    run = tmp_path / "run"
+    with lock_folder(run):
+        assert (run / LOCK_NAME).read_text() == f"{os.getpid()}\n"
+        # flock locks belong to an open file: a second open in this process conflicts too
+        with pytest.raises(RunError, match=rf"is in use by another codesign run \(pid "
+                                           rf"{os.getpid()}\); wait for it to finish or pick "
+                                           r"another --out"), lock_folder(run):
+            pass
+    with lock_folder(run):  # released on exit
+        pass
+
+
+def test_a_path_that_is_a_file_is_a_config_error(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match="exists and is not a folder"), \
+            lock_folder(tmp_path / "file"):
+        pass
+
+
+def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
+    """The kernel drops a flock when its process dies, even by SIGKILL."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys, time
+            from codesign.results.lock import lock_folder
+            with lock_folder({str(tmp_path)!r}):
+                print("locked", flush=True)
+                time.sleep(60)
+        """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(RunError, match=f"pid {holder.pid}"), lock_folder(tmp_path):
+            pass
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    with lock_folder(tmp_path):
+        pass
