@@ -72,8 +72,10 @@ def read_onnx(path: str | Path, input_shapes: Mapping[str, Sequence[int]] | None
     path = Path(path)
     if not path.exists():
         raise WorkloadError(f"{path}: no such file; check the model path")
-    if not path.is_file():
+    if path.is_dir():
         raise WorkloadError(f"{path}: is a directory, not an ONNX file; pass the .onnx file")
+    if not path.is_file():  # a device or a FIFO (reading one could block forever)
+        raise WorkloadError(f"{path}: not a regular file; pass the .onnx file")
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -211,8 +213,9 @@ def _apply_overrides(light: onnx.ModelProto, source: str,
             f"{'is' if len(unknown) == 1 else 'are'} not graph inputs; inputs: "
             f"{', '.join(user_inputs) or '(none)'}")
     for name, shape in input_shapes.items():
-        if any(int(d) < 1 for d in shape):
-            raise ConfigError(f"--input-shape {name}: dims must be positive, got {shape}")
+        if any(not 1 <= int(d) < 2**63 for d in shape):
+            raise ConfigError(f"--input-shape {name}: dims must be positive int64 values, got "
+                              f"{'x'.join(map(str, shape))}")
         tensor_type = user_inputs[name].type.tensor_type
         tensor_type.shape.Clear()
         for d in shape:
@@ -220,9 +223,9 @@ def _apply_overrides(light: onnx.ModelProto, source: str,
     if input_shapes:  # stale intermediate shapes would contradict the new ones
         del graph.value_info[:]
     if dims:
-        bad = {k: v for k, v in dims.items() if int(v) < 1}
+        bad = {k: v for k, v in dims.items() if not 1 <= int(v) < 2**63}
         if bad:
-            raise ConfigError(f"--dim: values must be positive, got {bad}")
+            raise ConfigError(f"--dim: values must be positive int64 values, got {bad}")
         found: set[str] = set()
         for vi in (*graph.input, *graph.output, *graph.value_info):
             if not vi.type.HasField("tensor_type"):

@@ -210,3 +210,29 @@ def test_cli_inspect_on_fuzzed_files_is_one_line(tmp_path):
         path = tmp_path / f"case{i}.onnx"
         path.write_bytes(data)
         _cli_is_clean(path)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    # ValueError 'Value out of range' from protobuf: a dim past int64
+    (["--input-shape", "x=1x3x99999999999999999999x8"], "positive int64 values"),
+    (["--input-shape", "x=1x3x99999999x8"], "above the largest the mapper supports"),
+    (["--input-shape", "nope=1x3x8x8"], "not graph inputs"),
+    (["--input-shape", "x=1x3"], "unresolved dims"),
+    (["--dim", "batch=4"], "no symbolic dim of that name"),
+])
+def test_cli_overrides_that_cannot_apply_are_one_line(args, message, tmp_path):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(SEED)
+    result = CliRunner().invoke(main, ["inspect", str(path), *args])
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_a_fifo_or_device_is_refused_without_reading_it(tmp_path):
+    """Reading a FIFO with no writer would block forever; /dev/null is not a directory."""
+    fifo = tmp_path / "model.onnx"
+    os.mkfifo(fifo)
+    for path in (fifo, "/dev/null"):
+        result = CliRunner().invoke(main, ["inspect", str(path)])
+        assert result.exit_code == 2 and "not a regular file" in result.stderr, result.output
