@@ -83,8 +83,12 @@ def read_run(run_dir: str | Path) -> dict[str, Any]:
         raise _fail(path, "; ".join(problems))
     history: list[dict[str, Any]] = []
     if (folder / "history.csv").is_file():
-        with open(folder / "history.csv", newline="") as fh:
-            history = [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+        try:
+            with open(folder / "history.csv", newline="", encoding="utf-8") as fh:
+                history = [{k: _number(v) for k, v in row.items()}
+                           for row in csv.DictReader(fh)]
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise _fail(folder / "history.csv", f"not readable CSV ({exc})") from None
     run: dict[str, Any] = {}
     if (folder / "run.json").is_file():
         try:
@@ -249,15 +253,21 @@ def write_report(run_dir: str | Path, png: bool = True, design: int | None = Non
         raise ConfigError(f"--design {design}: the run has {len(designs)} Pareto designs "
                           f"(0..{len(designs) - 1})")
     path = folder / REPORT_FILE
-    atomic_write_text(path, generate_report(run))
-    if png:
-        from codesign.results.plots import plot_convergence, plot_layers, plot_roofline
+    try:
+        atomic_write_text(path, generate_report(run))
+        if png:
+            from codesign.results.plots import plot_convergence, plot_layers, plot_roofline
 
-        if designs:
-            chosen = designs[default_design(designs) if design is None else design]
-            plot_layers(chosen, folder / "layers.png")
-            plot_roofline(chosen, folder / "roofline.png")
-        plot_convergence(run["history"], folder / "convergence.png")
+            if designs:
+                chosen = designs[default_design(designs) if design is None else design]
+                plot_layers(chosen, folder / "layers.png")
+                plot_roofline(chosen, folder / "roofline.png")
+            plot_convergence(run["history"], folder / "convergence.png")
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        # read_run checks the files' outline; a value of the wrong type deeper in a
+        # hand-edited or corrupted file ends up here
+        raise _fail(folder, f"designs.json, history.csv or run.json holds unexpected values "
+                            f"({type(exc).__name__}: {exc})") from exc
     return path
 
 

@@ -226,15 +226,33 @@ def sensitivity(run_dir: str | Path, design_id: int, *,
     design space technology, objectives); ``objectives`` defaults to the run's.
     Raises `ConfigError` for a folder that is not a run or an unknown design id.
     """
-    from codesign.arch.io import parse_accelerator
-    from codesign.arch.presets import resolve_technology
-
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ConfigError(f"{run_dir}: not a folder; pass a codesign explore output folder")
     designs = _read_json(run_dir / "designs.json", run_dir)
     run_path = run_dir / "run.json"
     run = _read_json(run_path, run_dir) if run_path.exists() else {}
+    try:
+        accelerator, table, mappings, technology, objectives, notes = _design_inputs(
+            run_dir, designs, run, design_id, objectives)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        # a value of the wrong type in a hand-edited or corrupted designs.json / run.json
+        raise ConfigError(f"{run_dir}: designs.json or run.json holds unexpected values "
+                          f"({type(exc).__name__}: {exc}); pass a folder codesign explore "
+                          "wrote") from exc
+    report = design_sensitivity(accelerator, table, mappings, objectives=objectives,
+                                technology=technology)
+    return {"run": str(run_dir), "design": design_id, **report, "notes": notes}
+
+
+def _design_inputs(run_dir: Path, designs: Any, run: Any, design_id: int,
+                   objectives: Sequence[str] | None) -> tuple:
+    """What `design_sensitivity` needs, read from the run's JSON files."""
+    from codesign.arch.io import parse_accelerator
+    from codesign.arch.presets import resolve_technology
+
+    if not isinstance(designs, dict) or not isinstance(run, dict):
+        raise TypeError("expected JSON objects at the top of designs.json and run.json")
     entries = {d.get("design"): d for d in designs.get("designs", [])}
     if design_id not in entries:
         ids = sorted(k for k in entries if isinstance(k, int))
@@ -252,10 +270,9 @@ def sensitivity(run_dir: str | Path, design_id: int, *,
     technology = resolve_technology(entry["accelerator"].get("technology")
                                     or space.get("technology"))
     objectives = objectives or designs.get("objectives") or ("latency", "energy", "area")
-    report = design_sensitivity(accelerator, table, mappings, objectives=objectives,
-                                technology=technology)
-    report = {"run": str(run_dir), "design": design_id, **report, "notes": notes}
-    return report
+    if isinstance(objectives, str) or not all(isinstance(o, str) for o in objectives):
+        raise TypeError(f"objectives must be a list of names, got {objectives!r}")
+    return accelerator, table, mappings, technology, objectives, notes
 
 
 def format_sensitivity(report: dict[str, Any]) -> str:

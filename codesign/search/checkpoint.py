@@ -80,7 +80,12 @@ def read_checkpoint(folder: str | Path) -> tuple[dict[str, Any], dict[str, np.nd
             arrays = {k: data[k] for k in data.files}
     except (OSError, ValueError) as exc:
         raise RunError(f"{folder}: checkpoint is unreadable ({exc}); start a new run") from None
-    if int(arrays.get("generation", -1)) != state.get("generation"):
+    generation = arrays.get("generation")
+    if not isinstance(state, dict) or generation is None or generation.shape != () \
+            or generation.dtype.kind not in "iu":
+        raise RunError(f"{folder}: checkpoint is not one codesign wrote (no generation "
+                       "number); start a new run")
+    if int(generation) != state.get("generation"):
         raise RunError(f"{folder}: {CHECKPOINT_JSON} and {CHECKPOINT_ARRAYS} are from different "
                        "generations (interrupted while saving?); start a new run")
     return state, arrays
