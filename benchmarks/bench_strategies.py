@@ -36,7 +36,7 @@ MODELS = {"resnet50": ROOT / "models" / "resnet50.onnx",
 STRATEGIES = ("joint", "nested", "sequential", "random")
 OBJECTIVES = ("latency", "energy", "area")
 #: Designs per generation per strategy (random draws this many uniform genomes at a time).
-POPULATION = {"joint": 48, "nested": 24, "sequential": 24, "random": 480}
+POPULATION = {"joint": 96, "nested": 32, "sequential": 32, "random": 480}
 
 
 def front(result) -> np.ndarray:
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--max-evals", type=int, default=20000)
+    parser.add_argument("--max-evals", type=int, default=40000)
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     args = parser.parse_args(argv)
 

@@ -25,8 +25,8 @@ from codesign.workload.layer import LayerTable
 __all__ = ["DEFAULT_GENERATIONS", "DEFAULT_POPULATION", "ExploreResult", "explore"]
 
 #: Default budget (docs/PERFORMANCE.md, "Explore": ResNet-50 well inside 60 s on 2 cores).
-DEFAULT_POPULATION = 24
-DEFAULT_GENERATIONS = 40
+DEFAULT_POPULATION = 32
+DEFAULT_GENERATIONS = 50
 #: Default nested-mapper effort per design and generation (8 x 3 + 1 = 25 evaluations).
 DEFAULT_MAPPER_CANDIDATES = 8
 DEFAULT_MAPPER_STEPS = 2
