@@ -138,9 +138,9 @@ class _Progress:
                                                 "random"]),
               default="nsga2", show_default=True, help="pymoo algorithm of the outer search.")
 @click.option("--generations", type=click.IntRange(min=1), help="Stop after N generations "
-              "[default: 40 unless --max-evals or --time-limit is given].")
+              "[default: 50 unless --max-evals or --time-limit is given].")
 @click.option("--population", type=click.IntRange(min=2), help="Designs per generation "
-              "[default: 24].")
+              "[default: 32].")
 @click.option("--max-evals", type=click.IntRange(min=1),
               help="Stop after N design evaluations (mapper candidates included).")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
