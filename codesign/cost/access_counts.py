@@ -1,8 +1,8 @@
 """Tile footprints, reloads and the access table of DESIGN.md v1, as pure batched functions.
 
-Everything here is integer arithmetic when the factors are int64 (counts stay exact, as the
-loop-nest simulator checks) and plain differentiable float arithmetic when the factors are a
-continuous relaxation: products, sums and ``where`` only, no integer-only ops.
+Integer factors give exact int64 counts (computed in float64, exact below 2**53, as the
+loop-nest simulator checks); float factors (a continuous relaxation) give float counts
+through plain differentiable arithmetic: products, sums, gathers and ``where`` only.
 
 Shapes: ``[...]`` is any batch shape, usually ``[B, L]``; ``F = 5`` factor slots (DRAM, GLB,
 rows, cols, RF), ``D = 8`` dims, ``T = 3`` tensors (W, I, O).
@@ -17,12 +17,12 @@ from codesign.workload.layer import DIMS, RELEVANT_DIMS, TENSORS
 
 __all__ = [
     "BOX_LEVELS",
-    "soa_view",
     "RELOAD_LEVELS",
     "access_counts",
     "box_extents",
     "relevance",
     "reloads",
+    "soa_view",
     "tiles",
 ]
 
