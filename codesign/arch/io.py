@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import difflib
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
@@ -37,6 +35,7 @@ from typing import Any
 
 from codesign.arch.accelerator import DATAFLOWS, Accelerator, Dataflow
 from codesign.arch.technology import Technology
+from codesign.atomic import atomic_write_text
 from codesign.errors import ArchError, ConfigError
 from codesign.workload.layer import DIMS
 
@@ -366,13 +365,4 @@ def load_yaml(path: str | Path) -> Any:
 def _dump_yaml(data: dict, path: str | Path) -> None:
     import yaml
 
-    path = Path(path)
-    text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, yaml.safe_dump(data, sort_keys=False, default_flow_style=False))

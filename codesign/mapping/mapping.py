@@ -154,4 +154,7 @@ class Mapping:
         return cls.from_json(data, where=str(path))
 
     def write(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_json(), indent=2) + "\n")
+        """Write the JSON form to ``path`` (atomically: never half a file)."""
+        from codesign.atomic import atomic_write_text
+
+        atomic_write_text(path, json.dumps(self.to_json(), indent=2) + "\n")

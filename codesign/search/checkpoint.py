@@ -1,4 +1,5 @@
-"""Atomic file writes and the run checkpoint: JSON + ``.npz`` (never pickle).
+"""The run checkpoint: JSON + ``.npz`` (never pickle), written atomically (`codesign.atomic`,
+re-exported here).
 
 A checkpoint is two files in the run folder: ``checkpoint.npz`` (arrays: the population and
 the archive) and ``checkpoint.json`` (counters, history, bounds). Each is written to a
@@ -10,13 +11,12 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from codesign.atomic import atomic_write_bytes, atomic_write_text
 from codesign.errors import RunError
 
 __all__ = [
@@ -30,27 +30,6 @@ __all__ = [
 
 CHECKPOINT_JSON = "checkpoint.json"
 CHECKPOINT_ARRAYS = "checkpoint.npz"
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a
-    part: write a temporary file in the same folder, flush it, then `os.replace`."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """`atomic_write_bytes` for UTF-8 text."""
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def write_checkpoint(folder: str | Path, state: dict[str, Any],

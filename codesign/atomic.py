@@ -1,0 +1,59 @@
+"""Atomic file writes: a reader (or a run killed half-way) sees the old file or the new one,
+never a part of either.
+
+Every file codesign writes goes through `atomic_write_bytes`: the data goes to a temporary
+file in the same folder (so the final rename never crosses file systems), is flushed to
+disk, and is moved into place with `os.replace`, which is atomic on POSIX and Windows. The
+temporary file is removed if anything (an error, Ctrl-C) interrupts the write. It sits in
+no stage of the data flow, so every stage may use it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = ["TEMP_SUFFIX", "atomic_write_bytes", "atomic_write_text"]
+
+#: Suffix of the temporary files (``.<name>.<random>.tmp``) a write in progress uses.
+TEMP_SUFFIX = ".tmp"
+
+
+def _umask() -> int:
+    """The process umask (read without changing it where /proc allows)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a
+    part: write a temporary file in the same folder, flush it, then `os.replace`.
+
+    The file gets the usual permissions (``0666`` less the umask), not ``mkstemp``'s 0600.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """`atomic_write_bytes` for UTF-8 text."""
+    atomic_write_bytes(path, text.encode("utf-8"))
