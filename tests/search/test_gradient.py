@@ -280,3 +280,18 @@ def test_refine_run_accounts_for_refinement_as_a_phase_of_the_run():
     assert len(state.history) == rows + 1 and state.history[-1]["phase"] == "refine"
     assert state.history[-1]["n_pareto"] == len(state.archive)
     assert seen == ["refine"]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_gradients_and_projection_on_cuda_match_cpu():
+    space, wl, hardware, mappings = _random_designs(8, seed=19)
+    theta, frame = relax(hardware, mappings, wl.dims, space)
+    _, grads = objective_gradients(theta, frame, wl, OBJECTIVES)
+    values, factors = project(theta + 0.7, frame, wl, space)
+    cuda = torch.device("cuda")
+    wl_c = wl.to(cuda)
+    theta_c, frame_c = relax(hardware.to(cuda), mappings.to(cuda), wl_c.dims, space)
+    _, grads_c = objective_gradients(theta_c, frame_c, wl_c, OBJECTIVES)
+    values_c, factors_c = project(theta_c + 0.7, frame_c, wl_c, space)
+    assert torch.allclose(grads_c.cpu(), grads, rtol=1e-9, atol=1e-12)
+    assert torch.equal(values_c.cpu(), values) and torch.equal(factors_c.cpu(), factors)
