@@ -29,6 +29,8 @@ from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
 __all__ = [
     "BYTES_PER_DESIGN_LAYER",
     "ENV_MAX_BATCH_BYTES",
+    "JOINT_BYTES_PER_DESIGN_LAYER",
+    "MAPPER_BYTES_PER_CANDIDATE_LAYER",
     "ChunkedCostModel",
     "available_memory_bytes",
     "chunk_designs",
@@ -43,6 +45,12 @@ ENV_MAX_BATCH_BYTES = "CODESIGN_MAX_BATCH_BYTES"
 #: 0.4-0.9 kB as peak-RSS growth for 2048-8192 designs x 20 layers on CPU, plus the 1.5 kB
 #: of mapping genes that feed it; 4 kB leaves room for custom models.
 BYTES_PER_DESIGN_LAYER = 4096
+#: Peak bytes per (design, layer) of a whole joint-genome evaluation (decoding the mapping
+#: genes, then costing): measured 4.2 kB for 2000-4000 designs x 20 layers; doubled.
+JOINT_BYTES_PER_DESIGN_LAYER = 8192
+#: Peak bytes per (design, layer, mapper candidate) of the nested strategy's batched mapper:
+#: measured 6.8 kB (54 kB per design-layer with 8 candidates, 200 designs x 20 layers).
+MAPPER_BYTES_PER_CANDIDATE_LAYER = 8192
 #: Share of the available memory one cost call may take.
 _SHARE = 4
 _FALLBACK_BYTES = 2**30

@@ -409,6 +409,8 @@ def _eval_node(node: onnx.NodeProto, values: Mapping[str, np.ndarray],
     if op in binary and len(ins) == 2 and ins[1] is not None:
         return binary[op](x, ins[1]).astype(np.int64)
     if op == "Div" and len(ins) == 2 and ins[1] is not None:
+        if (np.asarray(ins[1]) == 0).any():  # undefined: leave it to shape inference
+            return None
         return np.trunc(x / ins[1]).astype(np.int64)
     if op == "Where" and len(ins) == 3 and ins[1] is not None and ins[2] is not None:
         return np.where(x.astype(bool), ins[1], ins[2]).astype(np.int64)
