@@ -4,7 +4,8 @@
     python benchmarks/bench_refine.py --models resnet50 --seeds 0 1 2 3 4 --time 20
 
 Both arms use the default explore search (nested strategy, NSGA-II, population 24,
-objectives latency, energy, area, one torch CPU thread as `explore` uses). The comparison
+objectives latency, energy, area, one torch CPU thread as `explore` uses; ``--strategy`` and
+``--population`` change it). The comparison
 is paired, so that the noise of a shared machine hits both arms alike: for each seed the
 search runs once for ``--time`` seconds, keeping a copy of its archive and elapsed time
 after every generation (the search is deterministic per seed, so a run stopped earlier
@@ -52,20 +53,21 @@ POPULATION = 24
 
 
 def run_pair(workload: WorkloadTensors, seed: int, time_s: float, n_steps: int,
-             before_remap: bool = False) -> list[dict]:
+             before_remap: bool = False, strategy_name: str = "nested",
+             population: int = POPULATION) -> list[dict]:
     """One search of ``time_s`` seconds; the two arms' results (module docstring).
     ``before_remap``: refine the search's archive before the strategy's final remap of the
     front (so that refined hardware gets the strong mapper too), else after it."""
+    nested = strategy(strategy_name)
     ev = BatchEvaluator(DesignSpace(), workload, AnalyticalCostModel(), OBJECTIVES,
-                        mode="nested", effort=MapperEffort(8, 2), seed=seed)
-    nested = strategy("nested")
+                        mode=nested.mode, effort=MapperEffort(8, 2), seed=seed)
     snapshots = []
 
     def keep(state, stats) -> None:
         if getattr(stats, "phase", "search") == "search":
             snapshots.append((copy.deepcopy(state), ev.calls))
 
-    budget = Budget(population=POPULATION, generations=None, time_limit_s=time_s)
+    budget = Budget(population=population, generations=None, time_limit_s=time_s)
     state = run_search(ev, nested, "nsga2", budget, seed=seed, on_generation=keep)
     total = state.elapsed_s
     final_phase = total - snapshots[-1][0].elapsed_s      # the strategy's remap of the front
@@ -107,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time", type=float, default=15.0, help="seconds per run")
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS,
                         help="refine steps (MGDA iterations)")
+    parser.add_argument("--strategy", choices=["nested", "joint"], default="nested",
+                        help="search strategy of both arms (joint has no final remap)")
+    parser.add_argument("--population", type=int, default=POPULATION)
     parser.add_argument("--before-remap", action="store_true",
                         help="refine before the nested strategy's final remap of the front")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
@@ -118,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         workload = WorkloadTensors.from_table(load_onnx(MODELS[model]))
         runs = []
         for seed in args.seeds:
-            for r in run_pair(workload, seed, args.time, args.steps, args.before_remap):
+            for r in run_pair(workload, seed, args.time, args.steps, args.before_remap,
+                              args.strategy, args.population):
                 r["model"] = model
                 runs.append(r)
                 print(f"{model:9s} {r['arm']:13s} seed {seed}: {r['generations']} gens, "
@@ -134,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
 
     where = "before" if args.before_remap else "after"
     print(f"\n{args.time:g} s per search, {args.steps} refine steps {where} the final remap, "
-          f"seeds {args.seeds}, population {POPULATION}, objectives {','.join(OBJECTIVES)}\n")
+          f"{args.strategy} strategy, seeds {args.seeds}, population {args.population}, "
+          f"objectives {','.join(OBJECTIVES)}\n")
     print("| model | arm | generations | wall s | hypervolume (mean ± sd) | best EDP J·s "
           "(geo-mean) | HV wins | EDP wins |")
     print("|---|---|---|---|---|---|---|---|")
