@@ -4,7 +4,8 @@ Two ``codesign explore`` runs writing the same ``--out`` would interleave checkp
 result files from different searches. `lock_folder` takes an advisory ``flock`` on
 ``<folder>/.codesign.lock`` (released by the kernel however the process ends, so a killed
 run never leaves a stale lock) and writes the holder's pid into it for the error message.
-Where ``fcntl`` does not exist (Windows) the lock is a no-op.
+A folder the lock had to create is removed again if the run wrote nothing into it. Where
+``fcntl`` does not exist (Windows) the lock is a no-op.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def lock_folder(folder: str | Path, option: str = "--out") -> Iterator[Path]:
         folder.mkdir(parents=True, exist_ok=True)
         yield folder
         return
+    created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / LOCK_NAME
@@ -64,3 +66,16 @@ def lock_folder(folder: str | Path, option: str = "--out") -> Iterator[Path]:
         yield folder
     finally:
         os.close(fd)  # closing the descriptor releases the flock
+        if created:
+            _remove_if_only_lock(folder)
+
+
+def _remove_if_only_lock(folder: Path) -> None:
+    """A folder this lock created for a run that wrote nothing (it failed before its first
+    file) is removed again, so that an error leaves nothing behind."""
+    try:
+        if [p.name for p in folder.iterdir()] == [LOCK_NAME]:
+            (folder / LOCK_NAME).unlink()
+            folder.rmdir()
+    except OSError:
+        pass

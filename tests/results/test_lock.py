@@ -54,3 +54,18 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
         holder.wait(timeout=10)
     with lock_folder(tmp_path):
         pass
+
+
+def test_a_folder_created_for_a_run_that_wrote_nothing_is_removed(tmp_path):
+    run = tmp_path / "new"
+    with pytest.raises(ValueError), lock_folder(run):
+        raise ValueError("the run failed before writing anything")
+    assert not run.exists()
+    with lock_folder(run):
+        (run / "pareto.csv").write_text("x\n")
+    assert sorted(p.name for p in run.iterdir()) == [LOCK_NAME, "pareto.csv"]
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    with lock_folder(existing):
+        pass
+    assert existing.is_dir()  # not ours to remove
