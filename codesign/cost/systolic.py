@@ -19,7 +19,8 @@ matrices of one fold have ``T + 2*rows + cols - 2`` lines for ws and is, ``T + r
   inside the streaming loops pays a fill and drain each time. ``T`` = steps per fold.
 * ``flatten=True`` (the default) packs the dims unrolled on one array axis as one flattened
   GEMM axis, as SCALE-Sim and im2col-lowering arrays do: rows <- C, R, S of a 3x3 conv with
-  C = 3 take ``ceil(3*3*3 / rows)`` folds, not ``ceil(3 / r_C) * ceil(3 / r_R) * ...``. The
+  C = 3 take ``ceil(3*3*3 / rows)`` folds, not ``ceil(3 / r_C) * ceil(3 / r_R) * ...``,
+  using the whole axis whatever the per-dim factors (which still set the access counts). The
   covered dims' temporal iterations shrink by ``ceil(prod D / pe) / prod(temporal factors)``
   (never grow), in the compute steps (all temporal levels) and in the folds (GLB and DRAM
   loops; RF factors of a covered dim stay inside the PE). A dim unrolled on both axes
