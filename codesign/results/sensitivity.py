@@ -272,6 +272,14 @@ def _design_inputs(run_dir: Path, designs: Any, run: Any, design_id: int,
     objectives = objectives or designs.get("objectives") or ("latency", "energy", "area")
     if isinstance(objectives, str) or not all(isinstance(o, str) for o in objectives):
         raise TypeError(f"objectives must be a list of names, got {objectives!r}")
+    from codesign.search.problem import OBJECTIVES
+
+    skipped = [o for o in objectives if o not in OBJECTIVES]
+    if skipped:   # a custom cost model's own objectives: not in the analytical model
+        notes.append(f"objectives {', '.join(skipped)} come from the run's own cost model; "
+                     "this report differentiates the analytical model only")
+        objectives = [o for o in objectives if o in OBJECTIVES] or ["latency", "energy",
+                                                                     "area"]
     return accelerator, table, mappings, technology, objectives, notes
 
 

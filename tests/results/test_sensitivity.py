@@ -223,3 +223,16 @@ def test_sensitivity_errors_name_the_folder_and_what_to_do(run_dir, tmp_path):
     (tmp_path / "designs.json").write_text("{not json")
     with pytest.raises(ConfigError, match="not valid JSON"):
         sensitivity(tmp_path, 0)
+
+
+def test_objectives_of_a_custom_cost_model_are_skipped_with_a_note(run_dir, tmp_path):
+    import shutil
+
+    folder = tmp_path / "run"
+    shutil.copytree(run_dir, folder)
+    designs = json.loads((folder / "designs.json").read_text())
+    designs["objectives"] = ["latency", "temperature"]
+    (folder / "designs.json").write_text(json.dumps(designs))
+    report = sensitivity(folder, designs["designs"][0]["design"])
+    assert list(report["objectives"]) == ["latency"]
+    assert any("temperature" in note for note in report["notes"])
