@@ -94,7 +94,7 @@ def min_norm_point(grads: torch.Tensor, tol: float = 1e-9) -> torch.Tensor:
         grads: ``[B, K, n]``; returns weights ``[B, K]`` (non-negative, summing to 1).
 
     >>> g = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])
-    >>> min_norm_point(g).tolist()
+    >>> min_norm_point(g).round(decimals=6).tolist()
     [[0.5, 0.5]]
     """
     g = grads.to(torch.float64)
@@ -414,8 +414,8 @@ def nearest_divisor(n: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     Shape:
         n: any shape, positive int64; v: the same shape, float; returns int64 of that shape.
 
-    >>> nearest_divisor(torch.tensor([12, 12, 7]), torch.tensor([5.0, 5.0, 3.0])).tolist()
-    [4, 4, 7]
+    >>> nearest_divisor(torch.tensor([12, 12, 7]), torch.tensor([4.4, 5.0, 3.0])).tolist()
+    [4, 6, 7]
     """
     values, inverse = torch.unique(n, return_inverse=True)
     lists = [_divisors(int(x)) for x in values.tolist()]   # distinct extents, not designs
