@@ -14,6 +14,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from codesign.errors import RunError
+
 __all__ = ["TEMP_SUFFIX", "atomic_write_bytes", "atomic_write_text"]
 
 #: Suffix of the temporary files (``.<name>.<random>.tmp``) a write in progress uses.
@@ -38,9 +40,13 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     part: write a temporary file in the same folder, flush it, then `os.replace`.
 
     The file gets the usual permissions (``0666`` less the umask), not ``mkstemp``'s 0600.
+    A write that fails (no such folder, no space left, no permission) raises `RunError`.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    except OSError as exc:
+        raise _cannot_write(path, exc) from exc
     try:
         if hasattr(os, "fchmod"):
             os.fchmod(fd, 0o666 & ~_umask())
@@ -49,9 +55,16 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _cannot_write(path, exc) from exc
         raise
+
+
+def _cannot_write(path: Path, exc: OSError) -> RunError:
+    return RunError(f"{path}: cannot write ({exc.strerror or exc}); check the free space and "
+                    "the folder's permissions")
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

@@ -269,10 +269,15 @@ def map_command(model: str, arch: str, objective: str, effort: str, device: str,
                    f"(e.g. layer {bad[0]}); try --effort thorough or a bigger --arch",
                    err=True)
     if out is not None:
+        from codesign.errors import ConfigError
         from codesign.results.export import write_csv, write_json
 
         folder = Path(out)
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"--out {folder}: cannot create the folder ({exc.strerror}); "
+                              "check the path and its permissions") from None
         rows = result.to_rows()
         write_csv(folder / "layers.csv", rows, list(rows[0]) if rows else ["layer"])
         write_json(folder / "mappings.json", result.to_dict())

@@ -96,3 +96,21 @@ def test_every_file_the_package_writes_is_written_atomically():
         if found:
             offences[rel] = found
     assert not offences, offences
+
+
+def test_a_failed_write_is_a_run_error_and_keeps_the_old_file(tmp_path, monkeypatch):
+    from codesign.errors import RunError
+
+    with pytest.raises(RunError, match=r"cannot write \(No such file or directory\)"):
+        atomic_write_text(tmp_path / "missing" / "a.csv", "x")
+    path = tmp_path / "a.csv"
+    atomic_write_text(path, "old")
+
+    def disk_full(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    with pytest.raises(RunError, match=r"a.csv: cannot write \(No space left on device\)"):
+        atomic_write_text(path, "new")
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.csv"]

@@ -35,8 +35,8 @@ def lock_folder(folder: str | Path, option: str = "--out") -> Iterator[Path]:
     """Hold an exclusive lock on ``folder`` (created if missing) for the block.
 
     Raises `RunError` when another process holds it ("in use by another codesign run (pid
-    N)") and `ConfigError` when ``folder`` exists but is not a folder; ``option`` names the
-    command-line option in messages.
+    N)") and `ConfigError` when ``folder`` exists but is not a folder or cannot be created;
+    ``option`` names the command-line option in messages.
     """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
@@ -53,8 +53,8 @@ def lock_folder(folder: str | Path, option: str = "--out") -> Iterator[Path]:
         path = folder / LOCK_NAME
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise RunError(f"{option} {folder}: cannot create the folder or its lock file "
-                       f"({exc.strerror}); check the path and its permissions") from None
+        raise ConfigError(f"{option} {folder}: cannot create the folder or its lock file "
+                          f"({exc.strerror}); check the path and its permissions") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

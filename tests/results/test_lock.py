@@ -69,3 +69,11 @@ def test_a_folder_created_for_a_run_that_wrote_nothing_is_removed(tmp_path):
     with lock_folder(existing):
         pass
     assert existing.is_dir()  # not ours to remove
+
+
+def test_a_folder_that_cannot_be_created_is_a_config_error(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match=r"--out .*sub: cannot create the folder or its lock "
+                                          r"file \(Not a directory\)"), \
+            lock_folder(tmp_path / "file" / "sub"):
+        pass
