@@ -21,6 +21,7 @@ library objects; `sensitivity` reads a ``codesign explore`` run folder.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -123,6 +124,7 @@ def design_sensitivity(accelerator: Accelerator, table: LayerTable,
                        objectives: Sequence[str] = ("latency", "energy", "area"),
                        technology: Technology | None = None,
                        params: Sequence[str] = SENSITIVITY_PARAMS,
+                       allowed: dict[str, Sequence[float]] | None = None,
                        grad_tol: float = GRAD_TOL, eig_tol: float = EIG_TOL) -> dict[str, Any]:
     """Elasticities, cosines and Hessian classification of one design (module docstring).
 
@@ -133,6 +135,13 @@ def design_sensitivity(accelerator: Accelerator, table: LayerTable,
     ``hessian[objective]`` (`classify_critical_point` in ``ln`` space), ``min_sizes`` (the
     least sizes that still hold the mappings: shrinking below them makes the design
     infeasible, whatever the elasticity says) and ``feasible``.
+
+    ``within_bounds[objective]``: the same point seen with its limits. A parameter cannot go
+    below its least size nor, with ``allowed`` (the design space's values per parameter),
+    below the least allowed value that holds it or above the largest allowed value; an
+    elasticity that pushes against an active limit is blocked. ``kind`` is "minimum at its
+    limits" when no unblocked component is above ``grad_tol`` (a constrained optimum: only
+    moving a limit helps), else "still sloped"; ``blocked`` names the limits that hold it.
     """
     from codesign.cost.analytical import AnalyticalCostModel
     from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
@@ -170,6 +179,9 @@ def design_sensitivity(accelerator: Accelerator, table: LayerTable,
                                         grad_tol=grad_tol, eig_tol=eig_tol)
         point.pop("gradient")
         hessian[name] = point
+    least = _min_sizes(table, mappings)
+    within = _within_bounds(objectives, params, x0.tolist(), jac, least, allowed or {},
+                            grad_tol)
     result = model.evaluate(hardware, workload, MappingBatch.from_mappings([list(mappings)]))
     return {
         "accelerator": accelerator.to_dict(),
@@ -181,10 +193,38 @@ def design_sensitivity(accelerator: Accelerator, table: LayerTable,
         "conflicts": conflicts,
         "hessian": hessian,
         "relaxed_space": "theta = ln(parameter), mappings fixed; f = ln(objective)",
-        "min_sizes": _min_sizes(table, mappings),
+        "min_sizes": least,
+        "within_bounds": within,
         "feasible": bool(result.feasible_design[0]),
         "tolerances": {"gradient": grad_tol, "eigenvalue": eig_tol},
     }
+
+
+def _within_bounds(objectives: Sequence[str], params: Sequence[str], values: list[float],
+                   jac: torch.Tensor, least: dict[str, int],
+                   allowed: dict[str, Sequence[float]], grad_tol: float
+                   ) -> dict[str, dict[str, Any]]:
+    """Per objective: the elasticities a limit blocks and what is left (`design_sensitivity`)."""
+    out = {}
+    for k, name in enumerate(objectives):
+        blocked, free = [], []
+        for i, p in enumerate(params):
+            e = float(jac[k, i])
+            need = float(least.get(p, 0))
+            choices = sorted(float(v) for v in allowed.get(p, ()))
+            fits = [v for v in choices if v >= need]
+            low = fits[0] if fits else need          # least allowed value that holds it
+            high = choices[-1] if choices else math.inf
+            if e > 0 and values[i] <= low * (1 + 1e-9):      # wants smaller, cannot shrink
+                blocked.append(f"{p} at its least ({low:.10g})")
+            elif e < 0 and values[i] >= high * (1 - 1e-9):   # wants larger, at the maximum
+                blocked.append(f"{p} at its largest ({high:.10g})")
+            else:
+                free.append(e)
+        norm = math.sqrt(sum(e * e for e in free))
+        out[name] = {"kind": "minimum at its limits" if norm <= grad_tol else "still sloped",
+                     "free_gradient_norm": norm, "blocked": blocked}
+    return out
 
 
 def _read_json(path: Path, run_dir: Path) -> Any:
@@ -241,8 +281,24 @@ def sensitivity(run_dir: str | Path, design_id: int, *,
                           f"({type(exc).__name__}: {exc}); pass a folder codesign explore "
                           "wrote") from exc
     report = design_sensitivity(accelerator, table, mappings, objectives=objectives,
-                                technology=technology)
+                                technology=technology, allowed=_space_values(run, notes))
     return {"run": str(run_dir), "design": design_id, **report, "notes": notes}
+
+
+def _space_values(run: dict, notes: list[str]) -> dict[str, tuple[float, ...]]:
+    """The allowed values of each size in the run's design space."""
+    from codesign.arch.space import DesignSpace
+
+    raw = (run.get("config") or {}).get("space")
+    if raw is None:
+        notes.append("run.json has no design space: limits are the least sizes only")
+        return {}
+    try:
+        space = DesignSpace.from_dict(raw, where="run.json space")
+    except ConfigError as exc:
+        notes.append(f"design space limits not used ({exc})")
+        return {}
+    return {p: tuple(float(v) for v in space.choices(p)) for p in SENSITIVITY_PARAMS}
 
 
 def _design_inputs(run_dir: Path, designs: Any, run: Any, design_id: int,
@@ -313,6 +369,14 @@ def format_sensitivity(report: dict[str, Any]) -> str:
         h = report["hessian"][o]
         eig = ", ".join(f"{e:+.3g}" for e in h["eigenvalues"])
         lines.append(f"{o:<11}{h['kind']:<15} |grad| {h['gradient_norm']:.3g}  eig [{eig}]")
+    within = report.get("within_bounds")
+    if within:
+        lines += ["", "Within the limits (sizes that hold the mappings, design space values)"]
+        for o in objectives:
+            w = within[o]
+            held = f"; held by {', '.join(w['blocked'])}" if w["blocked"] else ""
+            lines.append(f"{o:<11}{w['kind']:<22} |free grad| {w['free_gradient_norm']:.3g}"
+                         f"{held}")
     for note in report.get("notes", []):
         lines.append(f"note: {note}")
     return "\n".join(lines)

@@ -236,3 +236,26 @@ def test_objectives_of_a_custom_cost_model_are_skipped_with_a_note(run_dir, tmp_
     report = sensitivity(folder, designs["designs"][0]["design"])
     assert list(report["objectives"]) == ["latency"]
     assert any("temperature" in note for note in report["notes"])
+
+
+def test_limits_block_elasticities_that_push_against_them():
+    # ACC: 8x8 PEs, RF 64, GLB 8192, GLB bw 2. With single allowed sizes, every size is at
+    # its least allowed value that holds the mappings and at its largest: area (which only
+    # wants smaller sizes; no bandwidth term) is a minimum at its limits.
+    allowed = {"pe_rows": (8,), "pe_cols": (8,), "rf_words": (64,), "glb_words": (8192,),
+               "glb_bw": (1.0, 2.0)}
+    report = design_sensitivity(ACC, TABLE, MAPPINGS, allowed=allowed)
+    area = report["within_bounds"]["area"]
+    assert area["kind"] == "minimum at its limits" and area["free_gradient_norm"] == 0.0
+    assert "pe_rows at its least (8)" in area["blocked"]
+    # latency wants more GLB bandwidth (elasticity < 0) and 2 is the largest allowed value
+    assert "glb_bw at its largest (2)" in report["within_bounds"]["latency"]["blocked"]
+    # with room above (up to 64 words/cycle) the same elasticity is free: still sloped
+    roomy = design_sensitivity(ACC, TABLE, MAPPINGS, allowed={**allowed, "glb_bw": (2.0, 64.0)})
+    assert roomy["within_bounds"]["latency"]["kind"] == "still sloped"
+    assert roomy["within_bounds"]["latency"]["free_gradient_norm"] == pytest.approx(
+        abs(roomy["elasticity"]["latency"]["glb_bw"]))
+    # PE rows 8 with 4 needed and 4 allowed: not at its least, so area is not blocked there
+    loose = design_sensitivity(ACC, TABLE, MAPPINGS, allowed={**allowed, "pe_rows": (4, 8)})
+    assert not any(b.startswith("pe_rows") for b in loose["within_bounds"]["area"]["blocked"])
+    assert loose["within_bounds"]["area"]["kind"] == "still sloped"
