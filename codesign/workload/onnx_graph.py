@@ -251,8 +251,33 @@ def _symbolic_dims(values: Iterable[onnx.ValueInfoProto], skip: Iterable[str] = 
             for d in vi.type.tensor_type.shape.dim if d.HasField("dim_param")}
 
 
+def _negative_dim(graph: onnx.GraphProto) -> tuple[str, int] | None:
+    """The first (tensor, dim) with a negative dim in ``graph`` or its subgraphs."""
+    for vi in (*graph.input, *graph.output, *graph.value_info):
+        if vi.type.HasField("tensor_type"):
+            for d in vi.type.tensor_type.shape.dim:
+                if d.HasField("dim_value") and d.dim_value < 0:
+                    return vi.name, d.dim_value
+    for t in graph.initializer:
+        if any(d < 0 for d in t.dims):
+            return t.name, min(t.dims)
+    for node in graph.node:
+        for attr in node.attribute:
+            for sub in (attr.g,) if attr.type == onnx.AttributeProto.GRAPH else attr.graphs:
+                found = _negative_dim(sub)
+                if found:
+                    return found
+    return None
+
+
 def _infer(light: onnx.ModelProto, source: str) -> dict[str, tuple[tuple[Dim, ...] | None, int]]:
     """Tensor name -> (shape or None, ONNX elem type) after shape inference."""
+    negative = _negative_dim(light.graph)
+    if negative is not None:  # ONNX's C++ inference can crash the process on these
+        name, value = negative
+        raise WorkloadError(f"{source}: tensor '{name}' has a negative dim ({value}); ONNX "
+                            "dims are >= 0 (an unknown dim is named or left empty): fix the "
+                            "export, or set the input's shape with --input-shape")
     try:
         inferred = onnx.shape_inference.infer_shapes(light, check_type=False, strict_mode=False,
                                                      data_prop=True)
