@@ -330,7 +330,8 @@ def _fold_shape_tensors(light: onnx.ModelProto, shapes: Mapping[str, tuple]
             continue
         try:
             value = _eval_node(node, values, shapes)
-        except (ValueError, IndexError, TypeError, KeyError, ZeroDivisionError):
+        except (ValueError, IndexError, TypeError, KeyError, ZeroDivisionError,
+                AttributeError, OverflowError):  # best effort: inference decides
             value = None
         if value is not None and value.size <= _SMALL_ELEMENTS:
             values[node.output[0]] = value
@@ -377,7 +378,8 @@ def _eval_node(node: onnx.NodeProto, values: Mapping[str, np.ndarray],
         if ins[0] is None:
             return None
         fill = _attr(node, "value")
-        if fill is not None and fill.data_type not in _INT_TYPES:
+        if fill is not None and (not isinstance(fill, TensorProto)
+                                 or fill.data_type not in _INT_TYPES):
             return None
         v = int(numpy_helper.to_array(fill).reshape(-1)[0]) if fill is not None else 0
         size = int(np.prod(ins[0]))
