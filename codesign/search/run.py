@@ -176,9 +176,9 @@ def _stop_reason(state: RunState, budget: Budget, started: float, elapsed0: floa
         return "generations"
     if budget.max_evals is not None and state.n_evals + reserve >= budget.max_evals:
         return "max_evals"
-    if budget.time_limit_s is not None and \
+    if budget.time_limit_s is not None and state.generation > 0 and \
             elapsed0 + time.perf_counter() - started >= budget.time_limit_s:
-        return "time_limit"
+        return "time_limit"  # checked after the first generation: a run never ends empty
     return ""
 
 

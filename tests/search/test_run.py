@@ -119,3 +119,10 @@ def test_agemoea2_needs_numba_and_says_so():
             make_algorithm("agemoea2", 8, 3)
     else:
         assert make_algorithm("agemoea2", 8, 3) is not None
+
+
+def test_time_limit_stops_the_search():
+    # a limit far below one generation's time: exactly one generation runs, then it stops
+    state = run_search(_evaluator(), STRATEGIES["joint"], "nsga2",
+                       Budget(population=8, generations=None, time_limit_s=1e-9), seed=0)
+    assert state.generation == 1 and state.stop_reason == "time_limit"
