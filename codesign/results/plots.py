@@ -18,7 +18,9 @@ __all__ = ["plot_convergence", "plot_layers", "plot_pareto", "plot_roofline"]
 
 
 def plot_pareto(designs: Sequence[ParetoDesign], path: str | Path, title: str = "") -> None:
-    """Scatter latency (s) against energy (J), colour = area (mm2), log axes; atomic write."""
+    """Scatter latency (s) against energy (J), colour = area (mm2, log scale: fronts span
+    decades of area), log axes; atomic write."""
+    from matplotlib.colors import LogNorm
     from matplotlib.figure import Figure  # drawn with Agg, no pyplot: no global backend change
 
     fig = Figure(figsize=(6.4, 4.8), dpi=100)
@@ -27,8 +29,9 @@ def plot_pareto(designs: Sequence[ParetoDesign], path: str | Path, title: str = 
         lat = [d.metrics["latency_s"] for d in designs]
         energy = [d.metrics["energy_j"] for d in designs]
         area = [d.metrics["area_mm2"] for d in designs]
-        points = ax.scatter(lat, energy, c=area, cmap="viridis", s=24, edgecolors="k",
-                            linewidths=0.3)
+        norm = LogNorm() if min(area) > 0 and max(area) > min(area) else None
+        points = ax.scatter(lat, energy, c=area, cmap="viridis", norm=norm, s=24,
+                            edgecolors="k", linewidths=0.3)
         fig.colorbar(points, ax=ax, label="area (mm$^2$)")
         ax.set_xscale("log")
         ax.set_yscale("log")
