@@ -174,8 +174,9 @@ def _stop_reason(state: RunState, budget: Budget, started: float, elapsed0: floa
                  reserve: int = 0) -> str:
     if budget.generations is not None and state.generation >= budget.generations:
         return "generations"
-    if budget.max_evals is not None and state.n_evals + reserve >= budget.max_evals:
-        return "max_evals"
+    if budget.max_evals is not None and state.generation > 0 and \
+            state.n_evals + reserve >= budget.max_evals:
+        return "max_evals"  # also checked after the first generation only
     if budget.time_limit_s is not None and state.generation > 0 and \
             elapsed0 + time.perf_counter() - started >= budget.time_limit_s:
         return "time_limit"  # checked after the first generation: a run never ends empty
@@ -270,7 +271,10 @@ def remap_reserve(strategy: Strategy, budget: Budget) -> int:
     """Evaluations kept back for the final remap: at most ``population`` front designs."""
     if strategy.remap is None:
         return 0
-    return budget.population * nested_evals_per_design(strategy.remap)
+    full = budget.population * nested_evals_per_design(strategy.remap)
+    if budget.max_evals is not None:  # a small budget: the search keeps at least half
+        full = min(full, budget.max_evals // 2)
+    return full
 
 
 def _remap(state: RunState, evaluator: BatchEvaluator, strategy: Strategy,
@@ -283,8 +287,11 @@ def _remap(state: RunState, evaluator: BatchEvaluator, strategy: Strategy,
     _, first = np.unique(evaluator.space.indices(archive.hw_genes), axis=0,
                          return_index=True)
     hw = archive.hw_genes[np.sort(first)]
-    if hw.shape[0] > budget.population:  # evenly spread along the first objective
-        hw = hw[np.unique(np.linspace(0, hw.shape[0] - 1, budget.population).round()
+    n_designs = max(1, min(budget.population,
+                           remap_reserve(strategy, budget)
+                           // nested_evals_per_design(strategy.remap)))
+    if hw.shape[0] > n_designs:  # evenly spread along the first objective
+        hw = hw[np.unique(np.linspace(0, hw.shape[0] - 1, n_designs).round()
                           .astype(np.int64))]
     evaluation = evaluator.remap(hw, strategy.remap)
     state.archive.update(evaluation.objectives, evaluation.feasible, evaluation.hw_genes,

@@ -53,6 +53,16 @@ def test_max_evals_stops_after_the_generation_that_reaches_it():
     assert state.n_evals == 24 and state.stop_reason == "max_evals"  # 8, 16, 24 >= 20
 
 
+@pytest.mark.parametrize("max_evals", [10, 600])
+def test_a_budget_smaller_than_the_remap_reserve_still_searches_and_remaps(max_evals):
+    # nested keeps back population x 545 evaluations for the final remap (8 x 545 = 4360);
+    # a smaller --max-evals used to end before the first generation with an empty front.
+    state = run_search(_evaluator("nested"), STRATEGIES["nested"], "nsga2",
+                       Budget(population=8, generations=None, max_evals=max_evals), seed=0)
+    assert state.generation >= 1 and state.remapped and len(state.archive) > 0
+    assert state.stop_reason == "max_evals"
+
+
 def test_same_seed_same_front_other_seed_other_search():
     def front(seed):
         return run_search(_evaluator(seed=seed), STRATEGIES["joint"], "nsga2",
