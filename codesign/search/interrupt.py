@@ -5,7 +5,8 @@ front found so far. A job scheduler, ``timeout`` or ``kill`` sends SIGTERM inste
 closed terminal SIGHUP, whose default action ends the process on the spot: results since
 the last checkpoint would be lost and ``run.json`` would still say "running".
 `interrupt_on_signals` raises `KeyboardInterrupt` for those signals too, for the duration
-of a run, and restores the previous handlers afterwards.
+of a run, and restores the previous handlers afterwards. `deferred_signals` holds a first
+stop signal back while the final results are written, so that they are written as a set.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import signal
 import threading
 from collections.abc import Iterator
 
-__all__ = ["STOP_SIGNALS", "interrupt_on_signals"]
+__all__ = ["STOP_SIGNALS", "deferred_signals", "interrupt_on_signals"]
 
 #: Signals that stop a run like Ctrl-C (those that exist on this platform).
 STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
@@ -43,6 +44,39 @@ def interrupt_on_signals(signals: tuple[signal.Signals, ...] = STOP_SIGNALS) -> 
             if signal.getsignal(sig) is signal.SIG_DFL:
                 saved[sig] = signal.signal(sig, _raise_interrupt)
         yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def _takeable(handler: object) -> bool:
+    return handler in (signal.SIG_DFL, signal.default_int_handler, _raise_interrupt)
+
+
+@contextlib.contextmanager
+def deferred_signals(signals: tuple[signal.Signals, ...] = (signal.SIGINT, *STOP_SIGNALS)
+                     ) -> Iterator[list[int]]:
+    """Within the block, a first stop signal is only recorded (the yielded list gets its
+    number) and a second one raises `KeyboardInterrupt`: the block finishes what it writes
+    unless the user insists. Handlers set by the caller (other than the defaults and
+    `interrupt_on_signals`'s) are left alone; off the main thread nothing changes.
+    """
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def record(signum: int, frame: object) -> None:
+        received.append(signum)
+        if len(received) > 1:
+            raise KeyboardInterrupt(f"stopped by a second {signal.Signals(signum).name}")
+
+    saved: dict[signal.Signals, object] = {}
+    try:
+        for sig in signals:
+            if _takeable(signal.getsignal(sig)):
+                saved[sig] = signal.signal(sig, record)
+        yield received
     finally:
         for sig, handler in saved.items():
             signal.signal(sig, handler)

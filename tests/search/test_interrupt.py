@@ -55,3 +55,23 @@ def test_off_the_main_thread_nothing_changes():
     thread.start()
     thread.join()
     assert errors == []
+
+
+def test_deferred_signals_finish_the_block_then_a_second_signal_stops_it():
+    from codesign.search.interrupt import deferred_signals
+
+    before = signal.getsignal(signal.SIGINT)
+    with deferred_signals() as received:
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(10**5):
+            pass
+        finished = True  # the first Ctrl-C did not stop the block
+    assert finished and received == [signal.SIGINT]
+    assert signal.getsignal(signal.SIGINT) is before
+    with pytest.raises(KeyboardInterrupt, match="second SIGTERM"), \
+            interrupt_on_signals(), deferred_signals() as received:
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(10**6):
+            pass
+        pytest.fail("a second signal did not interrupt")
