@@ -37,6 +37,7 @@ __all__ = [
     "concat_results",
     "evaluate_in_chunks",
     "max_batch_bytes",
+    "take_designs",
 ]
 
 #: Environment variable that caps the bytes one cost call may use (an int, e.g. 2000000000).
@@ -144,8 +145,25 @@ def concat_results(parts: list[CostResult]) -> CostResult:
     return CostResult(**values)
 
 
+def take_designs(batch: Any, index: torch.Tensor | slice) -> Any:
+    """Designs ``index`` of a `HardwareBatch`, `MappingBatch` or `CostResult` (every field
+    has a leading ``B`` axis; a `CostResult`'s ``extra_objectives`` too).
+
+    >>> from codesign.mapping.batch import MappingBatch
+    >>> m = MappingBatch(torch.ones(4, 1, 5, 8), torch.zeros(4, 1, 3, 8, dtype=torch.int64))
+    >>> take_designs(m, torch.tensor([0, 2])).factors.shape[0]
+    2
+    """
+    values = {}
+    for f in fields(batch):
+        value = getattr(batch, f.name)
+        values[f.name] = ({k: v[index] for k, v in value.items()} if isinstance(value, dict)
+                          else value[index])
+    return type(batch)(**values)
+
+
 def _slice(batch: Any, start: int, stop: int) -> Any:
-    return type(batch)(**{f.name: getattr(batch, f.name)[start:stop] for f in fields(batch)})
+    return take_designs(batch, slice(start, stop))
 
 
 def evaluate_in_chunks(cost_model: CostModel, hardware: HardwareBatch,
