@@ -4,7 +4,8 @@ Two ``codesign explore`` runs writing the same ``--out`` would interleave checkp
 result files from different searches. `lock_folder` takes an advisory ``flock`` on
 ``<folder>/.codesign.lock`` (released by the kernel however the process ends, so a killed
 run never leaves a stale lock) and writes the holder's pid into it for the error message.
-A folder the lock had to create is removed again if the run wrote nothing into it. Where
+A folder the lock had to create is removed again if the run wrote nothing into it; the
+temporary files of writes a killed run never finished are removed once the lock is held. Where
 ``fcntl`` does not exist (Windows) the lock is a no-op.
 """
 
@@ -12,9 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from codesign.atomic import TEMP_SUFFIX
 from codesign.errors import ConfigError, RunError
 
 __all__ = ["LOCK_NAME", "lock_folder"]
@@ -63,11 +66,24 @@ def lock_folder(folder: str | Path, option: str = "--out") -> Iterator[Path]:
                            f"wait for it to finish or pick another {option}") from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
+        _remove_stale_temporaries(folder)
         yield folder
     finally:
         os.close(fd)  # closing the descriptor releases the flock
         if created:
             _remove_if_only_lock(folder)
+
+
+#: `codesign.atomic`'s temporary files: ``.<name>.<8 random chars>.tmp``.
+_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}" + re.escape(TEMP_SUFFIX) + "$")
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    """Temporary files of writes that a killed process (SIGKILL, power cut) never finished:
+    with the lock held no other codesign process writes here, so they are stale."""
+    for path in folder.iterdir():
+        if _TEMPORARY.match(path.name) and path.is_file():
+            path.unlink(missing_ok=True)
 
 
 def _remove_if_only_lock(folder: Path) -> None:

@@ -1,10 +1,12 @@
 """The run checkpoint: JSON + ``.npz`` (never pickle), written atomically (`codesign.atomic`,
 re-exported here).
 
-A checkpoint is two files in the run folder: ``checkpoint.npz`` (arrays: the population and
-the archive) and ``checkpoint.json`` (counters, history, bounds). Each is written to a
-temporary file and moved into place with `os.replace`, arrays first; the JSON names the
-generation the arrays belong to, so a crash between the two moves is detected on resume.
+A checkpoint is ``checkpoint.npz``: the arrays (the population and the archive) plus the
+JSON state (counters, history, bounds) as a byte array, so one `os.replace` moves a whole
+consistent checkpoint into place and a process killed at any moment leaves the previous one
+or the new one. ``checkpoint.json`` is a readable copy of the state written after it (older
+checkpoints without the embedded state are read from it, checked to name the same
+generation).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ __all__ = [
 
 CHECKPOINT_JSON = "checkpoint.json"
 CHECKPOINT_ARRAYS = "checkpoint.npz"
+#: Array in ``checkpoint.npz`` holding the UTF-8 JSON state.
+_STATE_KEY = "_state_json"
 
 
 def write_checkpoint(folder: str | Path, state: dict[str, Any],
@@ -40,23 +44,32 @@ def write_checkpoint(folder: str | Path, state: dict[str, Any],
     objects = [k for k, v in plain.items() if v.dtype.hasobject]
     if objects:  # would need pickle to load: a bug in the caller
         raise ValueError(f"checkpoint arrays must be numeric, got objects in {objects}")
+    text = json.dumps(state, indent=1) + "\n"
+    plain[_STATE_KEY] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     buffer = io.BytesIO()
     np.savez(buffer, **plain)
-    atomic_write_bytes(folder / CHECKPOINT_ARRAYS, buffer.getvalue())
-    atomic_write_text(folder / CHECKPOINT_JSON, json.dumps(state, indent=1) + "\n")
+    atomic_write_bytes(folder / CHECKPOINT_ARRAYS, buffer.getvalue())  # the checkpoint
+    atomic_write_text(folder / CHECKPOINT_JSON, text)  # a readable copy
 
 
 def read_checkpoint(folder: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Load a checkpoint written by `write_checkpoint` (``allow_pickle=False``)."""
     folder = Path(folder)
     json_path, npz_path = folder / CHECKPOINT_JSON, folder / CHECKPOINT_ARRAYS
-    if not json_path.is_file() or not npz_path.is_file():
-        raise RunError(f"{folder}: no checkpoint to resume from (expected {CHECKPOINT_JSON} and "
-                       f"{CHECKPOINT_ARRAYS}); start a new run with --out instead")
+    if not npz_path.is_file():
+        raise RunError(f"{folder}: no checkpoint to resume from (expected {CHECKPOINT_ARRAYS})"
+                       "; start a new run with --out instead")
     try:
-        state = json.loads(json_path.read_text())
         with np.load(npz_path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
+        embedded = arrays.pop(_STATE_KEY, None)
+        if embedded is not None:
+            state = json.loads(embedded.astype(np.uint8).tobytes().decode("utf-8"))
+        elif json_path.is_file():  # a checkpoint from before the state was embedded
+            state = json.loads(json_path.read_text())
+        else:
+            raise RunError(f"{folder}: no checkpoint state (expected {CHECKPOINT_JSON}); "
+                           "start a new run with --out instead")
     except (OSError, ValueError) as exc:
         raise RunError(f"{folder}: checkpoint is unreadable ({exc}); start a new run") from None
     generation = arrays.get("generation")

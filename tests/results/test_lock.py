@@ -77,3 +77,16 @@ def test_a_folder_that_cannot_be_created_is_a_config_error(tmp_path):
                                           r"file \(Not a directory\)"), \
             lock_folder(tmp_path / "file" / "sub"):
         pass
+
+
+def test_stale_temporary_files_of_a_killed_run_are_removed(tmp_path):
+    """SIGKILL during a write leaves `.pareto.csv.k2j4h5g1.tmp`; the next holder removes it
+    and nothing else."""
+    stale = tmp_path / ".pareto.csv.k2j4h5g1.tmp"
+    stale.write_text("half")
+    keep = [tmp_path / "notes.tmp", tmp_path / ".hidden.tmp", tmp_path / "pareto.csv"]
+    for path in keep:
+        path.write_text("mine")
+    with lock_folder(tmp_path):
+        pass
+    assert not stale.exists() and all(p.exists() for p in keep)

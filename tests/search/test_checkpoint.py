@@ -26,7 +26,12 @@ def test_mismatched_or_missing_checkpoints_are_run_errors(tmp_path):
     with pytest.raises(RunError, match="no checkpoint"):
         read_checkpoint(tmp_path)
     write_checkpoint(tmp_path, {"generation": 3}, {"generation": np.array(3)})
+    # the state travels inside checkpoint.npz (one atomic rename); checkpoint.json is a copy,
+    # so a run killed between the two writes still resumes from a consistent checkpoint
     atomic_write_text(tmp_path / CHECKPOINT_JSON, '{"generation": 4}')
+    assert read_checkpoint(tmp_path)[0] == {"generation": 3}
+    # an older checkpoint (state only in checkpoint.json) is checked against the arrays
+    np.savez(tmp_path / "checkpoint.npz", generation=np.array(3))
     with pytest.raises(RunError, match="different generations"):
         read_checkpoint(tmp_path)
 
