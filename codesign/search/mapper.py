@@ -50,6 +50,7 @@ __all__ = [
     "EFFORTS",
     "OBJECTIVES",
     "LayerMappingResult",
+    "fit_to_array",
     "layer_objective",
     "map_layers",
     "mapping_summary",
@@ -385,6 +386,49 @@ def _fill_buffers(f: torch.Tensor, workload: WorkloadTensors, hardware: Hardware
     return f
 
 
+def fit_to_array(factors: torch.Tensor, hardware: HardwareBatch) -> torch.Tensor:
+    """Known mappings made valid on other designs (a warm start): spatial factors of dims
+    an axis does not allow go to DRAM; then, while an axis holds more PEs than it has, the
+    smallest prime factor of its largest spatial factor goes to DRAM. Every dim keeps its
+    product of factors (its coverage); buffer capacity is left to the mapper's ranking.
+
+    Shape:
+        factors: ``[B, k, L, 5, D]`` int64 with hardware ``[B]``; returns the same shape.
+
+    >>> from codesign.arch.accelerator import Accelerator
+    >>> hw = HardwareBatch.from_accelerators([Accelerator(pe_rows=4, pe_cols=4)])  # ws
+    >>> f = torch.ones(1, 1, 1, 5, 8, dtype=torch.int64)
+    >>> f[..., 2, 3] = 16   # C16 on the rows: too many for 4 rows
+    >>> out = fit_to_array(f, hw)[0, 0, 0]
+    >>> out[2, 3].item(), out[0, 3].item()   # rows keep C4, DRAM takes 4
+    (4, 4)
+    """
+    dram = TEMPORAL_SLOTS[0]
+    n_b = factors.shape[0]
+    f = factors.clone()
+    spatial = f[..., ROWS_SLOT : COLS_SLOT + 1, :]  # [B, k, L, 2, D]
+    allowed = hardware.spatial_allowed.to(f.device).view(n_b, 1, 1, 2, _N_DIMS)
+    f[..., dram, :] *= torch.where(allowed, torch.ones_like(spatial), spatial).prod(-2)
+    spatial = torch.where(allowed, spatial, torch.ones_like(spatial))
+    sizes = torch.stack([hardware.pe_rows, hardware.pe_cols], -1).to(f.device)
+    sizes = sizes.view(n_b, 1, 1, 2)
+    spf = prime_factor_table(int(spatial.max()) if spatial.numel() else 2, f.device)
+    while True:  # each round at least halves every axis that is over its size
+        over = spatial.prod(-1) > sizes  # [B, k, L, 2]
+        if not bool(over.any()):
+            break
+        d = spatial.argmax(-1, keepdim=True)  # [B, k, L, 2, 1]
+        s = spatial.gather(-1, d)
+        p = torch.where(over.unsqueeze(-1), spf[s], torch.ones_like(s))
+        spatial = spatial.scatter(-1, d, torch.div(s, p, rounding_mode="floor"))
+        for axis in range(2):
+            row = f[..., dram, :]  # [B, k, L, D]
+            f[..., dram, :] = row.scatter(-1, d[..., axis, :],
+                                          row.gather(-1, d[..., axis, :]) * p[..., axis, :])
+    f[..., ROWS_SLOT : COLS_SLOT + 1, :] = spatial
+    return f
+
+
 # -- the search ----------------------------------------------------------------------------
 
 
@@ -412,16 +456,21 @@ def _distinct_first(key: torch.Tensor) -> torch.Tensor:
 def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_model: CostModel,
                     objective: str = "edp", *, n_candidates: int = EFFORTS["default"][0],
                     n_steps: int = EFFORTS["default"][1],
-                    generator: torch.Generator) -> tuple[MappingBatch, CostResult]:
+                    generator: torch.Generator,
+                    initial: tuple[torch.Tensor, torch.Tensor] | None = None,
+                    ) -> tuple[MappingBatch, CostResult]:
     """The best mapping found for every (design, layer), and its cost.
 
     All designs, layers and candidates are one population; each step makes ``n_candidates``
     children per (design, layer) and costs them with one ``cost_model.evaluate`` call.
     Deterministic for a given generator state and device. Inputs must live on the
-    generator's device.
+    generator's device. ``initial`` (factors, order) are ``k < n_candidates`` known
+    mappings per design that take the place of the last starting candidates (a warm start:
+    they must cover the layers and fit the array, see `fit_to_array`).
 
     Shape:
-        hardware: ``[B]`` designs; workload: ``L`` layers.
+        hardware: ``[B]`` designs; workload: ``L`` layers; initial: ``[B, k, L, 5, D]``
+        and ``[B, k, L, 3, D]`` int64.
         returns: `MappingBatch` ``[B, L]`` and the `CostResult` of exactly those mappings
         (per layer ``[B, L]``, per design ``[B]``).
     """
@@ -444,17 +493,25 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
         result = cost_model.evaluate(hw_pop, workload, MappingBatch(f, o))
         return _rank_key(result, objective).view(n_b, n, n_l), result
 
-    # initial population: classic seeds first, random mappings after
-    seeds = _seed_genes(workload, n_b, device)[:, :n]  # [B, S, L, G]
-    n_random = n - seeds.shape[1]
+    # initial population: classic seeds first, random mappings after, known mappings last
+    n_known = 0 if initial is None else initial[0].shape[1]
+    if not 0 <= n_known < n:
+        raise ConfigError(f"mapper: initial mappings must number fewer than n_candidates "
+                          f"({n}) per design, got {n_known}")
+    n_new = n - n_known
+    seeds = _seed_genes(workload, n_b, device)[:, :n_new]  # [B, S, L, G]
+    n_random = n_new - seeds.shape[1]
     genes = torch.cat([seeds, rng.uniform(n_b, n_random, n_l, n_mapping_genes())], 1)
-    start = decode_mapping_genes(genes.reshape(n_b * n, n_l, -1), workload, hw_pop)
-    shape5 = (n_b, n, n_l, _N_SLOTS, _N_DIMS)
-    shape3 = (n_b, n, n_l, 3, _N_DIMS)
-    f_pop, o_pop = start.factors.view(shape5).clone(), start.order.view(shape3)
+    start = decode_mapping_genes(genes.reshape(n_b * n_new, n_l, -1), workload,
+                                 hardware.repeat_interleave(n_new) if n_known else hw_pop)
+    f_pop = start.factors.view(n_b, n_new, n_l, _N_SLOTS, _N_DIMS).clone()
+    o_pop = start.order.view(n_b, n_new, n_l, 3, _N_DIMS)
     for i, dim_order in _FILLED_SEEDS.items():
-        if i < n:
+        if i < n_new:
             f_pop[:, i] = _fill_buffers(f_pop[:, i], workload, hardware, spf, dim_order)
+    if initial is not None and n_known:
+        f_pop = torch.cat([f_pop, initial[0].to(device=device, dtype=f_pop.dtype)], 1)
+        o_pop = torch.cat([o_pop, initial[1].to(device=device, dtype=o_pop.dtype)], 1)
     key, _ = evaluate(f_pop.view(n_b * n, n_l, _N_SLOTS, _N_DIMS),
                       o_pop.reshape(n_b * n, n_l, 3, _N_DIMS))
     n_restart = max(1, int(n * _RESTART_FRACTION))

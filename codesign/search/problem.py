@@ -31,6 +31,7 @@ from codesign.arch.space import DesignSpace
 from codesign.cost.model import CostModel, CostResult
 from codesign.errors import ConfigError
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
+from codesign.search.memory import MappingMemory
 
 __all__ = [
     "MODES",
@@ -124,6 +125,9 @@ class BatchEvaluator:
         self.effort = effort or MapperEffort()
         self.seed = int(seed)
         self.calls = 0
+        #: the nested mapper's warm start (`MappingMemory`); ``None``: every design is
+        #: mapped from scratch. The run loop sets it for strategies with ``warm_start``.
+        self.memory: MappingMemory | None = None
         self.n_layers = self.workload.n_layers
         self.n_mapping_genes = n_mapping_genes()
 
@@ -157,7 +161,8 @@ class BatchEvaluator:
         generator.manual_seed(_mix(self.seed, self.calls))
         self.calls += 1
         if self.mode == "nested":
-            mappings, result, n_evals = self._nested(hardware, generator)
+            mappings, result, n_evals = self._nested(hardware, generator,
+                                                     self.space.indices(x[:, :n_h]))
         else:
             layer_genes = genes[:, n_h:].reshape(n_b, self.n_layers, self.n_mapping_genes)
             mappings = _decode(layer_genes, self.workload, hardware)
@@ -189,14 +194,30 @@ class BatchEvaluator:
         finally:
             self.mode, self.effort = saved_mode, saved_effort
 
-    def _nested(self, hardware: HardwareBatch, generator: torch.Generator
-                ) -> tuple[MappingBatch, CostResult, int]:
-        from codesign.search.mapper import search_mappings
+    def _nested(self, hardware: HardwareBatch, generator: torch.Generator,
+                keys: np.ndarray) -> tuple[MappingBatch, CostResult, int]:
+        """Map a population (``keys`` ``[B, H]``: its allowed-value indices); with a
+        `memory`, each design's mapper also starts from the best known mappings of the
+        nearest design seen before, and what it finds is stored."""
+        from codesign.search.mapper import _rank_key, fit_to_array, search_mappings
 
         effort = self.effort
+        initial = None
+        memory = self.memory
+        if memory is not None and len(memory):
+            near = memory.nearest(keys)  # [B]
+            dev = self.device
+            factors = torch.as_tensor(memory.factors[near], device=dev).unsqueeze(1)
+            order = torch.as_tensor(memory.order[near], device=dev).unsqueeze(1)
+            initial = (fit_to_array(factors, hardware), order)  # [B, 1, L, ...]
         mappings, result = search_mappings(
             hardware, self.workload, self.cost_model, effort.objective,
-            n_candidates=effort.n_candidates, n_steps=effort.n_steps, generator=generator)
+            n_candidates=effort.n_candidates, n_steps=effort.n_steps, generator=generator,
+            initial=initial)
+        if memory is not None and memory.objective == effort.objective:
+            memory.update(keys, mappings.factors.round().to(torch.int64).cpu().numpy(),
+                          mappings.order.cpu().numpy(),
+                          _rank_key(result, effort.objective).cpu().numpy())
         return mappings, result, hardware.n_designs * nested_evals_per_design(effort)
 
     def _outputs(self, result: CostResult) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -17,6 +17,7 @@ import numpy as np
 
 from codesign.errors import ConfigError
 from codesign.search.archive import Archive, hypervolume, normalisation_bounds
+from codesign.search.memory import MappingMemory
 from codesign.search.problem import (
     BatchEvaluator,
     CodesignProblem,
@@ -198,6 +199,9 @@ def run_search(evaluator: BatchEvaluator, strategy: Strategy, algorithm: str, bu
     if state is None:
         state = RunState(archive=Archive.empty(len(objectives), n_h, n_l))
     evaluator.calls = state.evaluator_calls
+    # a fresh mapping memory per call: a resumed run re-learns it (not bit-identical then)
+    evaluator.memory = MappingMemory(evaluator.effort.objective) if strategy.warm_start \
+        else None
     problem = CodesignProblem(evaluator)
     use_pymoo = strategy.use_algorithm and algorithm != "random"
     algo = None

@@ -27,7 +27,9 @@ class Strategy:
     ``mode``: the `BatchEvaluator` genome layout of the main loop; ``use_algorithm``: pymoo
     proposes the genomes (else uniform random ones); ``effort``: mapper effort in the loop
     (``None``: the run's); ``remap``: mapper effort for the final front after the loop
-    (``None``: keep the loop's mappings).
+    (``None``: keep the loop's mappings); ``warm_start``: the nested mapper also starts
+    from the best mappings known for the nearest design seen before
+    (`codesign.search.memory`).
     """
 
     name: str
@@ -35,6 +37,7 @@ class Strategy:
     use_algorithm: bool = True
     effort: MapperEffort | None = None
     remap: MapperEffort | None = None
+    warm_start: bool = False
 
 
 #: The sequential strategy's hardware phase: the mapper's 5 classic seeds, no search steps.
@@ -47,6 +50,7 @@ FRONT_REMAP = MapperEffort(n_candidates=32, n_steps=16)
 STRATEGIES: dict[str, Strategy] = {
     "joint": Strategy("joint", "joint"),
     "nested": Strategy("nested", "nested", remap=FRONT_REMAP),
+    "nested-warm": Strategy("nested-warm", "nested", remap=FRONT_REMAP, warm_start=True),
     "sequential": Strategy("sequential", "nested", effort=HEURISTIC_MAPPING,
                            remap=FRONT_REMAP),
     "random": Strategy("random", "joint", use_algorithm=False),

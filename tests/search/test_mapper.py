@@ -18,6 +18,7 @@ from codesign.search.mapper import (
     _fill_buffers,
     _mutate,
     _Rng,
+    fit_to_array,
     layer_objective,
     map_layers,
     mapping_summary,
@@ -296,3 +297,52 @@ def test_cuda_maps_validly_and_reproducibly():
     assert a.mappings == b.mappings
     for layer, mapping in zip(LAYERS, a.mappings, strict=True):
         assert mapping_problems(layer, ACCELERATORS[0], mapping) == []
+
+
+# -- warm start ----------------------------------------------------------------------------
+
+
+def test_fit_to_array_keeps_coverage_and_makes_mappings_valid_on_other_designs():
+    # Mappings found for a large flexible array, carried to small fixed-dataflow ones with
+    # buffers large enough for any tile: after the repair only capacity could be wrong, and
+    # moving factors from the array to DRAM shrinks tiles, so every mapping is valid.
+    workload = WorkloadTensors.from_table(TABLE)
+    big = HardwareBatch.from_accelerators([Accelerator(pe_rows=8, pe_cols=8, rf_words=4096,
+                                                       glb_words=1 << 20, dataflow="flexible")])
+    found, _ = search_mappings(big, workload, AnalyticalCostModel(), "latency",
+                               n_candidates=8, n_steps=4,
+                               generator=torch.Generator().manual_seed(0))
+    targets = [Accelerator(pe_rows=r, pe_cols=c, rf_words=4096, glb_words=1 << 20, dataflow=df)
+               for r, c, df in ((2, 2, "ws"), (4, 2, "os"), (3, 2, "is"), (2, 4, "rs"))]
+    hardware = HardwareBatch.from_accelerators(targets)
+    factors = found.factors.to(torch.int64).unsqueeze(1).expand(len(targets), 1, -1, -1, -1)
+    fitted = fit_to_array(factors, hardware)
+    assert torch.equal(fitted.prod(-2), factors.prod(-2))  # every dim's product kept
+    for b, acc in enumerate(targets):
+        repaired = MappingBatch(fitted[b], found.order)
+        for i, layer in enumerate(LAYERS):
+            assert mapping_problems(layer, acc, repaired.mapping(0, i)) == [], (acc, i)
+    # a mapping that already fits comes back unchanged
+    assert torch.equal(fit_to_array(factors[:1], big), factors[:1])
+
+
+def test_known_mappings_are_never_lost():
+    # The mapper's best mappings from a long run, handed to a 0-step run as one initial
+    # candidate per design: elitist ranking returns mappings at least as good per layer.
+    workload = WorkloadTensors.from_table(TABLE)
+    hardware = HardwareBatch.from_accelerators(ACCELERATORS)
+    model = AnalyticalCostModel()
+    strong, strong_cost = search_mappings(hardware, workload, model, "edp", n_candidates=16,
+                                          n_steps=20, generator=torch.Generator().manual_seed(1))
+    known = (strong.factors.to(torch.int64).unsqueeze(1), strong.order.unsqueeze(1))
+    _, cold = search_mappings(hardware, workload, model, "edp", n_candidates=4, n_steps=0,
+                              generator=torch.Generator().manual_seed(2))
+    _, warm = search_mappings(hardware, workload, model, "edp", n_candidates=4, n_steps=0,
+                              generator=torch.Generator().manual_seed(2), initial=known)
+    target = layer_objective(strong_cost, "edp")
+    assert (layer_objective(warm, "edp") <= target * (1 + 1e-12)).all()
+    assert (layer_objective(cold, "edp") > target * (1 + 1e-9)).any()  # the start alone is worse
+    two = (known[0].repeat(1, 2, 1, 1, 1), known[1].repeat(1, 2, 1, 1, 1))  # k = 2
+    with pytest.raises(ConfigError, match="fewer than n_candidates"):
+        search_mappings(hardware, workload, model, "edp", n_candidates=2, n_steps=0,
+                        generator=torch.Generator(), initial=two)

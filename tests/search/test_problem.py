@@ -10,6 +10,7 @@ from codesign.cost.analytical import AnalyticalCostModel
 from codesign.errors import ConfigError
 from codesign.mapping.batch import WorkloadTensors
 from codesign.mapping.encoding import n_mapping_genes
+from codesign.search.memory import MappingMemory
 from codesign.search.problem import (
     BatchEvaluator,
     CodesignProblem,
@@ -97,3 +98,25 @@ def test_problem_hands_pymoo_log_objectives():
     out = problem.evaluate(x, return_as_dictionary=True)
     assert np.allclose(out["F"], np.log10(problem.last.objectives))
     assert np.array_equal(out["G"], problem.last.constraints)
+
+
+def test_warm_started_nested_mapping_never_gets_worse_for_a_design_seen_again():
+    # With a memory, a design mapped again starts from its best mappings so far: per layer
+    # the mapper's objective can only improve, at the same evaluation count.
+    effort = MapperEffort(n_candidates=3, n_steps=1)
+    ev, _ = _evaluator("nested", effort=effort)
+    ev.memory = MappingMemory(effort.objective)
+    x = np.random.default_rng(4).random((6, 6))
+    first = ev.evaluate(x)
+    scores = ev.memory.score.copy()
+    per_layer = []
+    for out in (first, ev.evaluate(x), ev.evaluate(x)):
+        assert out.n_evals == 6 * nested_evals_per_design(effort)
+        _, _, cost = ev.cost(out.hw_genes, out.factors, out.order)
+        per_layer.append((cost.cycles * cost.energy_pj).numpy())
+    a, b, c = per_layer
+    feasible = first.feasible
+    assert (b[feasible] <= a[feasible] * (1 + 1e-12)).all()
+    assert (c[feasible] <= b[feasible] * (1 + 1e-12)).all()
+    assert (c[feasible] < a[feasible]).any()  # and it keeps improving
+    assert (ev.memory.score <= scores).all()

@@ -33,7 +33,7 @@ def test_budget_needs_a_limit_and_sane_values():
         Budget(population=1)
 
 
-@pytest.mark.parametrize("strategy", ["joint", "nested", "sequential", "random"])
+@pytest.mark.parametrize("strategy", ["joint", "nested", "nested-warm", "sequential", "random"])
 def test_each_strategy_finds_a_feasible_non_dominated_front(strategy):
     state = run_search(_evaluator(strategy), STRATEGIES[strategy], "nsga2",
                        Budget(population=8, generations=3), seed=1)
@@ -42,7 +42,7 @@ def test_each_strategy_finds_a_feasible_non_dominated_front(strategy):
     assert non_dominated_mask(state.archive.objectives).all()
     hv = [row["hypervolume"] for row in state.history]
     assert all(b >= a - 1e-12 for a, b in zip(hv, hv[1:], strict=False))  # archive HV never drops
-    if STRATEGIES[strategy].remap is not None:  # nested, sequential
+    if STRATEGIES[strategy].remap is not None:  # nested, nested-warm, sequential
         assert state.remapped and len(state.history) == 4  # 3 generations + the remap
         assert state.history[-1]["phase"] == "remap"
 

@@ -8,9 +8,12 @@ from codesign.errors import ConfigError
 from codesign.search.strategies import DEFAULT_STRATEGY, STRATEGIES, strategy
 
 
-def test_the_four_strategies_and_the_default():
-    assert set(STRATEGIES) == {"joint", "nested", "sequential", "random"}
-    assert DEFAULT_STRATEGY in STRATEGIES
+def test_the_strategies_and_the_default():
+    assert set(STRATEGIES) == {"joint", "nested", "nested-warm", "sequential", "random"}
+    assert DEFAULT_STRATEGY == "nested"
+    # nested-warm is nested with the mapping memory, nothing else
+    assert strategy("nested-warm").warm_start and not strategy("nested").warm_start
+    assert strategy("nested-warm").remap == strategy("nested").remap
     assert not strategy("random").use_algorithm
     # sequential: hardware with a fixed heuristic (no mapper steps), then a real remap
     seq = strategy("sequential")
@@ -18,5 +21,5 @@ def test_the_four_strategies_and_the_default():
 
 
 def test_unknown_strategy_names_the_choices():
-    with pytest.raises(ConfigError, match="joint, nested, sequential, random"):
+    with pytest.raises(ConfigError, match="joint, nested, nested-warm, sequential, random"):
         strategy("greedy")
