@@ -1,4 +1,5 @@
-"""Search strategies side by side at equal evaluation counts: joint, nested, sequential, random.
+"""Search strategies side by side at equal evaluation counts: joint, nested, sequential, random
+(and nested-warm, nested with the mapping memory).
 
     python benchmarks/bench_strategies.py                                 # defaults below
     python benchmarks/bench_strategies.py --models resnet50 --seeds 0 1 2 --max-evals 20000
@@ -13,6 +14,10 @@ minimum over the front, which equals the minimum over every feasible design eval
 Hypervolume uses one normalisation per model, so strategies compare: log10 objectives
 scaled by the min and max of the union of all fronts of that model (every strategy, every
 seed), reference point 1.1 (see `codesign.search.archive`).
+
+Best EDP is also compared with the space's EDP floor (`edp_floor.py`: the least EDP lower
+bound over every design of the default space): no strategy can go below it, so
+``random's best EDP / floor`` caps the ratio over random search that any strategy can show.
 """
 
 from __future__ import annotations
@@ -25,18 +30,21 @@ import time
 from pathlib import Path
 
 import numpy as np
+from edp_floor import edp_floor  # benchmarks/edp_floor.py, next to this script
 
 from codesign.api import explore
+from codesign.arch.space import DesignSpace
+from codesign.mapping.batch import WorkloadTensors
 from codesign.search.archive import hypervolume
 from codesign.workload.table import load_onnx
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = {"resnet50": ROOT / "models" / "resnet50.onnx",
           "bert": ROOT / "models" / "bert_base.onnx"}
-STRATEGIES = ("joint", "nested", "sequential", "random")
+STRATEGIES = ("joint", "nested", "nested-warm", "sequential", "random")
 OBJECTIVES = ("latency", "energy", "area")
 #: Designs per generation per strategy (random draws this many uniform genomes at a time).
-POPULATION = {"joint": 96, "nested": 32, "sequential": 32, "random": 480}
+POPULATION = {"joint": 96, "nested": 32, "nested-warm": 32, "sequential": 32, "random": 480}
 
 
 def front(result) -> np.ndarray:
@@ -55,8 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     raw = []
+    floors = {}
     for model in args.models:
         table = load_onnx(MODELS[model])
+        floors[model] = edp_floor(DesignSpace(), WorkloadTensors.from_table(table))[0]
         runs = []
         for strategy in args.strategies:
             for seed in args.seeds:
@@ -83,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nmax evals {args.max_evals}, seeds {args.seeds}, objectives "
           f"{','.join(OBJECTIVES)}\n")
     print("| model | strategy | evaluations | hypervolume (mean ± sd) | best EDP J·s "
-          "(geo-mean) | best EDP vs random | wall s (mean) |")
-    print("|---|---|---|---|---|---|---|")
+          "(geo-mean) | best EDP vs random | best EDP / floor | wall s (mean) |")
+    print("|---|---|---|---|---|---|---|---|")
     for model in args.models:
         rows = {s: [r for r in raw if r["model"] == model and r["strategy"] == s]
                 for s in args.strategies}
@@ -100,7 +110,15 @@ def main(argv: list[str] | None = None) -> int:
             ratio = f"{random_edp / edp:.2f}x" if random_edp else "-"
             print(f"| {model} | {s} | {int(np.mean([r['evaluations'] for r in rs]))} | "
                   f"{np.mean(hv):.3f} ± {sd:.3f} | {edp:.4g} | {ratio} | "
-                  f"{np.mean([r['wall_s'] for r in rs]):.1f} |")
+                  f"{edp / floors[model]:.2f} | {np.mean([r['wall_s'] for r in rs]):.1f} |")
+    for model in args.models:
+        line = f"{model}: EDP floor of the space {floors[model]:.4g} J*s"
+        random_runs = [r["best_edp"] for r in raw if r["model"] == model
+                       and r["strategy"] == "random"]
+        if random_runs:
+            cap = float(np.exp(np.mean(np.log(random_runs)))) / floors[model]
+            line += f"; no strategy can beat random by more than {cap:.2f}x"
+        print(line)
     if args.json:
         args.json.write_text(json.dumps(raw, indent=1))
     return 0

@@ -132,22 +132,23 @@ class _Progress:
               help="Constraint: chip area at most MM2.")
 @click.option("--max-power", type=click.FloatRange(min=0, min_open=True), metavar="W",
               help="Constraint: average power at most W watts.")
-@click.option("--strategy", type=click.Choice(["joint", "nested", "sequential", "random"]),
+@click.option("--strategy", type=click.Choice(["joint", "nested", "nested-warm", "sequential",
+                                               "random"]),
               default=None, help="Search strategy  [default: nested]")
 @click.option("--algorithm", type=click.Choice(["nsga2", "nsga3", "agemoea2", "smsemoa",
                                                 "random"]),
               default="nsga2", show_default=True, help="pymoo algorithm of the outer search.")
 @click.option("--generations", type=click.IntRange(min=1), help="Stop after N generations "
-              "[default: 50 unless --max-evals or --time-limit is given].")
+              "[default: 100 unless --max-evals or --time-limit is given].")
 @click.option("--population", type=click.IntRange(min=2), help="Designs per generation "
               "[default: 32].")
 @click.option("--max-evals", type=click.IntRange(min=1),
               help="Stop after N design evaluations (mapper candidates included).")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Stop after this many seconds of search.")
-@click.option("--mapper-candidates", type=click.IntRange(min=2), default=8, show_default=True,
+@click.option("--mapper-candidates", type=click.IntRange(min=2), default=4, show_default=True,
               help="Nested strategy: mapping candidates per layer and design.")
-@click.option("--mapper-steps", type=click.IntRange(min=0), default=2, show_default=True,
+@click.option("--mapper-steps", type=click.IntRange(min=0), default=1, show_default=True,
               help="Nested strategy: mapper steps per generation.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
