@@ -29,7 +29,7 @@ DEFAULT_POPULATION = 32
 DEFAULT_GENERATIONS = 100
 #: Default nested-mapper effort per design and generation (4 x 2 + 1 = 9 evaluations): at
 #: equal evaluations a cheaper inner mapper explores more designs, and the front is mapped
-#: again at the end anyway (docs/PERFORMANCE.md, "Strategies": 4 x 1 beat 8 x 2 by 1-2.6%
+#: again at the end anyway (docs/PERFORMANCE.md, "Strategies": 4 x 1 beat 8 x 2 by 1.0-1.9%
 #: hypervolume on ResNet-50 and BERT-base).
 DEFAULT_MAPPER_CANDIDATES = 4
 DEFAULT_MAPPER_STEPS = 1

@@ -23,3 +23,10 @@ def test_the_strategies_and_the_default():
 def test_unknown_strategy_names_the_choices():
     with pytest.raises(ConfigError, match="joint, nested, nested-warm, sequential, random"):
         strategy("greedy")
+
+
+def test_the_cli_offers_exactly_these_strategies():
+    from codesign.cli import main
+
+    option = next(p for p in main.commands["explore"].params if p.name == "strategy")
+    assert set(option.type.choices) == set(STRATEGIES)
