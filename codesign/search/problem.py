@@ -207,8 +207,10 @@ class BatchEvaluator:
         if memory is not None and len(memory):
             near = memory.nearest(keys)  # [B]
             dev = self.device
-            factors = torch.as_tensor(memory.factors[near], device=dev).unsqueeze(1)
-            order = torch.as_tensor(memory.order[near], device=dev).unsqueeze(1)
+            factors = torch.as_tensor(memory.factors[near], dtype=torch.int64,
+                                      device=dev).unsqueeze(1)
+            order = torch.as_tensor(memory.order[near], dtype=torch.int64,
+                                    device=dev).unsqueeze(1)
             initial = (fit_to_array(factors, hardware), order)  # [B, 1, L, ...]
         mappings, result = search_mappings(
             hardware, self.workload, self.cost_model, effort.objective,

@@ -42,3 +42,15 @@ def test_nearest_counts_size_steps_and_a_dataflow_change():
     ])
     assert DATAFLOW_STEPS == 4
     assert memory.nearest(queries).tolist() == [0, 0, 1]
+
+
+def test_nearest_in_blocks_matches_the_whole_table():
+    # more queries than one block (256): the blockwise answer is the brute-force argmin
+    rng = np.random.default_rng(0)
+    stored = np.unique(rng.integers(0, 6, (300, 6)), axis=0)
+    memory = MappingMemory()
+    memory.update(stored, *_entries(len(stored), 1, 1), np.zeros((len(stored), 1)))
+    queries = rng.integers(0, 6, (700, 6))
+    diff = np.abs(queries[:, None, :] - memory.keys[None, :, :])
+    brute = (diff[..., :-1].sum(-1) + DATAFLOW_STEPS * (diff[..., -1] > 0)).argmin(1)
+    assert memory.nearest(queries).tolist() == brute.tolist()
