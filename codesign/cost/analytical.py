@@ -15,11 +15,11 @@ from codesign.cost.area import area_mm2
 from codesign.cost.energy import access_energy_pj, leakage_energy_pj, mac_energy_pj
 from codesign.cost.latency import (
     bandwidth_cycles,
-    compute_cycles,
     latency_cycles,
     utilization,
 )
 from codesign.cost.model import CostResult
+from codesign.cost.systolic import systolic_compute_cycles
 from codesign.cost.vector import vector_cost
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
 
@@ -120,7 +120,9 @@ def evaluate_batch(hardware: HardwareBatch, workload: WorkloadTensors, mappings:
     counts_f = access_counts(tile, reload, spatial, useful_macs)       # [B, L, 3, 3, 2]
     accesses = counts_f.to(torch.int64) if exact else counts_f
 
-    compute = compute_cycles(factors, hardware)                        # [B, L]
+    # v1 product of temporal factors; + fill/drain per fold where hardware.systolic
+    compute = systolic_compute_cycles(factors, workload.dims, hardware, order,
+                                      reload=reload)                   # [B, L]
     glb, dram = bandwidth_cycles(counts_f, hardware)                   # [B, L]
     cycles = latency_cycles(compute, glb, dram)                        # [B, L]
     util = utilization(useful_macs, compute, hardware)                 # [B, L]

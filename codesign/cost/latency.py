@@ -23,8 +23,9 @@ def compute_cycles(factors: torch.Tensor, hardware: HardwareBatch) -> torch.Tens
     """Cycles the PE array needs: the product of every temporal factor (all dims, DRAM, GLB
     and RF levels); padded iterations cost cycles too.
 
-    This is the hook for systolic fill and drain (``hardware.systolic``), a later issue:
-    v1 does not add them, whatever the flag says.
+    v1: no fill and drain, whatever ``hardware.systolic`` says;
+    `codesign.cost.systolic.systolic_compute_cycles` adds them where it is set (the
+    analytical model calls that one).
 
     Shape:
         factors: ``[B, L, F, D]``; returns ``[B, L]`` in ``hardware``'s float dtype.

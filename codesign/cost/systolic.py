@@ -92,8 +92,9 @@ def _flatten_ratios(factors: torch.Tensor, unrolled: torch.Tensor, masks: torch.
     """
     table = _subset_products(dims)                                        # [L, S]
     extent = table.unsqueeze(0).expand(masks.shape[0], -1, -1).gather(-1, masks)  # [B, L, 2]
-    pe = torch.stack((hardware.pe_rows, hardware.pe_cols), -1)            # [B, 2]
-    packed = (-(-extent // pe.unsqueeze(1))).to(dtype)                    # [B, L, 2] ceil
+    pe = torch.stack((hardware.pe_rows, hardware.pe_cols), -1).to(dtype)  # [B, 2]
+    # exact for integers below 2**53; float (even grad-carrying) array sizes work too
+    packed = torch.ceil(extent.to(dtype) / pe.unsqueeze(1))               # [B, L, 2]
     outer = factors[..., _DRAM, :] * factors[..., _GLB, :]                # [B, L, D]
     every = outer * factors[..., _RF, :]                                  # [B, L, D]
     folds_per_dim = torch.where(unrolled, outer.unsqueeze(-2), 1).prod(-1).to(dtype)
