@@ -150,6 +150,10 @@ class _Progress:
               help="Nested strategy: mapping candidates per layer and design.")
 @click.option("--mapper-steps", type=click.IntRange(min=0), default=1, show_default=True,
               help="Nested strategy: mapper steps per generation.")
+@click.option("--refine", type=click.Choice(["none", "gradient"]), default=None,
+              help="Polish the final front: gradient = MGDA steps on the continuous "
+                   "relaxation, projected and re-costed exactly; worth it with --strategy "
+                   "joint  [default: none]")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
               show_default=True, help="Torch device for the cost model.")
@@ -167,7 +171,8 @@ def explore(model: str | None, space_path: str | None, objectives: str,
             max_area: float | None, max_power: float | None, strategy: str | None,
             algorithm: str, generations: int | None, population: int | None,
             max_evals: int | None, time_limit: float | None, mapper_candidates: int,
-            mapper_steps: int, seed: int, device: str, out: str | None, force: bool,
+            mapper_steps: int, refine: str | None,
+            seed: int, device: str, out: str | None, force: bool,
             resume: str | None, input_shapes: tuple, dims: tuple, no_plot: bool) -> None:
     """Search accelerator designs and per-layer mappings for an ONNX MODEL; write the
     Pareto front (pareto.csv, designs.json, history.csv, run.json, pareto.png) and
@@ -195,7 +200,8 @@ def explore(model: str | None, space_path: str | None, objectives: str,
             model, space, objectives=objectives, strategy=strategy, algorithm=algorithm,
             population=population, generations=generations, max_evals=max_evals,
             time_limit_s=time_limit, max_area_mm2=max_area, max_power_w=max_power,
-            mapper_candidates=mapper_candidates, mapper_steps=mapper_steps, seed=seed,
+            mapper_candidates=mapper_candidates, mapper_steps=mapper_steps, refine=refine,
+            seed=seed,
             device=device, out=out, force=force, resume=resume,
             input_shapes=dict(input_shapes) or None, dims=dict(dims) or None,
             progress=progress, command=["codesign", *sys.argv[1:]], plot=not no_plot)
