@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import functools
 import platform
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,13 +35,6 @@ DEFAULT_GENERATIONS = 100
 #: hypervolume on ResNet-50 and BERT-base).
 DEFAULT_MAPPER_CANDIDATES = 4
 DEFAULT_MAPPER_STEPS = 1
-
-#: Polishing of the final front: ``none`` or ``gradient`` (MGDA on the continuous
-#: relaxation, `codesign.search.gradient.refine`). ``none`` by default: at equal wall time it
-#: is neutral after the default nested strategy and wins after ``joint``
-#: (docs/PERFORMANCE.md, "Gradient refinement").
-REFINE_METHODS: tuple[str, ...] = ("none", "gradient")
-DEFAULT_REFINE = "none"
 
 #: Files a run folder holds; ``--force`` removes exactly these before a new run.
 RUN_FILES: tuple[str, ...] = ("pareto.csv", "designs.json", "history.csv", "run.json",
@@ -117,6 +112,24 @@ def _prepare_out(out: Path, force: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
+def _guarded(fn: Callable[..., ExploreResult]) -> Callable[..., ExploreResult]:
+    """Run `explore` holding the output folder's lock (one run per folder) and with SIGTERM
+    and SIGHUP stopping it like Ctrl-C (docs/GUARANTEES.md, "Runs")."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> ExploreResult:
+        from codesign.results.lock import lock_folder
+        from codesign.search.interrupt import interrupt_on_signals
+
+        resume, out = kwargs.get("resume"), kwargs.get("out")
+        folder = resume if resume is not None else out
+        lock = (lock_folder(folder, "--resume" if resume is not None else "--out")
+                if folder is not None else contextlib.nullcontext())
+        with interrupt_on_signals(), lock:
+            return fn(*args, **kwargs)
+    return wrapper
+
+
+@_guarded
 def explore(
     workload: LayerTable | str | Path | None = None,
     space: DesignSpace | None = None,
@@ -132,7 +145,6 @@ def explore(
     max_power_w: float | None = None,
     mapper_candidates: int = DEFAULT_MAPPER_CANDIDATES,
     mapper_steps: int = DEFAULT_MAPPER_STEPS,
-    refine: str | None = None,
     seed: int = 0,
     device: str = "auto",
     out: str | Path | None = None,
@@ -155,8 +167,6 @@ def explore(
     ``resume``: a run folder to continue from its checkpoint (its saved configuration is
     used; a budget given here replaces the saved one). Ctrl-C stops after writing the front
     found so far; the result then has ``interrupted`` set.
-    ``refine``: polish the final front, one of `REFINE_METHODS` (default `DEFAULT_REFINE`,
-    or the saved run's); ``gradient`` needs the analytical cost model.
     """
     from codesign.search.problem import parse_objectives
     from codesign.search.strategies import DEFAULT_STRATEGY
@@ -179,7 +189,6 @@ def explore(
         population = cfg["population"]
         max_area_mm2, max_power_w = cfg["max_area_mm2"], cfg["max_power_w"]
         mapper_candidates, mapper_steps = cfg["mapper_candidates"], cfg["mapper_steps"]
-        refine = refine if refine is not None else cfg.get("refine")
         seed = cfg["seed"]
         if generations is None and max_evals is None and time_limit_s is None:
             generations, max_evals = cfg["generations"], cfg["max_evals"]
@@ -196,6 +205,8 @@ def explore(
         generations = DEFAULT_GENERATIONS
     budget = Budget(population=population or DEFAULT_POPULATION, generations=generations,
                     max_evals=max_evals, time_limit_s=time_limit_s)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed must be an integer >= 0, got {seed!r}")
     for name, value in (("max area", max_area_mm2), ("max power", max_power_w)):
         if value is not None and not value > 0:
             raise ConfigError(f"{name} must be > 0, got {value}")
@@ -205,10 +216,6 @@ def explore(
     from codesign.search.run import make_algorithm
 
     make_algorithm(algorithm, budget.population, len(objectives))  # validate the name early
-    refine = refine if refine is not None else DEFAULT_REFINE
-    if refine not in REFINE_METHODS:
-        raise ConfigError(f"unknown refine method {refine!r}; choose one of "
-                          f"{', '.join(REFINE_METHODS)}")
 
     out_path = Path(out) if out is not None else None
     if out_path is not None and resume is None:
@@ -238,12 +245,6 @@ def explore(
         from codesign.cost.analytical import AnalyticalCostModel
 
         cost_model = AnalyticalCostModel(resolve_technology(space.technology))
-    if refine == "gradient":
-        from codesign.cost.analytical import AnalyticalCostModel
-
-        if not isinstance(cost_model, AnalyticalCostModel):
-            raise ConfigError(f"refine gradient differentiates the analytical cost model; "
-                              f"this run uses {type(cost_model).__name__}: use refine none")
     evaluator = BatchEvaluator(
         space, WorkloadTensors.from_table(table, device=dev), cost_model, objectives,
         mode=strat.mode, max_area_mm2=max_area_mm2, max_power_w=max_power_w,
@@ -256,7 +257,6 @@ def explore(
         "max_evals": budget.max_evals, "time_limit_s": budget.time_limit_s,
         "max_area_mm2": max_area_mm2, "max_power_w": max_power_w,
         "mapper_candidates": mapper_candidates, "mapper_steps": mapper_steps, "seed": seed,
-        "refine": refine,
         "device": device, "space": space.to_dict(), "workload": workload_info,
         "n_unique_layers": len(table), "n_mac_layers": table.n_mac_layers,
     }
@@ -286,11 +286,6 @@ def explore(
     with _cpu_threads(1 if dev.type == "cpu" else None):
         state = run_search(evaluator, strat, algorithm, budget, seed=seed, state=saved_state,
                            on_generation=on_generation)
-        refined = None
-        if refine == "gradient" and not state.interrupted and len(state.archive):
-            from codesign.search.gradient import refine_run
-
-            refined = refine_run(state, evaluator, on_generation=on_generation)
     if out_path is not None:
         write_checkpoint(out_path, *state.to_checkpoint())
 
@@ -301,9 +296,6 @@ def explore(
         "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "generations_done": state.generation, "evaluations": state.n_evals,
         "wall_s": state.elapsed_s, "n_pareto": len(pareto),
-        "refine": None if refined is None else {
-            "method": refine, "steps": refined.n_steps, "evaluations": refined.n_evals,
-            "designs_added": refined.n_added, "wall_s": refined.wall_s},
         "hypervolume": {
             "value": state.history[-1]["hypervolume"] if state.history else 0.0,
             "space": "log10 objectives normalised by (z - lo) / (hi - lo)",
@@ -314,7 +306,10 @@ def explore(
     })
     result = ExploreResult(pareto=pareto, history=list(state.history), run=run, table=table)
     if out_path is not None:
-        result.write(out_path, plot=plot)
+        from codesign.search.interrupt import deferred_signals
+
+        with deferred_signals():  # a first Ctrl-C/SIGTERM now waits until every file is written
+            result.write(out_path, plot=plot)
     return result
 
 
@@ -347,6 +342,23 @@ def _pareto(evaluator, space: DesignSpace, table: LayerTable, state: RunState
     if not len(archive):
         return []
     _, mappings, result = evaluator.cost(archive.hw_genes, archive.factors, archive.order)
+    finite = evaluator.finite_mask(result)  # [N] numpy bool
+    if not finite.all():  # a cost model failing now on a design it costed before
+        import torch
+
+        from codesign.cost.chunked import take_designs
+        from codesign.search.archive import Archive
+
+        warnings.warn(f"cost model: objectives not finite for {int((~finite).sum())} of "
+                      f"{len(finite)} front designs when costed again; they are left out of "
+                      "the front", UserWarning, stacklevel=3)
+        keep = finite.nonzero()[0]
+        archive = Archive(archive.objectives[keep], archive.hw_genes[keep],
+                          archive.factors[keep], archive.order[keep])
+        index = torch.as_tensor(keep, device=result.latency_cycles.device)
+        mappings, result = take_designs(mappings, index), take_designs(result, index)
+        if not len(archive):
+            return []
     accelerators = [space.accelerator(g, name=f"pareto-{i}")
                     for i, g in enumerate(archive.hw_genes)]
     from codesign.arch.technology import Technology
@@ -369,4 +381,11 @@ def _load_resume(folder: Path) -> tuple[dict[str, Any], RunState]:
         raise RunError(f"--resume {folder}: no readable run.json with a config; is this a "
                        "codesign explore output folder?") from None
     state, arrays = read_checkpoint(folder)
-    return saved, RunState.from_checkpoint(state, arrays)
+    try:
+        restored = RunState.from_checkpoint(state, arrays)
+        if not all(isinstance(row, dict) for row in restored.history):
+            raise TypeError("history rows must be objects")
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as exc:
+        raise RunError(f"--resume {folder}: checkpoint holds unexpected values "
+                       f"({type(exc).__name__}: {exc}); start a new run") from None
+    return saved, restored

@@ -122,12 +122,36 @@ class _Progress:
             click.echo("", err=True)
 
 
+class _Limit(click.ParamType):
+    """``NAME=VALUE``: an upper limit on a named objective (``power=2.5``)."""
+
+    name = "NAME=VALUE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        name, sep, rest = str(value).rpartition("=")
+        try:
+            limit = float(rest)
+        except ValueError:
+            limit = float("nan")
+        if not sep or not name.strip() or not 0 < limit < float("inf"):
+            self.fail(f"expected NAME=VALUE with a number > 0, e.g. power=2.5; got {value!r}",
+                      param, ctx)
+        return (name.strip(), limit)
+
+
+_COST_MODEL_HELP = ("Cost model: 'analytical' (default), an installed plugin's name "
+                    "(entry points 'codesign.cost_models') or package.module:Name.")
+
+
 @main.command()
 @click.argument("model", required=False, type=click.Path(dir_okay=False, path_type=str))
 @click.option("--space", "space_path", type=click.Path(dir_okay=False, path_type=str),
               help="Design space YAML (ranges/choices of the HW parameters); default: built in.")
 @click.option("--objectives", default="latency,energy,area", show_default=True,
-              help="Comma-separated objectives to minimise: latency, energy, area, edp, power.")
+              help="Comma-separated objectives to minimise: latency, energy, area, edp, power "
+                   "(or one a custom --cost-model adds).")
 @click.option("--max-area", type=click.FloatRange(min=0, min_open=True), metavar="MM2",
               help="Constraint: chip area at most MM2.")
 @click.option("--max-power", type=click.FloatRange(min=0, min_open=True), metavar="W",
@@ -167,13 +191,19 @@ class _Progress:
 @click.option("--dim", "dims", multiple=True, type=_NameValue(shape=False),
               help="Set a named symbolic dim everywhere, e.g. batch=1 (repeatable).")
 @click.option("--no-plot", is_flag=True, help="Do not draw pareto.png.")
+@click.option("--max", "limits", multiple=True, type=_Limit(),
+              help="Constraint: objective NAME at most VALUE, in its unit (latency s, energy J, "
+                   "area mm2, edp J*s, power W, or an objective the cost model adds), e.g. "
+                   "power=2.5 (repeatable).")
+@click.option("--cost-model", "cost_model", metavar="SPEC", help=_COST_MODEL_HELP)
 def explore(model: str | None, space_path: str | None, objectives: str,
             max_area: float | None, max_power: float | None, strategy: str | None,
             algorithm: str, generations: int | None, population: int | None,
             max_evals: int | None, time_limit: float | None, mapper_candidates: int,
             mapper_steps: int, refine: str | None,
             seed: int, device: str, out: str | None, force: bool,
-            resume: str | None, input_shapes: tuple, dims: tuple, no_plot: bool) -> None:
+            resume: str | None, input_shapes: tuple, dims: tuple, no_plot: bool,
+            limits: tuple, cost_model: str | None) -> None:
     """Search accelerator designs and per-layer mappings for an ONNX MODEL; write the
     Pareto front (pareto.csv, designs.json, history.csv, run.json, pareto.png) and
     report.html (why each design wins; see `codesign report`) to --out."""
@@ -204,7 +234,8 @@ def explore(model: str | None, space_path: str | None, objectives: str,
             seed=seed,
             device=device, out=out, force=force, resume=resume,
             input_shapes=dict(input_shapes) or None, dims=dict(dims) or None,
-            progress=progress, command=["codesign", *sys.argv[1:]], plot=not no_plot)
+            progress=progress, command=["codesign", *sys.argv[1:]], plot=not no_plot,
+            constraints=dict(limits) or None, cost_model=cost_model)
     finally:
         progress.close()
     folder = resume or out
@@ -255,20 +286,24 @@ def sensitivity(run_dir: str, design_id: int, as_json: bool) -> None:
               help="Set a graph input's shape, e.g. input=1x3x224x224 (repeatable).")
 @click.option("--dim", "dims", multiple=True, type=_NameValue(shape=False),
               help="Set a named symbolic dim everywhere, e.g. batch=1 (repeatable).")
+@click.option("--cost-model", "cost_model", metavar="SPEC", help=_COST_MODEL_HELP)
 def map_command(model: str, arch: str, objective: str, effort: str, device: str, seed: int,
-                out: str | None, input_shapes: tuple, dims: tuple) -> None:
+                out: str | None, input_shapes: tuple, dims: tuple,
+                cost_model: str | None) -> None:
     """Find the best mapping of every layer of an ONNX MODEL on one accelerator; print a
     per-layer table (mapping, cycles, energy, utilisation, bottleneck) and totals."""
     from pathlib import Path
 
     from codesign.arch.presets import resolve_accelerator
+    from codesign.cost.loading import load_cost_model
     from codesign.search.mapper import map_layers
     from codesign.workload.table import load_onnx
 
     accelerator = resolve_accelerator(arch)
     table = load_onnx(model, input_shapes=dict(input_shapes) or None, dims=dict(dims) or None)
     result = map_layers(table, accelerator, objective=objective, device=device, seed=seed,
-                        effort=effort)
+                        effort=effort,
+                        cost_model=load_cost_model(cost_model) if cost_model else None)
     click.echo(_map_table(result))
     bad = [i for i, ok in enumerate(result.feasible) if not ok]
     if bad:

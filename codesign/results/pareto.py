@@ -38,7 +38,8 @@ _BOUNDS = ("compute", "glb", "dram")
 class ParetoDesign:
     """One Pareto-optimal design: hardware, network totals, and per-layer schedules.
 
-    ``metrics`` holds `METRIC_COLUMNS` and `EXPLAIN_COLUMNS`; ``layers[i]`` describes unique
+    ``metrics`` holds `METRIC_COLUMNS`, `EXPLAIN_COLUMNS` and the objectives a custom cost
+    model adds (`CostResult.extra_objectives`, by name); ``layers[i]`` describes unique
     layer ``i`` (its nodes, count, mapping in the JSON form, cycles, energy, utilisation, the
     bound that limits it, feasibility, and `explain`'s traffic, energy by level and
     lower-bound gaps).
@@ -82,6 +83,7 @@ def pareto_designs(accelerators: list[Accelerator], table: LayerTable, mappings:
     energy_j = result.energy_j.tolist()
     area = result.area_mm2.tolist()
     power = result.power_w.tolist()
+    extra = {name: value.tolist() for name, value in result.extra_objectives.items()}
     counts = np.asarray(table.counts, dtype=np.float64)  # [L]
     macs = np.asarray([layer.macs for layer in table.layers], dtype=np.float64)
     n_pes = np.asarray([a.n_pes for a in accelerators], dtype=np.float64)  # [B]
@@ -110,5 +112,6 @@ def pareto_designs(accelerators: list[Accelerator], table: LayerTable, mappings:
                    "energy_j": energy_j[b], "area_mm2": area[b],
                    "edp_js": energy_j[b] * latency_s[b], "power_w": power[b],
                    "utilization": float(utilization[b]), **summaries[b]}
+        metrics.update({name: float(values[b]) for name, values in extra.items()})
         designs.append(ParetoDesign(b, acc, metrics, tuple(layers)))
     return designs

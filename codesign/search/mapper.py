@@ -665,7 +665,8 @@ def map_layers(table: LayerTable, accelerator: Accelerator, *, objective: str = 
                n_steps: int | None = None, cpu_threads: int | None = 1) -> LayerMappingResult:
     """Map every unique layer of ``table`` onto ``accelerator``.
 
-    ``cost_model`` defaults to `AnalyticalCostModel()`. ``effort`` names a budget in
+    ``cost_model`` defaults to `AnalyticalCostModel()`; a spec string or a per-design
+    function is accepted too (`as_cost_model`). ``effort`` names a budget in
     `EFFORTS`; ``n_candidates`` / ``n_steps`` override it. Same seed and device give the
     same mappings. On the CPU the search runs with ``cpu_threads`` torch threads (restored
     afterwards; ``None`` leaves torch's setting): the tensors are small, and one thread
@@ -681,6 +682,10 @@ def map_layers(table: LayerTable, accelerator: Accelerator, *, objective: str = 
         from codesign.cost.analytical import AnalyticalCostModel
 
         cost_model = AnalyticalCostModel()
+    else:
+        from codesign.cost.loading import as_cost_model
+
+        cost_model = as_cost_model(cost_model)
     dev = resolve_device(device)
     n_cand, steps = EFFORTS[effort]
     n_cand = n_candidates if n_candidates is not None else n_cand

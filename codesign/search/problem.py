@@ -21,6 +21,7 @@ as ``value / limit - 1``.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,8 +29,14 @@ import torch
 from pymoo.core.problem import Problem
 
 from codesign.arch.space import DesignSpace
+from codesign.cost.chunked import (
+    JOINT_BYTES_PER_DESIGN_LAYER,
+    MAPPER_BYTES_PER_CANDIDATE_LAYER,
+    chunk_designs,
+    evaluate_in_chunks,
+)
 from codesign.cost.model import CostModel, CostResult
-from codesign.errors import ConfigError
+from codesign.errors import ConfigError, RunError
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
 from codesign.search.memory import MappingMemory
 
@@ -125,6 +132,7 @@ class BatchEvaluator:
         self.effort = effort or MapperEffort()
         self.seed = int(seed)
         self.calls = 0
+        self._warned_not_finite = False
         #: the nested mapper's warm start (`MappingMemory`); ``None``: every design is
         #: mapped from scratch. The run loop sets it for strategies with ``warm_start``.
         self.memory: MappingMemory | None = None
@@ -148,18 +156,67 @@ class BatchEvaluator:
 
     # -- evaluation ----------------------------------------------------------------------
     def evaluate(self, x: np.ndarray) -> Evaluation:
-        """Cost a population.
+        """Cost a population, in chunks of designs that fit in memory (`chunk_size`).
+
+        A population that fits in one chunk is one decode and one cost-model (or mapper)
+        call. Chunks of a joint population give exactly the unchunked numbers; the nested
+        mapper's random draws run on from chunk to chunk (reproducible, and warned about).
 
         Shape:
             x: ``[B, V]`` floats in ``[0, 1]`` (``V = n_var``).
         """
         x = np.asarray(x, dtype=np.float64)
+        seed = _mix(self.seed, self.calls)
+        self.calls += 1
+        n_b, size = x.shape[0], self.chunk_size()
+        while True:
+            generator = torch.Generator(device=self.device)
+            generator.manual_seed(seed)
+            try:
+                return self._evaluate_chunks(x, generator, size)
+            except RuntimeError as exc:  # torch's OutOfMemoryError is one too
+                # the estimate was too low (a custom model, a busy GPU): halve and retry
+                if not _out_of_memory(exc):
+                    raise
+                if min(size, n_b) == 1:
+                    raise RunError(f"out of memory costing one design of {self.n_layers} "
+                                   f"layers on {self.device}; free memory, use another device "
+                                   "or lower the mapper effort") from exc
+                size = max(1, min(size, n_b) // 2)
+                warnings.warn(f"out of memory on {self.device}: evaluating in chunks of {size} "
+                              "designs instead", UserWarning, stacklevel=2)
+
+    def _evaluate_chunks(self, x: np.ndarray, generator: torch.Generator, size: int
+                         ) -> Evaluation:
+        n_b = x.shape[0]
+        if n_b <= size:
+            return self._evaluate_chunk(x, generator)
+        if self.mode == "nested":
+            warnings.warn(f"{n_b} designs do not fit in memory at once: the nested mapper runs "
+                          f"in {-(-n_b // size)} chunks of {size} designs (set "
+                          "CODESIGN_MAX_BATCH_BYTES to choose); results are reproducible "
+                          "but differ from one unchunked call", UserWarning, stacklevel=3)
+        parts = [self._evaluate_chunk(x[s:s + size], generator) for s in range(0, n_b, size)]
+        return Evaluation(**{
+            name: (sum(getattr(p, name) for p in parts) if name == "n_evals"
+                   else np.concatenate([getattr(p, name) for p in parts]))
+            for name in Evaluation.__dataclass_fields__})
+
+    def chunk_size(self) -> int:
+        """Designs per evaluation call that fit the memory budget (`codesign.cost.chunked`):
+        decoding plus costing per layer for a joint genome, the mapper's candidates per
+        layer for a nested one."""
+        if self.mode == "nested":
+            per_design = (self.n_layers * self.effort.n_candidates
+                          * MAPPER_BYTES_PER_CANDIDATE_LAYER)
+        else:
+            per_design = self.n_layers * JOINT_BYTES_PER_DESIGN_LAYER
+        return chunk_designs(per_design, self.device)
+
+    def _evaluate_chunk(self, x: np.ndarray, generator: torch.Generator) -> Evaluation:
         genes = torch.as_tensor(x, device=self.device)  # the one numpy -> torch conversion
         n_b, n_h = genes.shape[0], self.space.n_genes
         hardware = self.space.decode(genes[:, :n_h])
-        generator = torch.Generator(device=self.device)
-        generator.manual_seed(_mix(self.seed, self.calls))
-        self.calls += 1
         if self.mode == "nested":
             mappings, result, n_evals = self._nested(hardware, generator,
                                                      self.space.indices(x[:, :n_h]))
@@ -183,7 +240,16 @@ class BatchEvaluator:
                                                      device=self.device))
         mappings = MappingBatch(torch.as_tensor(factors, device=self.device),
                                 torch.as_tensor(order, device=self.device))
-        return hardware, mappings, self.cost_model.evaluate(hardware, self.workload, mappings)
+        return hardware, mappings, evaluate_in_chunks(self.cost_model, hardware, self.workload,
+                                                      mappings)
+
+    def finite_mask(self, result: CostResult) -> np.ndarray:
+        """``[B]`` numpy bool: the run's objectives are all finite and positive."""
+        return self._finite(result.objectives()).cpu().numpy()
+
+    def _finite(self, named: dict[str, torch.Tensor]) -> torch.Tensor:
+        objectives = torch.stack([named[n].to(torch.float64) for n in self.objectives], dim=1)
+        return torch.isfinite(objectives).all(1) & (objectives > 0).all(1)  # [B]
 
     def remap(self, hw_genes: np.ndarray, effort: MapperEffort) -> Evaluation:
         """Map given designs with the batched mapper at ``effort`` (sequential's 2nd phase)."""
@@ -226,7 +292,14 @@ class BatchEvaluator:
         """``[B, O]`` objectives, ``[B, C]`` constraints, ``[B]`` feasibility."""
         named = result.objectives()
         objectives = torch.stack([named[n].to(torch.float64) for n in self.objectives], dim=1)
-        finite = torch.isfinite(objectives).all(1) & (objectives > 0).all(1)  # [B]
+        finite = self._finite(named)  # [B]
+        if not self._warned_not_finite:  # one host sync per batch until the first warning
+            n_bad = int((~finite).sum())
+            if n_bad:
+                self._warned_not_finite = True
+                warnings.warn(f"cost model: objectives not finite (NaN, inf) or not positive "
+                              f"for {n_bad} of {finite.shape[0]} designs; they are marked "
+                              "infeasible (warned once per run)", UserWarning, stacklevel=3)
         objectives = torch.where(finite.unsqueeze(1), objectives,
                                  torch.full_like(objectives, _WORST))
         excess = result.capacity_excess.to(torch.float64).clamp(min=0).sum(1)  # [B]
@@ -235,7 +308,9 @@ class BatchEvaluator:
                                torch.log1p(excess).clamp(min=1e-3))
         columns = [capacity]
         if self.max_area_mm2 is not None:
-            columns.append(named["area"].to(torch.float64) / self.max_area_mm2 - 1.0)
+            area = torch.where(finite, named["area"].to(torch.float64),
+                               torch.full_like(excess, _WORST))
+            columns.append(area / self.max_area_mm2 - 1.0)
         if self.max_power_w is not None:
             power = torch.where(finite, named["power"].to(torch.float64),
                                 torch.full_like(excess, _WORST))
@@ -248,6 +323,14 @@ def nested_evals_per_design(effort: MapperEffort) -> int:
     """Design evaluations the batched mapper spends per design: its starting candidates,
     ``n_candidates`` children per step, and the final costing of the best mappings."""
     return effort.n_candidates * (effort.n_steps + 1) + 1
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether torch failed to allocate (CUDA raises OutOfMemoryError, the CPU allocator a
+    RuntimeError saying so)."""
+    text = str(exc)
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or "can't allocate memory" in text \
+        or "out of memory" in text.lower()
 
 
 def _decode(genes: torch.Tensor, workload: WorkloadTensors, hardware: HardwareBatch

@@ -48,8 +48,10 @@ class Budget:
             problems.append(f"generations must be >= 1, got {self.generations}")
         if self.max_evals is not None and self.max_evals < 1:
             problems.append(f"max evals must be >= 1, got {self.max_evals}")
-        if self.time_limit_s is not None and self.time_limit_s <= 0:
-            problems.append(f"time limit must be > 0 s, got {self.time_limit_s}")
+        if self.time_limit_s is not None and not 0 < self.time_limit_s < float("inf"):
+            # NaN compared false with every limit: the run never stopped
+            problems.append(f"time limit must be a finite number of seconds > 0, got "
+                            f"{self.time_limit_s}")
         if self.generations is None and self.max_evals is None and self.time_limit_s is None:
             problems.append("set at least one of generations, max evals, time limit")
         if problems:
@@ -147,7 +149,8 @@ def make_algorithm(name: str, population: int, n_objectives: int,
         from pymoo.util.ref_dirs import get_reference_directions
 
         partitions = 1
-        while _n_simplex_points(n_objectives, partitions + 1) <= population:
+        while n_objectives > 1 and _n_simplex_points(n_objectives, partitions + 1) <= population:
+            # (one objective has a single reference direction: the loop would never end)
             partitions += 1
         ref_dirs = get_reference_directions("das-dennis", n_objectives,
                                             n_partitions=partitions)

@@ -117,14 +117,42 @@ def test_sensitivity_on_a_damaged_folder_is_one_line(case, good_run, tmp_path):
 RESUME_CASES = {
     # AttributeError: 'float' object has no attribute 'get'
     "checkpoint.json a number": lambda data: 3.5,
+    # KeyError 'history' in RunState.from_checkpoint
+    "no history": lambda data: {k: v for k, v in data.items() if k != "history"},
+    # TypeError: 'float' object is not iterable
+    "history a number": _set(["history"], 1.5),
+    # TypeError in the history columns: rows that are not objects
+    "history rows numbers": _set(["history"], [1, 2]),
+    # ValueError: cannot convert float NaN to integer
+    "n_evals NaN": _set(["n_evals"], float("nan")),
 }
+
+
+def _edit_checkpoint_state(folder, edit):
+    """Edit the JSON state inside checkpoint.npz (checkpoint.json is only a copy of it)."""
+    path = folder / "checkpoint.npz"
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    state = json.loads(arrays["_state_json"].tobytes().decode())
+    text = json.dumps(edit(state))
+    arrays["_state_json"] = np.frombuffer(text.encode(), dtype=np.uint8)
+    np.savez(path, **arrays)
 
 
 @pytest.mark.parametrize("case", list(RESUME_CASES))
 def test_resume_from_a_damaged_checkpoint_is_one_line(case, good_run, tmp_path):
     folder = _copy(good_run, tmp_path)
-    _edit_json(folder / "checkpoint.json", RESUME_CASES[case])
+    _edit_checkpoint_state(folder, RESUME_CASES[case])
     _one_line(["explore", "--resume", folder, "--generations", "3", "--no-plot"], codes=(1,))
+
+
+def test_resume_ignores_a_damaged_readable_copy(good_run, tmp_path):
+    """checkpoint.json is only a readable copy: damaging it does not stop a resume."""
+    folder = _copy(good_run, tmp_path)
+    (folder / "checkpoint.json").write_text("{ not json")
+    result = CliRunner().invoke(main, ["explore", "--resume", str(folder), "--generations",
+                                       "3", "--no-plot"])
+    assert result.exit_code == 0, (result.output, result.exception)
 
 
 def test_report_survives_random_damage(good_run, tmp_path):
