@@ -36,6 +36,13 @@ DEFAULT_GENERATIONS = 100
 DEFAULT_MAPPER_CANDIDATES = 4
 DEFAULT_MAPPER_STEPS = 1
 
+#: Polishing of the final front: ``none`` or ``gradient`` (MGDA on the continuous
+#: relaxation, `codesign.search.gradient.refine`). ``none`` by default: at equal wall time it
+#: is neutral after the default nested strategy and wins after ``joint``
+#: (docs/PERFORMANCE.md, "Gradient refinement").
+REFINE_METHODS: tuple[str, ...] = ("none", "gradient")
+DEFAULT_REFINE = "none"
+
 #: Files a run folder holds; ``--force`` removes exactly these before a new run.
 RUN_FILES: tuple[str, ...] = ("pareto.csv", "designs.json", "history.csv", "run.json",
                               "pareto.png", "checkpoint.json", "checkpoint.npz",
@@ -60,6 +67,24 @@ class ExploreResult:
         """``pareto.csv`` rows."""
         return [d.row() for d in self.pareto]
 
+    def columns(self) -> tuple[str, ...]:
+        """``pareto.csv`` columns: `PARETO_COLUMNS`, then a custom cost model's added
+        objectives."""
+        extra = [k for d in self.pareto[:1] for k in d.metrics if k not in PARETO_COLUMNS]
+        return (*PARETO_COLUMNS, *extra)
+
+    def to_csv(self) -> str:
+        """``pareto.csv`` as text (one row per Pareto design)."""
+        from codesign.results.export import generate_csv
+
+        return generate_csv(self.rows(), self.columns())
+
+    def to_json(self) -> str:
+        """`to_dict` as indented JSON text."""
+        from codesign.results.export import generate_json
+
+        return generate_json(self.to_dict())
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data: run record, Pareto designs with per-layer mappings, history."""
         return {"run": self.run, "designs": [d.to_dict() for d in self.pareto],
@@ -72,7 +97,7 @@ class ExploreResult:
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        write_csv(folder / "pareto.csv", self.rows(), PARETO_COLUMNS)
+        write_csv(folder / "pareto.csv", self.rows(), self.columns())
         write_json(folder / "designs.json", {"objectives": self.run["config"]["objectives"],
                                              "designs": [d.to_dict() for d in self.pareto]})
         columns = list(self.history[0]) if self.history else ["generation", "evaluations"]
@@ -143,8 +168,10 @@ def explore(
     time_limit_s: float | None = None,
     max_area_mm2: float | None = None,
     max_power_w: float | None = None,
+    constraints: Mapping[str, float] | None = None,
     mapper_candidates: int = DEFAULT_MAPPER_CANDIDATES,
     mapper_steps: int = DEFAULT_MAPPER_STEPS,
+    refine: str | None = None,
     seed: int = 0,
     device: str = "auto",
     out: str | Path | None = None,
@@ -167,6 +194,14 @@ def explore(
     ``resume``: a run folder to continue from its checkpoint (its saved configuration is
     used; a budget given here replaces the saved one). Ctrl-C stops after writing the front
     found so far; the result then has ``interrupted`` set.
+    ``refine``: polish the final front, one of `REFINE_METHODS` (default `DEFAULT_REFINE`,
+    or the saved run's); ``gradient`` needs the analytical cost model.
+    ``constraints``: upper limits on any objective name, e.g. ``{"power": 2.0}`` or an
+    objective a custom cost model adds (``max_area_mm2`` / ``max_power_w`` are shorthands).
+    ``cost_model``: a `CostModel`, a spec for `load_cost_model` (``"analytical"``, a plugin
+    name, ``"package.module:Name"``) or a per-design function (wrapped in
+    `FunctionCostModel`); default: the analytical model with the space's technology. A
+    custom model is not saved in the run folder: pass it again to ``resume``.
     """
     from codesign.search.problem import parse_objectives
     from codesign.search.strategies import DEFAULT_STRATEGY
@@ -188,7 +223,9 @@ def explore(
         objectives, strategy, algorithm = cfg["objectives"], cfg["strategy"], cfg["algorithm"]
         population = cfg["population"]
         max_area_mm2, max_power_w = cfg["max_area_mm2"], cfg["max_power_w"]
+        constraints = cfg.get("constraints") or None
         mapper_candidates, mapper_steps = cfg["mapper_candidates"], cfg["mapper_steps"]
+        refine = refine if refine is not None else cfg.get("refine")
         seed = cfg["seed"]
         if generations is None and max_evals is None and time_limit_s is None:
             generations, max_evals = cfg["generations"], cfg["max_evals"]
@@ -197,7 +234,15 @@ def explore(
     if workload is None:
         raise ConfigError("explore: give a workload (a LayerTable or an ONNX path)")
 
-    objectives = parse_objectives(objectives)
+    from codesign.cost.model import objective_names
+    from codesign.search.problem import parse_constraints
+
+    if cost_model is not None:
+        from codesign.cost.loading import as_cost_model
+
+        cost_model = as_cost_model(cost_model)
+    objectives = parse_objectives(objectives, objective_names(cost_model))
+    constraints = parse_constraints(constraints, objective_names(cost_model))
     strategy = strategy or DEFAULT_STRATEGY
     strat = get_strategy(strategy)
     space = space or DesignSpace()
@@ -216,6 +261,10 @@ def explore(
     from codesign.search.run import make_algorithm
 
     make_algorithm(algorithm, budget.population, len(objectives))  # validate the name early
+    refine = refine if refine is not None else DEFAULT_REFINE
+    if refine not in REFINE_METHODS:
+        raise ConfigError(f"unknown refine method {refine!r}; choose one of "
+                          f"{', '.join(REFINE_METHODS)}")
 
     out_path = Path(out) if out is not None else None
     if out_path is not None and resume is None:
@@ -245,18 +294,27 @@ def explore(
         from codesign.cost.analytical import AnalyticalCostModel
 
         cost_model = AnalyticalCostModel(resolve_technology(space.technology))
+    if refine == "gradient":
+        from codesign.cost.analytical import AnalyticalCostModel
+
+        if not isinstance(cost_model, AnalyticalCostModel):
+            raise ConfigError(f"refine gradient differentiates the analytical cost model; "
+                              f"this run uses {type(cost_model).__name__}: use refine none")
     evaluator = BatchEvaluator(
         space, WorkloadTensors.from_table(table, device=dev), cost_model, objectives,
         mode=strat.mode, max_area_mm2=max_area_mm2, max_power_w=max_power_w,
         effort=strat.effort or MapperEffort(mapper_candidates, mapper_steps), seed=seed,
-        device=dev)
+        device=dev, constraints=constraints)
 
     config = {
         "objectives": list(objectives), "strategy": strategy, "algorithm": algorithm,
         "population": budget.population, "generations": budget.generations,
         "max_evals": budget.max_evals, "time_limit_s": budget.time_limit_s,
         "max_area_mm2": max_area_mm2, "max_power_w": max_power_w,
+        "constraints": constraints, "cost_model": f"{type(cost_model).__module__}:"
+                                                 f"{type(cost_model).__qualname__}",
         "mapper_candidates": mapper_candidates, "mapper_steps": mapper_steps, "seed": seed,
+        "refine": refine,
         "device": device, "space": space.to_dict(), "workload": workload_info,
         "n_unique_layers": len(table), "n_mac_layers": table.n_mac_layers,
     }
@@ -286,6 +344,11 @@ def explore(
     with _cpu_threads(1 if dev.type == "cpu" else None):
         state = run_search(evaluator, strat, algorithm, budget, seed=seed, state=saved_state,
                            on_generation=on_generation)
+        refined = None
+        if refine == "gradient" and not state.interrupted and len(state.archive):
+            from codesign.search.gradient import refine_run
+
+            refined = refine_run(state, evaluator, on_generation=on_generation)
     if out_path is not None:
         write_checkpoint(out_path, *state.to_checkpoint())
 
@@ -296,6 +359,9 @@ def explore(
         "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "generations_done": state.generation, "evaluations": state.n_evals,
         "wall_s": state.elapsed_s, "n_pareto": len(pareto),
+        "refine": None if refined is None else {
+            "method": refine, "steps": refined.n_steps, "evaluations": refined.n_evals,
+            "designs_added": refined.n_added, "wall_s": refined.wall_s},
         "hypervolume": {
             "value": state.history[-1]["hypervolume"] if state.history else 0.0,
             "space": "log10 objectives normalised by (z - lo) / (hi - lo)",

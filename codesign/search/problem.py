@@ -16,12 +16,14 @@ Objectives are handed to pymoo as ``log10`` values (they span decades; the crowd
 reference-direction machinery works better on comparable scales); the `Evaluation` keeps
 the plain values. Constraints (pymoo: ``G <= 0`` is feasible): buffer capacity
 (``log1p`` of the words over capacity, summed over layers), and optionally area and power
-as ``value / limit - 1``.
+as ``value / limit - 1``, and the same for any objective the cost model offers (``constraints
+= {"peak_dram_bw": 20.0}``, a custom model's `CostResult.extra_objectives` included).
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,7 +37,7 @@ from codesign.cost.chunked import (
     chunk_designs,
     evaluate_in_chunks,
 )
-from codesign.cost.model import CostModel, CostResult
+from codesign.cost.model import CostModel, CostResult, objective_names
 from codesign.errors import ConfigError, RunError
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
 from codesign.search.memory import MappingMemory
@@ -58,20 +60,48 @@ MODES: tuple[str, ...] = ("joint", "nested")
 _WORST = 1e30
 
 
-def parse_objectives(text: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+def parse_objectives(text: str | tuple[str, ...] | list[str],
+                     allowed: tuple[str, ...] = OBJECTIVES) -> tuple[str, ...]:
     """``"latency,energy,area"`` -> a tuple of known, distinct objective names.
+
+    ``allowed``: the names to accept; `objective_names` of a custom cost model adds the
+    objectives it declares.
 
     >>> parse_objectives("edp, area")
     ('edp', 'area')
     """
     names = [n.strip() for n in text.split(",")] if isinstance(text, str) else list(text)
     names = [n for n in names if n]
-    unknown = [n for n in names if n not in OBJECTIVES]
+    unknown = [n for n in names if n not in allowed]
     if unknown or not names or len(set(names)) != len(names):
         raise ConfigError(f"objectives {','.join(names)!r}: need one or more distinct names "
-                          f"from {', '.join(OBJECTIVES)}"
+                          f"from {', '.join(allowed)}"
                           + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
     return tuple(names)
+
+
+def parse_constraints(limits: Mapping[str, float] | None,
+                      allowed: tuple[str, ...] = OBJECTIVES) -> dict[str, float]:
+    """``{"power": 2.0}`` -> checked upper limits, one per known objective name.
+
+    >>> parse_constraints({"peak": 3}, allowed=("latency", "peak"))
+    {'peak': 3.0}
+    """
+    out, problems = {}, []
+    for name, limit in (limits or {}).items():
+        if name not in allowed:
+            problems.append(f"unknown name {name!r} (known: {', '.join(allowed)})")
+            continue
+        try:
+            value = float(limit)
+        except (TypeError, ValueError):
+            value = float("nan")
+        if not value > 0 or value == float("inf"):
+            problems.append(f"{name}: limit must be a finite number > 0, got {limit!r}")
+        out[name] = value
+    if problems:
+        raise ConfigError("constraints: " + "; ".join(problems))
+    return out
 
 
 @dataclass(frozen=True)
@@ -116,7 +146,8 @@ class BatchEvaluator:
                  objectives: tuple[str, ...], *, mode: str = "joint",
                  max_area_mm2: float | None = None, max_power_w: float | None = None,
                  effort: MapperEffort | None = None,
-                 seed: int = 0, device: torch.device | str = "cpu") -> None:
+                 seed: int = 0, device: torch.device | str = "cpu",
+                 constraints: Mapping[str, float] | None = None) -> None:
         if mode not in MODES:
             raise ConfigError(f"unknown genome mode {mode!r}; use one of {', '.join(MODES)}")
         from codesign.mapping.encoding import n_mapping_genes
@@ -125,7 +156,10 @@ class BatchEvaluator:
         self.device = torch.device(device)
         self.workload = workload.to(self.device)
         self.cost_model = cost_model
-        self.objectives = parse_objectives(objectives)
+        allowed = objective_names(cost_model)
+        self.objectives = parse_objectives(objectives, allowed)
+        #: upper limits on named objectives (beyond max area / max power), ``value <= limit``
+        self.constraints = parse_constraints(constraints, allowed)
         self.mode = mode
         self.max_area_mm2 = max_area_mm2
         self.max_power_w = max_power_w
@@ -152,6 +186,7 @@ class BatchEvaluator:
             names.append("area")
         if self.max_power_w is not None:
             names.append("power")
+        names.extend(f"max_{name}" for name in self.constraints)
         return tuple(names)
 
     # -- evaluation ----------------------------------------------------------------------
@@ -315,6 +350,11 @@ class BatchEvaluator:
             power = torch.where(finite, named["power"].to(torch.float64),
                                 torch.full_like(excess, _WORST))
             columns.append(power / self.max_power_w - 1.0)
+        for name, limit in self.constraints.items():
+            value = named[name].to(torch.float64)
+            value = torch.where(finite & torch.isfinite(value), value,
+                                torch.full_like(excess, _WORST))
+            columns.append(value / limit - 1.0)
         constraints = torch.stack(columns, dim=1)  # [B, C]
         return objectives, constraints, (constraints <= 0).all(1)
 
