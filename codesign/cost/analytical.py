@@ -7,6 +7,8 @@ Designs x layers are evaluated at once on the inputs' device; nothing loops over
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from codesign.arch.technology import Technology
@@ -104,8 +106,13 @@ class AnalyticalCostModel:
 
 
 def evaluate_batch(hardware: HardwareBatch, workload: WorkloadTensors, mappings: MappingBatch,
-                   tech: Technology) -> CostResult:
-    """The body of `AnalyticalCostModel.evaluate` as a pure function (shapes there)."""
+                   tech: Technology, *, reload_fn: Callable = reloads) -> CostResult:
+    """The body of `AnalyticalCostModel.evaluate` as a pure function (shapes there).
+
+    ``reload_fn(factors [B, L, F, D], order [B, L, 2, D]) -> [B, L, 2, T]`` counts the
+    reloads; the gradient refinement passes a continuous surrogate of the v1 rule
+    (`codesign.search.gradient.soft_reloads`) and keeps every other term of the model.
+    """
     # One transpose to structure-of-arrays storage: every (slot, dim) value of the batch
     # is then a contiguous [B, L] vector in all the functions below (same [B, L, F, D]
     # shape, different strides). Integer factors are counted in float64, exact below
@@ -114,7 +121,7 @@ def evaluate_batch(hardware: HardwareBatch, workload: WorkloadTensors, mappings:
     factors = soa_view(mappings.factors, torch.float64 if exact else None)  # [B, L, F, D]
     order = soa_view(mappings.order[..., :2, :])                       # [B, L, 2, D]
     tile = tiles(factors, workload.stride, workload.dilation)          # [B, L, 4, T]
-    reload = reloads(factors, order)                                   # [B, L, 2, T]
+    reload = reload_fn(factors, order)                                 # [B, L, 2, T]
     spatial = factors[..., _ROWS, :].prod(-1) * factors[..., _COLS, :].prod(-1)  # [B, L]
     useful_macs = workload.dims.prod(-1)                               # [L]
     counts_f = access_counts(tile, reload, spatial, useful_macs)       # [B, L, 3, 3, 2]

@@ -36,13 +36,9 @@ import torch
 
 from codesign.arch.space import HW_GENES, DesignSpace
 from codesign.arch.technology import Technology
-from codesign.cost.access_counts import access_counts, relevance, tiles
-from codesign.cost.analytical import capacity_excess, mapping_feasible
-from codesign.cost.area import area_mm2
-from codesign.cost.energy import access_energy_pj, leakage_energy_pj, mac_energy_pj
-from codesign.cost.latency import bandwidth_cycles, compute_cycles, latency_cycles, utilization
+from codesign.cost.access_counts import relevance, tiles
+from codesign.cost.analytical import evaluate_batch
 from codesign.cost.model import CostResult
-from codesign.cost.vector import vector_cost
 from codesign.errors import ConfigError
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
 from codesign.search.archive import non_dominated_mask
@@ -306,8 +302,8 @@ def soft_reloads(factors: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
 
 def relaxed_cost(hardware: HardwareBatch, workload: WorkloadTensors, mappings: MappingBatch,
                  technology: Technology | None = None) -> CostResult:
-    """DESIGN.md's v1 analytical model assembled from the same pieces as
-    `AnalyticalCostModel`, with `soft_reloads` in place of the step-function reload rule.
+    """`AnalyticalCostModel`'s own body (`evaluate_batch`, systolic fill/drain included)
+    with `soft_reloads` in place of the step-function reload rule.
 
     Equal to the exact model at integer factors (tested); continuous in float factors. Only
     the relaxed path uses it: every candidate is re-costed with the run's exact model.
@@ -316,35 +312,7 @@ def relaxed_cost(hardware: HardwareBatch, workload: WorkloadTensors, mappings: M
         as `AnalyticalCostModel.evaluate`.
     """
     tech = technology if technology is not None else Technology.default()
-    factors = mappings.factors
-    tile = tiles(factors, workload.stride, workload.dilation)             # [B, L, 4, T]
-    reload = soft_reloads(factors, mappings.order)                        # [B, L, 2, T]
-    spatial = factors[..., _ROWS, :].prod(-1) * factors[..., _COLS, :].prod(-1)  # [B, L]
-    useful_macs = workload.dims.prod(-1)                                  # [L]
-    accesses = access_counts(tile, reload, spatial, useful_macs)          # [B, L, 3, 3, 2]
-    compute = compute_cycles(factors, hardware)                           # [B, L]
-    glb, dram = bandwidth_cycles(accesses, hardware)                      # [B, L]
-    cycles = latency_cycles(compute, glb, dram)                           # [B, L]
-    excess = capacity_excess(tile, hardware)                              # [B, L]
-    feasible = mapping_feasible(factors, workload.dims, hardware) & (excess <= 0)
-    fdtype = cycles.dtype
-    parts = torch.cat([
-        access_energy_pj(accesses, hardware, tech).to(fdtype),            # [B, L, 3]
-        mac_energy_pj(useful_macs, hardware, tech).to(fdtype).unsqueeze(-1),
-        leakage_energy_pj(cycles, hardware, tech).to(fdtype).unsqueeze(-1),
-    ], dim=-1)                                                            # [B, L, 5]
-    energy = parts.sum(-1)                                                # [B, L]
-    vec_cycles, vec_energy = vector_cost(hardware, workload, tech)        # [B], [B]
-    counts = workload.counts.to(fdtype)                                   # [L]
-    return CostResult(
-        cycles=cycles, compute_cycles=compute, glb_cycles=glb, dram_cycles=dram,
-        utilization=utilization(useful_macs, compute, hardware), energy_pj=energy,
-        feasible=feasible, capacity_excess=excess.to(fdtype), accesses=accesses,
-        energy_parts_pj=parts, area_mm2=area_mm2(hardware, tech).to(fdtype),
-        vector_cycles=vec_cycles.to(fdtype), vector_energy_pj=vec_energy.to(fdtype),
-        latency_cycles=(cycles * counts).sum(-1) + vec_cycles.to(fdtype),
-        total_energy_pj=(energy * counts).sum(-1) + vec_energy.to(fdtype),
-        feasible_design=feasible.all(-1), clock_mhz=hardware.clock_mhz)
+    return evaluate_batch(hardware, workload, mappings, tech, reload_fn=soft_reloads)
 
 
 def relaxed_objectives(result: CostResult, counts: torch.Tensor, objectives: Sequence[str],
