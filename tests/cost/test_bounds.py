@@ -1,14 +1,12 @@
 """Lower bounds: hand-derived values, and no cost-model result ever beats them."""
 
 import itertools
-import math
-import random
 
 import pytest
 import torch
+from cost_cases import cases
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from loopnest_sim import random_case
 
 from codesign import Accelerator, Layer, LayerTable, Mapping
 from codesign.arch.technology import Technology
@@ -16,7 +14,6 @@ from codesign.cost.analytical import AnalyticalCostModel
 from codesign.cost.bounds import BOUND_KEYS, lower_bounds, min_input_extent, min_words
 from codesign.cost.energy import dram_access_pj, glb_access_pj, rf_access_pj
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
-from codesign.workload.layer import DIMS
 
 
 def _workload(*layers):
@@ -105,22 +102,6 @@ def test_the_optimal_gemm_mapping_meets_the_compute_bound():
     res = AnalyticalCostModel().evaluate(hw, wl, MappingBatch.from_mappings([[m]]))
     b = lower_bounds(hw, wl)
     assert res.cycles.item() == b["cycles"].item() == 4.0
-
-
-@st.composite
-def cases(draw):
-    """A random (layer, mapping) and an accelerator whose array holds the mapping."""
-    layer, mapping = random_case(random.Random(draw(st.integers(0, 2**32 - 1))))
-    rows = math.prod(mapping.factor("rows", d) for d in DIMS)
-    cols = math.prod(mapping.factor("cols", d) for d in DIMS)
-    acc = Accelerator(pe_rows=rows * draw(st.integers(1, 3)),
-                      pe_cols=cols * draw(st.integers(1, 3)),
-                      rf_words=draw(st.sampled_from([8, 64, 1024])),
-                      glb_words=draw(st.sampled_from([64, 4096, 1 << 20])),
-                      glb_bw=draw(st.sampled_from([0.5, 4.0, 64.0])),
-                      dram_bw=draw(st.sampled_from([0.25, 2.0, 16.0])),
-                      word_bits=draw(st.sampled_from([8, 16])))
-    return layer, mapping, acc
 
 
 @settings(max_examples=60, deadline=None)
