@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-import onnx
 import pytest
 from click.testing import CliRunner
-from onnx import TensorProto, helper, numpy_helper
 
 from codesign.cli import main
 
@@ -17,26 +14,10 @@ FAST = ["--population", "4", "--generations", "1", "--mapper-candidates", "2",
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    """A run folder of ``codesign explore`` on conv 3x3 (4 -> 8 ch, 8x8) -> relu -> gemm."""
-    def weight(name, shape):
-        return numpy_helper.from_array(np.zeros(shape, dtype=np.float32), name)
-
-    nodes = [
-        helper.make_node("Conv", ["x", "w1"], ["a"], pads=[1, 1, 1, 1], name="conv1"),
-        helper.make_node("Relu", ["a"], ["b"], name="relu"),
-        helper.make_node("Flatten", ["b"], ["c"], name="flat"),
-        helper.make_node("Gemm", ["c", "w2"], ["y"], name="fc"),
-    ]
-    graph = helper.make_graph(
-        nodes, "tiny", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16])],
-        initializer=[weight("w1", (8, 4, 3, 3)), weight("w2", (512, 16))])
-    folder = tmp_path_factory.mktemp("sens")
-    model = folder / "tiny.onnx"
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), model)
-    out = folder / "run"
-    result = CliRunner().invoke(main, ["explore", str(model), "--out", str(out), *FAST])
+def run_dir(tmp_path_factory, conv_gemm_onnx):
+    """A run folder of ``codesign explore`` on the shared conv -> relu -> gemm model."""
+    out = tmp_path_factory.mktemp("sens") / "run"
+    result = CliRunner().invoke(main, ["explore", conv_gemm_onnx, "--out", str(out), *FAST])
     assert result.exit_code == 0, result.output
     return out
 

@@ -568,24 +568,13 @@ def refine_run(state, evaluator, *, n_steps: int = DEFAULT_STEPS, on_generation=
     progress) as the run loop does after a generation. ``state`` is a
     `codesign.search.run.RunState`, ``evaluator`` its `BatchEvaluator`.
     """
-    from codesign.search.archive import hypervolume
-    from codesign.search.run import GenerationStats
+    from codesign.search.run import generation_stats
 
     stats = refine(evaluator, state.archive, n_steps=n_steps)
     state.n_evals += stats.n_evals
     state.elapsed_s += stats.wall_s
     state.evaluator_calls = evaluator.calls
-    archive, names = state.archive, evaluator.objectives
-    if len(archive) and state.hv_lo is not None:
-        hv = hypervolume(archive.objectives, state.hv_lo, state.hv_hi)
-        best = {n: float(archive.objectives[:, i].min()) for i, n in enumerate(names)}
-    else:
-        hv, best = 0.0, {n: float("nan") for n in names}
-    wall = state.elapsed_s
-    row = GenerationStats(generation=state.generation, n_evals=state.n_evals, hypervolume=hv,
-                          best=best, n_pareto=len(archive), wall_s=wall,
-                          evals_per_s=state.n_evals / wall if wall > 0 else 0.0,
-                          phase="refine")
+    row = generation_stats(state, evaluator.objectives, phase="refine")
     state.history.append(row.to_row())
     if on_generation is not None:
         on_generation(state, row)

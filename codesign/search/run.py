@@ -26,7 +26,8 @@ from codesign.search.problem import (
 )
 from codesign.search.strategies import ALGORITHMS, Strategy
 
-__all__ = ["Budget", "GenerationStats", "RunState", "make_algorithm", "remap_reserve",
+__all__ = ["Budget", "GenerationStats", "RunState", "generation_stats", "make_algorithm",
+           "remap_reserve",
            "run_search"]
 
 
@@ -235,7 +236,7 @@ def run_search(evaluator: BatchEvaluator, strategy: Strategy, algorithm: str, bu
                 population = None
             _record(state, evaluation, evaluator, population)
             state.elapsed_s = elapsed0 + time.perf_counter() - started
-            stats = _stats(state, objectives)
+            stats = generation_stats(state, objectives)
             state.history.append(stats.to_row())
             if on_generation is not None:
                 on_generation(state, stats)
@@ -245,7 +246,7 @@ def run_search(evaluator: BatchEvaluator, strategy: Strategy, algorithm: str, bu
                 and len(state.archive):
             _remap(state, evaluator, strategy, budget)
             state.elapsed_s = elapsed0 + time.perf_counter() - started
-            stats = _stats(state, objectives, phase="remap")
+            stats = generation_stats(state, objectives, phase="remap")
             state.history.append(stats.to_row())
             if on_generation is not None:
                 on_generation(state, stats)
@@ -308,8 +309,9 @@ def _remap(state: RunState, evaluator: BatchEvaluator, strategy: Strategy,
     state.remapped = True
 
 
-def _stats(state: RunState, objectives: tuple[str, ...], phase: str = "search"
-           ) -> GenerationStats:
+def generation_stats(state: RunState, objectives: tuple[str, ...], phase: str = "search"
+                     ) -> GenerationStats:
+    """The history row of ``state`` now: archive hypervolume, best per objective, counters."""
     archive = state.archive
     if len(archive) and state.hv_lo is not None:
         hv = hypervolume(archive.objectives, state.hv_lo, state.hv_hi)
