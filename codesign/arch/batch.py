@@ -9,7 +9,7 @@ import torch
 
 from codesign.arch.accelerator import DATAFLOWS, Accelerator, Dataflow
 from codesign.workload.layer import DIM_INDEX, DIMS
-from codesign.workload.tensors import move_tensors
+from codesign.workload.tensors import move_tensors, take_designs
 
 __all__ = ["HardwareBatch"]
 
@@ -71,8 +71,7 @@ class HardwareBatch:
 
     def index_select(self, index: torch.Tensor) -> HardwareBatch:
         """Designs ``index`` (``[B']`` int64), in that order: a ``[B']`` batch."""
-        return type(self)(**{f.name: getattr(self, f.name).index_select(0, index)
-                             for f in fields(self)})
+        return take_designs(self, index)
 
     def accelerator(self, b: int, name: str = "") -> Accelerator:
         """Design ``b`` as a plain `Accelerator` (for per-design Python code such as

@@ -25,6 +25,7 @@ import torch
 from codesign.cost.model import CostModel, CostResult
 from codesign.errors import ConfigError
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
+from codesign.workload.tensors import take_designs  # re-exported: results slice with it
 
 __all__ = [
     "BYTES_PER_DESIGN_LAYER",
@@ -143,23 +144,6 @@ def concat_results(parts: list[CostResult]) -> CostResult:
         else:
             values[f.name] = torch.cat([getattr(p, f.name) for p in parts])
     return CostResult(**values)
-
-
-def take_designs(batch: Any, index: torch.Tensor | slice) -> Any:
-    """Designs ``index`` of a `HardwareBatch`, `MappingBatch` or `CostResult` (every field
-    has a leading ``B`` axis; a `CostResult`'s ``extra_objectives`` too).
-
-    >>> from codesign.mapping.batch import MappingBatch
-    >>> m = MappingBatch(torch.ones(4, 1, 5, 8), torch.zeros(4, 1, 3, 8, dtype=torch.int64))
-    >>> take_designs(m, torch.tensor([0, 2])).factors.shape[0]
-    2
-    """
-    values = {}
-    for f in fields(batch):
-        value = getattr(batch, f.name)
-        values[f.name] = ({k: v[index] for k, v in value.items()} if isinstance(value, dict)
-                          else value[index])
-    return type(batch)(**values)
 
 
 def _slice(batch: Any, start: int, stop: int) -> Any:

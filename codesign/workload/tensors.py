@@ -6,12 +6,13 @@ Shapes: ``L`` unique layers, ``D = 8`` dims (`DIMS` order), ``V`` vector ops.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 import torch
 
 from codesign.workload.layer import DIMS, LayerTable
 
-__all__ = ["WorkloadTensors", "move_tensors"]
+__all__ = ["WorkloadTensors", "move_tensors", "take_designs"]
 
 
 def move_tensors(obj, device=None, dtype=None):
@@ -68,3 +69,21 @@ class WorkloadTensors:
 
     def to(self, device=None) -> WorkloadTensors:
         return move_tensors(self, device)
+
+
+def take_designs(batch: Any, index: torch.Tensor | slice) -> Any:
+    """Designs ``index`` of a `HardwareBatch`, `MappingBatch` or `CostResult` (every field
+    has a leading ``B`` axis; a `CostResult`'s ``extra_objectives`` too). Any frozen
+    dataclass of such fields works, so one helper serves every batched form.
+
+    >>> from codesign.mapping.batch import MappingBatch
+    >>> m = MappingBatch(torch.ones(4, 1, 5, 8), torch.zeros(4, 1, 3, 8, dtype=torch.int64))
+    >>> take_designs(m, torch.tensor([0, 2])).factors.shape[0]
+    2
+    """
+    values = {}
+    for f in fields(batch):
+        value = getattr(batch, f.name)
+        values[f.name] = ({k: v[index] for k, v in value.items()} if isinstance(value, dict)
+                          else value[index])
+    return type(batch)(**values)
