@@ -179,6 +179,7 @@ def explore(
     resume: str | Path | None = None,
     input_shapes: Mapping[str, Sequence[int]] | None = None,
     dims: Mapping[str, int] | None = None,
+    fusion: bool = True,
     progress: Callable[[GenerationStats], None] | None = None,
     cost_model: Any = None,
     command: Sequence[str] | None = None,
@@ -187,7 +188,8 @@ def explore(
     """Search accelerator designs and per-layer mappings jointly; return the Pareto front.
 
     ``workload``: a `LayerTable` or an ONNX path (``input_shapes`` and ``dims`` fix symbolic
-    inputs, as in `load_onnx`).
+    inputs and ``fusion`` runs element-wise ops on their producer's output stream, as in
+    `load_onnx`).
     Budget: ``population`` designs per generation, stopping at ``generations``,
     ``max_evals`` design evaluations or ``time_limit_s`` seconds, whichever comes first
     (defaults: `DEFAULT_POPULATION` x `DEFAULT_GENERATIONS` when none is given).
@@ -216,6 +218,7 @@ def explore(
             workload = cfg["workload"].get("path")
             input_shapes = cfg["workload"].get("input_shapes")
             dims = cfg["workload"].get("dims")
+            fusion = cfg["workload"].get("fusion", True)
             if workload is None:
                 raise RunError(f"{resume}: the run explored an in-memory workload; pass the "
                                "same LayerTable to explore(..., resume=...)")
@@ -278,16 +281,17 @@ def explore(
     from codesign.search.problem import BatchEvaluator, MapperEffort
     from codesign.search.run import run_search
 
-    workload_info: dict[str, Any] = {"path": None, "input_shapes": None, "dims": None}
+    workload_info: dict[str, Any] = {"path": None, "input_shapes": None, "dims": None,
+                                     "fusion": None}
     if isinstance(workload, LayerTable):
         table = workload
     else:
         from codesign.workload.table import load_onnx
 
-        table = load_onnx(workload, input_shapes=input_shapes, dims=dims)
+        table = load_onnx(workload, input_shapes=input_shapes, dims=dims, fusion=fusion)
         workload_info = {"path": str(Path(workload).resolve()),
                          "input_shapes": {k: list(v) for k, v in (input_shapes or {}).items()}
-                         or None, "dims": dict(dims) if dims else None}
+                         or None, "dims": dict(dims) if dims else None, "fusion": fusion}
     dev = resolve_device(device)
     if cost_model is None:
         from codesign.arch.presets import resolve_technology

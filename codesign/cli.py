@@ -10,6 +10,7 @@ stays fast.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import click
 
@@ -66,14 +67,29 @@ class _NameValue(click.ParamType):
         return (name, parts if self.shape else parts[0])
 
 
+def _workload_options(command: Callable) -> Callable:
+    """The options that say how an ONNX model becomes a workload (inspect, map, explore)."""
+    for option in reversed([
+        click.option("--input-shape", "input_shapes", multiple=True,
+                     type=_NameValue(shape=True),
+                     help="Set a graph input's shape, e.g. input=1x3x224x224 (repeatable)."),
+        click.option("--dim", "dims", multiple=True, type=_NameValue(shape=False),
+                     help="Set a named symbolic dim everywhere, e.g. batch=1 (repeatable)."),
+        click.option("--fusion/--no-fusion", default=True, show_default=True,
+                     help="Run element-wise ops (bias, batch-norm, activations, residual "
+                          "adds) on the output stream of the layer before them, as an "
+                          "accelerator's post-processing unit does; --no-fusion costs each "
+                          "as its own DRAM round trip."),
+    ]):
+        command = option(command)
+    return command
+
+
 @main.command()
 @click.argument("model", type=click.Path(dir_okay=True, path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@click.option("--input-shape", "input_shapes", multiple=True, type=_NameValue(shape=True),
-              help="Set a graph input's shape, e.g. input=1x3x224x224 (repeatable).")
-@click.option("--dim", "dims", multiple=True, type=_NameValue(shape=False),
-              help="Set a named symbolic dim everywhere, e.g. batch=1 (repeatable).")
-def inspect(model: str, as_json: bool, input_shapes: tuple, dims: tuple) -> None:
+@_workload_options
+def inspect(model: str, as_json: bool, input_shapes: tuple, dims: tuple, fusion: bool) -> None:
     """Show the MAC layers, vector ops and totals of an ONNX MODEL."""
     import json
 
@@ -81,7 +97,7 @@ def inspect(model: str, as_json: bool, input_shapes: tuple, dims: tuple) -> None
     from codesign.workload.summary import format_summary, workload_summary
 
     graph = read_onnx(model, input_shapes=dict(input_shapes), dims=dict(dims))
-    summary = workload_summary(graph)
+    summary = workload_summary(graph, fusion=fusion)
     if summary["unknown_ops"]:
         click.echo(f"Warning: {model}: op types without a handler, costed as elementwise "
                    f"vector ops (1 op per output element): {', '.join(summary['unknown_ops'])}",
@@ -186,10 +202,7 @@ _COST_MODEL_HELP = ("Cost model: 'analytical' (default), an installed plugin's n
 @click.option("--force", is_flag=True, help="Overwrite an existing run in --out.")
 @click.option("--resume", type=click.Path(file_okay=False, exists=True, path_type=str),
               help="Continue the run in this folder from its last checkpoint.")
-@click.option("--input-shape", "input_shapes", multiple=True, type=_NameValue(shape=True),
-              help="Set a graph input's shape, e.g. input=1x3x224x224 (repeatable).")
-@click.option("--dim", "dims", multiple=True, type=_NameValue(shape=False),
-              help="Set a named symbolic dim everywhere, e.g. batch=1 (repeatable).")
+@_workload_options
 @click.option("--no-plot", is_flag=True, help="Do not draw pareto.png.")
 @click.option("--max", "limits", multiple=True, type=_Limit(),
               help="Constraint: objective NAME at most VALUE, in its unit (latency s, energy J, "
@@ -202,7 +215,7 @@ def explore(model: str | None, space_path: str | None, objectives: str,
             max_evals: int | None, time_limit: float | None, mapper_candidates: int,
             mapper_steps: int, refine: str | None,
             seed: int, device: str, out: str | None, force: bool,
-            resume: str | None, input_shapes: tuple, dims: tuple, no_plot: bool,
+            resume: str | None, input_shapes: tuple, dims: tuple, fusion: bool, no_plot: bool,
             limits: tuple, cost_model: str | None) -> None:
     """Search accelerator designs and per-layer mappings for an ONNX MODEL; write the
     Pareto front (pareto.csv, designs.json, history.csv, run.json, pareto.png) and
@@ -233,7 +246,7 @@ def explore(model: str | None, space_path: str | None, objectives: str,
             mapper_candidates=mapper_candidates, mapper_steps=mapper_steps, refine=refine,
             seed=seed,
             device=device, out=out, force=force, resume=resume,
-            input_shapes=dict(input_shapes) or None, dims=dict(dims) or None,
+            input_shapes=dict(input_shapes) or None, dims=dict(dims) or None, fusion=fusion,
             progress=progress, command=["codesign", *sys.argv[1:]], plot=not no_plot,
             constraints=dict(limits) or None, cost_model=cost_model)
     finally:
@@ -282,13 +295,10 @@ def sensitivity(run_dir: str, design_id: int, as_json: bool) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=str),
               help="Also write layers.csv and mappings.json to this folder.")
-@click.option("--input-shape", "input_shapes", multiple=True, type=_NameValue(shape=True),
-              help="Set a graph input's shape, e.g. input=1x3x224x224 (repeatable).")
-@click.option("--dim", "dims", multiple=True, type=_NameValue(shape=False),
-              help="Set a named symbolic dim everywhere, e.g. batch=1 (repeatable).")
+@_workload_options
 @click.option("--cost-model", "cost_model", metavar="SPEC", help=_COST_MODEL_HELP)
 def map_command(model: str, arch: str, objective: str, effort: str, device: str, seed: int,
-                out: str | None, input_shapes: tuple, dims: tuple,
+                out: str | None, input_shapes: tuple, dims: tuple, fusion: bool,
                 cost_model: str | None) -> None:
     """Find the best mapping of every layer of an ONNX MODEL on one accelerator; print a
     per-layer table (mapping, cycles, energy, utilisation, bottleneck) and totals."""
@@ -300,7 +310,8 @@ def map_command(model: str, arch: str, objective: str, effort: str, device: str,
     from codesign.workload.table import load_onnx
 
     accelerator = resolve_accelerator(arch)
-    table = load_onnx(model, input_shapes=dict(input_shapes) or None, dims=dict(dims) or None)
+    table = load_onnx(model, input_shapes=dict(input_shapes) or None, dims=dict(dims) or None,
+                      fusion=fusion)
     result = map_layers(table, accelerator, objective=objective, device=device, seed=seed,
                         effort=effort,
                         cost_model=load_cost_model(cost_model) if cost_model else None)

@@ -91,7 +91,8 @@ def test_existing_out_needs_force(tiny_model, tmp_path):
 def test_resume_continues_from_the_checkpoint(tiny_model, tmp_path):
     runner = CliRunner()
     out = tmp_path / "run"
-    assert runner.invoke(main, ["explore", tiny_model, "--out", str(out), *FAST]).exit_code == 0
+    first = runner.invoke(main, ["explore", tiny_model, "--out", str(out), "--no-fusion", *FAST])
+    assert first.exit_code == 0, first.output
     more = runner.invoke(main, ["explore", "--resume", str(out), "--generations", "5"])
     assert more.exit_code == 0, more.output
     history = _rows(out, "history.csv")
@@ -99,6 +100,7 @@ def test_resume_continues_from_the_checkpoint(tiny_model, tmp_path):
     assert [int(h["generation"]) for h in history] == [1, 2, 3, 3, 4, 5, 5]
     run = json.loads((out / "run.json").read_text())
     assert run["resumed_from_generation"] == 3 and run["generations_done"] == 5
+    assert run["config"]["workload"]["fusion"] is False  # the saved workload option is kept
     assert float(history[-1]["hypervolume"]) >= float(history[3]["hypervolume"])
 
 

@@ -119,3 +119,13 @@ def test_unknown_ops_warned_once(tmp_path):
     warnings = [line for line in result.stderr.splitlines() if "without a handler" in line]
     assert len(warnings) == 1 and warnings[0].count("x.y.Frob") == 1
     assert "x.y.Frob" not in result.stdout.split("Vector ops")[0]
+
+
+def test_fusion_switch_changes_the_costed_vector_traffic():
+    fused = json.loads(run(MODELS / "resnet18.onnx", "--json").output)
+    plain = json.loads(run(MODELS / "resnet18.onnx", "--json", "--no-fusion").output)
+    assert fused["totals"]["fusion"] is True and plain["totals"]["fusion"] is False
+    assert fused["totals"]["vector_op_ops"] == plain["totals"]["vector_op_ops"]
+    assert fused["totals"]["vector_op_words"] < plain["totals"]["vector_op_words"] / 4
+    relu = {r["op_type"]: r for r in fused["vector_ops"]}["Relu"]
+    assert relu["fused"] == relu["count"] and relu["words"] == 0

@@ -11,7 +11,7 @@ The function, ``fn(accelerator, layers, mappings) -> dict``, gets:
 - ``accelerator``: the design as an `Accelerator` (`HardwareBatch.accelerator`);
 - ``layers``: the workload as a `LayerTable` (unique layers with their counts; node names
   are not carried by the batch, so they read ``layer0``, ``layer1``...; vector ops carry
-  their operation count and total bytes as ``bytes_in``);
+  their operation count as ``ops`` and their DRAM traffic as ``words``);
 - ``mappings``: one `Mapping` per unique layer, in ``layers.layers`` order;
 
 and returns a dict with
@@ -71,10 +71,10 @@ def workload_table(workload: WorkloadTensors) -> LayerTable:
     layers = tuple(Layer(*d, stride=tuple(s), dilation=tuple(dl), name=f"layer{i}")
                    for i, (d, s, dl) in enumerate(zip(dims, strides, dilations, strict=True)))
     vector_ops = tuple(
-        VectorOp(name=f"vector{i}", op_type="vector", elements=0, bytes_in=int(nbytes),
-                 bytes_out=0, ops=int(ops))
-        for i, (ops, nbytes) in enumerate(zip(workload.vector_ops.tolist(),
-                                              workload.vector_bytes.tolist(), strict=True)))
+        VectorOp(name=f"vector{i}", op_type="vector", elements=0, bytes_in=0, bytes_out=0,
+                 ops=int(ops), words=int(words))
+        for i, (ops, words) in enumerate(zip(workload.vector_ops.tolist(),
+                                             workload.vector_words.tolist(), strict=True)))
     return LayerTable(layers, tuple(int(c) for c in workload.counts.tolist()),
                       tuple((layer.name,) for layer in layers), vector_ops)
 

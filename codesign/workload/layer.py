@@ -185,7 +185,13 @@ class VectorOp:
     """A non-MAC op (elementwise, activation, pooling, softmax, norm, data movement).
 
     ``ops`` counts arithmetic operations (e.g. an element of a ReLU is 1, of a softmax about 5);
-    a pure data-movement op (Reshape, Concat, Transpose) has ``ops = 0`` but still moves bytes.
+    a pure data-movement op (Concat, Transpose) has ``ops = 0`` but still moves data.
+    ``bytes_in``/``bytes_out`` are the tensors' sizes in the model's own element types (what
+    ``inspect`` reports). ``words`` is what the cost model charges: accelerator words (one per
+    element, whatever the model's dtype, as for MAC layers) the op moves from and to DRAM;
+    a view (Reshape, Flatten, Squeeze, Unsqueeze, Identity) moves none, and an op fused into
+    the output stream of its producer (``fused_into`` names the head of that chain, see
+    `codesign.workload.fusion`) moves only its other operands.
     """
 
     name: str
@@ -194,10 +200,13 @@ class VectorOp:
     bytes_in: int
     bytes_out: int
     ops: int
+    words: int = 0
+    fused_into: str = ""
 
     def to_dict(self) -> dict:
         return {"name": self.name, "op_type": self.op_type, "elements": self.elements,
-                "bytes_in": self.bytes_in, "bytes_out": self.bytes_out, "ops": self.ops}
+                "bytes_in": self.bytes_in, "bytes_out": self.bytes_out, "ops": self.ops,
+                "words": self.words, "fused_into": self.fused_into}
 
 
 @dataclass(frozen=True)

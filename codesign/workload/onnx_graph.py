@@ -589,9 +589,10 @@ def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: st
                 if t.name not in edge["tensors"]:
                     edge["tensors"] = (*edge["tensors"], t.name)
                     edge["bytes"] += t.n_bytes
+                    edge["elements"] += t.elements
             else:
                 out.add_edge(src, node_id, tensor=t.name, shape=t.shape, bytes=t.n_bytes,
-                             tensors=(t.name,))
+                             elements=t.elements, tensors=(t.name,))
         for name in node.output:
             if name:
                 producer[name] = node_id

@@ -23,6 +23,7 @@ __all__ = [
     "MAC_OP_TYPES",
     "OP_HANDLERS",
     "VECTOR_OPS_PER_ELEMENT",
+    "VIEW_OPS",
     "WEIGHT_SLOTS",
     "OpInfo",
     "TensorInfo",
@@ -302,22 +303,33 @@ _REDUCES = {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "
             "ArgMin", "CumSum", "TopK"}
 
 
+#: Ops that only change how a tensor is indexed: no data moves and nothing is computed, so
+#: they cost nothing (``words = 0``) and do not break a fused chain (`codesign.workload.fusion`).
+VIEW_OPS: frozenset[str] = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"})
+
+
+def _read(op: OpInfo, size: Callable[[TensorInfo], int]) -> int:
+    """What ``op`` reads of its inputs, in ``size`` units (bytes or elements)."""
+    if op.op_type in ("Shape", "Size"):  # read only metadata, not the tensor
+        return 0
+    if op.op_type in _SELECTS:  # read the selected part (= output) plus the indices
+        return (sum(size(t) for t in op.outputs if t is not None)
+                + sum(size(t) for t in op.inputs[1:] if t is not None))
+    return sum(size(t) for t in op.inputs if t is not None)
+
+
 def _vector(op: OpInfo, ops_per_element: int | None) -> VectorOp:
     out_elements = sum(t.elements for t in op.outputs if t is not None)
     bytes_out = sum(t.n_bytes for t in op.outputs if t is not None)
-    if op.op_type in ("Shape", "Size"):  # read only metadata, not the tensor
-        bytes_in = 0
-    elif op.op_type in _SELECTS:  # read the selected part (= output) plus the indices
-        bytes_in = bytes_out + sum(t.n_bytes for t in op.inputs[1:] if t is not None)
-    else:
-        bytes_in = sum(t.n_bytes for t in op.inputs if t is not None)
+    bytes_in = _read(op, lambda t: t.n_bytes)
+    words = 0 if op.op_type in VIEW_OPS else _read(op, lambda t: t.elements) + out_elements
     if ops_per_element is None:  # reductions: one operation per input element read
         first = op.input(0)
         n_ops = first.elements if first is not None else 0
     else:
         n_ops = ops_per_element * out_elements
     return VectorOp(name=op.name, op_type=op.op_type, elements=out_elements,
-                    bytes_in=bytes_in, bytes_out=bytes_out, ops=n_ops)
+                    bytes_in=bytes_in, bytes_out=bytes_out, ops=n_ops, words=words)
 
 
 def pool(op: OpInfo) -> VectorOp:

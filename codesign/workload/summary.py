@@ -12,13 +12,16 @@ from codesign.workload.table import layer_table
 __all__ = ["format_summary", "workload_summary"]
 
 
-def workload_summary(graph: nx.DiGraph) -> dict:
+def workload_summary(graph: nx.DiGraph, fusion: bool = True) -> dict:
     """JSON-ready summary: per MAC layer, unique layers, vector ops by type, totals.
 
     ``totals.weight_bytes`` counts each parameter tensor read by a MAC op once (a tied
-    embedding used twice counts once). Raises `WorkloadError` if there is no MAC op.
+    embedding used twice counts once). Vector ops by type report ``fused`` (how many run on
+    their producer's output stream, `codesign.workload.fusion`; none when ``fusion`` is off)
+    and ``words``, the DRAM words the cost model charges them. Raises `WorkloadError` if
+    there is no MAC op.
     """
-    table = layer_table(graph)
+    table = layer_table(graph, fusion=fusion)
     unique_index = {layer.shape_key: i for i, layer in enumerate(table.layers)}
     layers = []
     weight_tensors: dict[str, int] = {}
@@ -36,13 +39,13 @@ def workload_summary(graph: nx.DiGraph) -> dict:
         })
         weight_tensors.update(data.get("weight_tensors", {}))
     vectors: dict[str, dict[str, int]] = defaultdict(
-        lambda: {"count": 0, "elements": 0, "ops": 0, "bytes_in": 0, "bytes_out": 0})
-    for _, data in graph.nodes(data=True):
-        v = data["vector"]
-        if v is None:
-            continue
+        lambda: {"count": 0, "fused": 0, "elements": 0, "ops": 0, "bytes_in": 0,
+                 "bytes_out": 0, "words": 0})
+    for v in table.vector_ops:
         row = vectors[v.op_type]
         row["count"] += 1
+        row["fused"] += bool(v.fused_into)
+        row["words"] += v.words
         row["elements"] += v.elements
         row["ops"] += v.ops
         row["bytes_in"] += v.bytes_in
@@ -68,6 +71,8 @@ def workload_summary(graph: nx.DiGraph) -> dict:
             "weight_bytes": sum(weight_tensors.values()),
             "vector_ops": sum(r["count"] for r in vector_rows),
             "vector_op_ops": sum(r["ops"] for r in vector_rows),
+            "vector_op_words": sum(r["words"] for r in vector_rows),
+            "fusion": fusion,
         },
     }
 
@@ -103,11 +108,15 @@ def format_summary(summary: dict) -> str:
         lines.append("  ".join(c.ljust(w) if i < 4 else c.rjust(w)
                                for i, (c, w) in enumerate(zip(cells, widths, strict=True))))
     if summary["vector_ops"]:
-        lines += ["", "Vector ops (non-MAC):"]
-        lines.append(f"  {'op':<22}{'count':>7}{'elements':>12}{'ops':>12}{'bytes moved':>14}")
+        fusion = "fused: run on the producer's output stream" if summary["totals"].get(
+            "fusion", True) else "fusion off"
+        lines += ["", f"Vector ops (non-MAC; {fusion}; DRAM words as costed):"]
+        lines.append(f"  {'op':<22}{'count':>7}{'fused':>7}{'elements':>12}{'ops':>12}"
+                     f"{'tensor bytes':>14}{'DRAM words':>12}")
         for v in summary["vector_ops"]:
-            lines.append(f"  {v['op_type']:<22}{v['count']:>7}{_count(v['elements']):>12}"
-                         f"{_count(v['ops']):>12}{_size(v['bytes_in'] + v['bytes_out']):>14}")
+            lines.append(f"  {v['op_type']:<22}{v['count']:>7}{v['fused']:>7}"
+                         f"{_count(v['elements']):>12}{_count(v['ops']):>12}"
+                         f"{_size(v['bytes_in'] + v['bytes_out']):>14}{_count(v['words']):>12}")
     t = summary["totals"]
     lines += ["", f"Totals: {_count(t['macs'])} MACs ({t['macs']}) in {t['mac_layers']} MAC "
               f"layers ({t['unique_layers']} unique shapes); weights {_size(t['weight_bytes'])}; "

@@ -8,6 +8,7 @@ from pathlib import Path
 import networkx as nx
 
 from codesign.errors import WorkloadError
+from codesign.workload.fusion import stream_fusion
 from codesign.workload.layer import DIMS, LayerTable
 from codesign.workload.onnx_graph import read_onnx
 
@@ -25,13 +26,18 @@ MAX_LAYER_COUNT = 2**50
 MAX_DIM = 2**24
 
 
-def layer_table(graph: nx.DiGraph) -> LayerTable:
+def layer_table(graph: nx.DiGraph, fusion: bool = True) -> LayerTable:
     """Group the graph's MAC layers by shape (first-seen order) and keep its vector ops.
 
+    ``fusion``: run element-wise vector ops on their producer's output stream
+    (`codesign.workload.fusion`); ``False`` costs every vector op as its own DRAM round trip.
     Raises `WorkloadError` when the graph has no MAC op: there is nothing to map.
     """
     layers = [data["layer"] for _, data in graph.nodes(data=True) if data.get("layer")]
-    vectors = [data["vector"] for _, data in graph.nodes(data=True) if data.get("vector")]
+    if fusion:
+        vectors = list(stream_fusion(graph).values())
+    else:
+        vectors = [data["vector"] for _, data in graph.nodes(data=True) if data.get("vector")]
     if not layers:
         source = graph.graph.get("source", "<graph>")
         raise WorkloadError(
@@ -65,6 +71,6 @@ def _check_sizes(source: str, what: str, sizes: Mapping[str, int]) -> None:
 
 
 def load_onnx(path: str | Path, input_shapes: Mapping[str, Sequence[int]] | None = None,
-              dims: Mapping[str, int] | None = None) -> LayerTable:
+              dims: Mapping[str, int] | None = None, fusion: bool = True) -> LayerTable:
     """`read_onnx` then `layer_table`: an ONNX file straight to its unique layers."""
-    return layer_table(read_onnx(path, input_shapes=input_shapes, dims=dims))
+    return layer_table(read_onnx(path, input_shapes=input_shapes, dims=dims), fusion=fusion)

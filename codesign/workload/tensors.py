@@ -35,7 +35,8 @@ class WorkloadTensors:
         stride, dilation: ``[L, 2]`` int64 (rows, cols).
         counts: ``[L]`` int64 occurrences of each unique layer.
         vector_ops: ``[V]`` int64 arithmetic operations of each vector (non-MAC) op.
-        vector_bytes: ``[V]`` int64 bytes each vector op reads plus writes.
+        vector_words: ``[V]`` int64 words each vector op moves from and to DRAM
+        (`VectorOp.words`: one per element, after fusion).
     """
 
     dims: torch.Tensor
@@ -43,7 +44,7 @@ class WorkloadTensors:
     dilation: torch.Tensor
     counts: torch.Tensor
     vector_ops: torch.Tensor
-    vector_bytes: torch.Tensor
+    vector_words: torch.Tensor
 
     @classmethod
     def from_table(cls, table: LayerTable, device: torch.device | str | None = None
@@ -59,7 +60,7 @@ class WorkloadTensors:
             counts=torch.tensor(table.counts, dtype=torch.int64, device=device),
             vector_ops=torch.tensor([v.ops for v in table.vector_ops], dtype=torch.int64,
                                     device=device),
-            vector_bytes=torch.tensor([v.bytes_in + v.bytes_out for v in table.vector_ops],
+            vector_words=torch.tensor([v.words for v in table.vector_ops],
                                       dtype=torch.int64, device=device),
         )
 

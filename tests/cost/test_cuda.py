@@ -23,7 +23,7 @@ def test_cpu_equals_cuda():
         stride=torch.tensor([layer.stride for layer in layers]),
         dilation=torch.tensor([layer.dilation for layer in layers]),
         counts=torch.arange(1, len(layers) + 1),
-        vector_ops=torch.tensor([100, 7]), vector_bytes=torch.tensor([400, 28]))
+        vector_ops=torch.tensor([100, 7]), vector_words=torch.tensor([200, 14]))
     accs = [Accelerator(pe_rows=r, pe_cols=c, rf_words=rf, glb_bw=bw)
             for r, c, rf, bw in [(4, 4, 16, 2.0), (16, 8, 64, 32.0), (64, 64, 8, 0.5)]]
     mappings = MappingBatch.from_mappings([[m for _, m in cases]] * len(accs))

@@ -157,11 +157,11 @@ def test_workload_table_round_trip_keeps_vector_ops():
 
     table = LayerTable.from_layers(
         [Layer.conv(K=2, C=2, P=3, Q=3, R=3, S=3, stride=2, dilation=(1, 2))],
-        [VectorOp("relu", "Relu", elements=18, bytes_in=36, bytes_out=36, ops=18)])
+        [VectorOp("relu", "Relu", elements=18, bytes_in=72, bytes_out=72, ops=18, words=36)])
     back = workload_table(WorkloadTensors.from_table(table))
     assert back.layers == table.layers
     assert back.layers[0].stride == (2, 2) and back.layers[0].dilation == (1, 2)
-    assert [(v.ops, v.bytes_in) for v in back.vector_ops] == [(18, 72)]
+    assert [(v.ops, v.words) for v in back.vector_ops] == [(18, 36)]
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

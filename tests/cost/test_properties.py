@@ -83,7 +83,7 @@ def test_a_batch_equals_one_at_a_time(batch_cases):
         dilation=torch.tensor([layer.dilation for layer in layers]),
         counts=torch.ones(n, dtype=torch.int64),
         vector_ops=torch.zeros(0, dtype=torch.int64),
-        vector_bytes=torch.zeros(0, dtype=torch.int64))
+        vector_words=torch.zeros(0, dtype=torch.int64))
     # design b runs layer l with the mapping of case (b + l) % n
     grid = [[batch_cases[(b + l) % n][1] for l in range(n)] for b in range(n)]
     res = AnalyticalCostModel().evaluate(HardwareBatch.from_accelerators(accs), workload,

@@ -74,7 +74,7 @@ def test_one_batched_call_matches_the_simulator(dtype):
         dilation=torch.tensor([layer.dilation for layer in layers]),
         counts=torch.ones(len(layers), dtype=torch.int64),
         vector_ops=torch.zeros(0, dtype=torch.int64),
-        vector_bytes=torch.zeros(0, dtype=torch.int64))
+        vector_words=torch.zeros(0, dtype=torch.int64))
     batch = MappingBatch.from_mappings([[m for _, m in CASES]])
     batch = MappingBatch(batch.factors.to(dtype), batch.order)
     hardware = HardwareBatch.from_accelerators([BIG]).to(dtype=torch.float32 if

@@ -29,11 +29,11 @@ def test_hardware_batch_marks_allowed_spatial_dims():
 def test_workload_tensors_from_table():
     table = LayerTable.from_layers(
         [Layer.conv(K=4, C=3, P=5, Q=5, R=3, S=3, stride=2)] * 3,
-        [VectorOp("a", "Add", 10, 80, 40, 10)])
+        [VectorOp("a", "Add", 10, 80, 40, 10, words=30)])
     w = WorkloadTensors.from_table(table)
     assert w.dims.tolist() == [[1, 1, 4, 3, 5, 5, 3, 3]]
     assert w.stride.tolist() == [[2, 2]] and w.counts.tolist() == [3]
-    assert w.vector_ops.tolist() == [10] and w.vector_bytes.tolist() == [120]
+    assert w.vector_ops.tolist() == [10] and w.vector_words.tolist() == [30]
 
 
 def test_to_mappings_matches_mapping_per_pair():

@@ -51,7 +51,7 @@ def test_conv_relu_graph_nodes_and_edges():
     assert (relu.elements, relu.ops) == (4 * 8 * 8, 256)
     # one edge conv -> relu carrying y: [1, 4, 8, 8] floats = 1024 bytes
     assert g.edges["conv", "relu"] == {"tensor": "y", "shape": (1, 4, 8, 8), "bytes": 1024,
-                                       "tensors": ("y",)}
+                                       "elements": 256, "tensors": ("y",)}
     assert g.graph["inputs"] == {"x": (1, 3, 8, 8)}
     assert g.graph["unknown_ops"] == []
     # a ModelProto works as well as its bytes

@@ -117,8 +117,10 @@ def test_symbolic_dim_raises_unresolved():
 
 def test_vector_op_counts():
     x, y = t("x", 2, 3), t("y", 2, 3)
-    # Relu: 1 op per element, 6 elements of 4 bytes in and out
-    assert build_op(op("Relu", [x], [y]))[0] == VectorOp("n", "Relu", 6, 24, 24, 6)
+    # Relu: 1 op per element, 6 elements of 4 bytes in and out: 12 accelerator words
+    assert build_op(op("Relu", [x], [y]))[0] == VectorOp("n", "Relu", 6, 24, 24, 6, words=12)
+    # a view moves nothing
+    assert build_op(op("Reshape", [x, t("s", 2)], [t("y", 3, 2)]))[0].words == 0
     # Softmax: 5 ops per element
     assert build_op(op("Softmax", [x], [y]))[0].ops == 30
     # MaxPool 3x3 -> 9 taps per output element: 1*1*2*2 outputs * 9 = 36

@@ -1,0 +1,133 @@
+"""Stream fusion: which vector ops run on the output stream of the op before them.
+
+A DNN accelerator applies bias, batch-norm, activations and element-wise adds to a layer's
+results as they leave the PE array (NVDLA's SDP, "Single Data Point" processor, does bias,
+BN, activation and element-wise ops on the convolution output on the fly; TPU v1's
+activation pipeline and Simba's post-processing unit do the same), so the tensors between
+those ops never travel to DRAM and back. Costing every such op as a separate DRAM round
+trip charges ResNet-50 more cycles for its BN/ReLU/Add than for all its convolutions.
+
+The rule, for each vector op ``X`` of the graph:
+
+1. ``X`` is element-wise (`STREAMABLE_OPS`): an output element needs only the same element
+   of its streamed input (row-wise ops, such as Softmax and LayerNormalization, pooling,
+   reductions and data movement stay standalone).
+2. The streamed tensor ``t`` has as many elements as ``X``'s output (it is not broadcast).
+3. ``t`` comes from a MAC layer or a computing vector op ``P`` (views such as Reshape in
+   between are looked through), ``X`` is its only consumer, and it is not a graph output.
+4. ``X`` streams at most one input: the first that qualifies, a MAC layer's output first.
+
+Then ``t`` is neither written by ``P`` nor read by ``X``: ``X``'s DRAM words drop ``t``'s
+elements and ``P``'s drop the write of ``t``. A chain that starts at a MAC layer writes its
+last result once, and the cost model already charges that write as the layer's output
+write, so the last op of such a chain drops its own write too. Other operands (a residual
+add's second input, BN parameters) are still read from DRAM. Fused ops keep their
+arithmetic (``ops``): the vector unit still computes them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import networkx as nx
+
+from codesign.workload.layer import VectorOp
+from codesign.workload.ops import VIEW_OPS
+
+__all__ = ["STREAMABLE_OPS", "stream_fusion"]
+
+#: Element-wise ops that can run on a producer's output stream.
+STREAMABLE_OPS: frozenset[str] = frozenset({
+    "Add", "Sub", "Mul", "Div", "Neg", "Abs", "Relu", "LeakyRelu", "PRelu", "Clip", "Max",
+    "Min", "Sum", "Mean", "Sqrt", "Reciprocal", "Pow", "Exp", "Log", "Floor", "Ceil", "Round",
+    "Sign", "Dropout", "QuantizeLinear", "DequantizeLinear", "Elu", "Selu", "Celu",
+    "ThresholdedRelu", "Softplus", "Softsign", "BatchNormalization", "Sigmoid", "HardSigmoid",
+    "HardSwish", "Tanh", "Erf", "Gelu", "Mish", "Swish", "Cast",
+})
+
+#: Vector ops that produce constants or metadata, not a data stream worth fusing with.
+_SOURCE_OPS = frozenset({"Constant", "ConstantOfShape", "Shape", "Size", "Range", "EyeLike"})
+
+
+def stream_fusion(graph: nx.DiGraph) -> dict[str, VectorOp]:
+    """Every vector op node of ``graph`` with its ``words`` and ``fused_into`` after fusion
+    (module docstring), in graph order. The graph is not changed.
+
+    >>> from codesign.workload.onnx_graph import parse_onnx
+    >>> from onnx import TensorProto, helper
+    >>> x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])
+    >>> w = helper.make_tensor_value_info("w", TensorProto.FLOAT, [8, 8])
+    >>> y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8])
+    >>> nodes = [helper.make_node("MatMul", ["x", "w"], ["m"], name="mm"),
+    ...          helper.make_node("Relu", ["m"], ["y"], name="relu")]
+    >>> g = parse_onnx(helper.make_model(helper.make_graph(nodes, "g", [x, w], [y])))
+    >>> g.nodes["relu"]["vector"].words, stream_fusion(g)["relu"]
+    (16, VectorOp(name='relu', op_type='Relu', elements=8, bytes_in=32, bytes_out=32, ops=8, \
+words=0, fused_into='mm'))
+    """
+    outputs = set(graph.graph.get("outputs", {}))
+    streamed_from: dict[str, tuple[str, int]] = {}  # X -> (producer P, elements of t)
+    for node in nx.topological_sort(graph):
+        op = graph.nodes[node]["vector"]
+        if op is not None and op.op_type in STREAMABLE_OPS:
+            source = _stream_source(graph, node, op.elements, outputs)
+            if source is not None:
+                streamed_from[node] = source
+    streamed_out: dict[str, int] = {}  # P -> elements of its outputs taken from the stream
+    for producer, elements in streamed_from.values():
+        streamed_out[producer] = streamed_out.get(producer, 0) + elements
+    head: dict[str, str] = {}
+    fused: dict[str, VectorOp] = {}
+    for node in nx.topological_sort(graph):
+        op = graph.nodes[node]["vector"]
+        if op is None:
+            continue
+        words, fused_into, unwritten = op.words, "", streamed_out.get(node, 0)
+        if node in streamed_from:
+            producer, elements = streamed_from[node]
+            head[node] = fused_into = head.get(producer, producer)
+            words -= elements
+            if graph.nodes[fused_into]["layer"] is not None:
+                unwritten = op.elements  # the layer's output write stands for the chain's
+        fused[node] = dataclasses.replace(op, words=max(words - unwritten, 0),
+                                          fused_into=fused_into)
+    return fused
+
+
+def _stream_source(graph: nx.DiGraph, node: str, elements: int,
+                   outputs: set[str]) -> tuple[str, int] | None:
+    """The producer whose output ``node`` may stream, and that output's element count."""
+    candidates = []
+    for src in graph.predecessors(node):
+        found = _through_views(graph, src, node, elements, outputs)
+        if found is not None:
+            candidates.append(found)
+    candidates.sort(key=lambda c: graph.nodes[c[0]]["layer"] is None)  # MAC layers first
+    return candidates[0] if candidates else None
+
+
+def _through_views(graph: nx.DiGraph, src: str, dst: str, elements: int,
+                   outputs: set[str]) -> tuple[str, int] | None:
+    """Follow the edge ``src -> dst`` back through single-use views to a real producer."""
+    while True:
+        edge = graph.edges[src, dst]
+        if (len(edge["tensors"]) != 1 or edge["elements"] != elements or elements <= 0
+                or edge["tensor"] in outputs or _consumers(graph, src, edge["tensor"]) != 1):
+            return None
+        data = graph.nodes[src]
+        if data["layer"] is not None:
+            return src, elements
+        op = data["vector"]
+        if op is None or op.op_type in _SOURCE_OPS:
+            return None
+        if op.op_type not in VIEW_OPS:
+            return src, elements
+        data_preds = [p for p in graph.predecessors(src)
+                      if graph.edges[p, src]["elements"] == elements]
+        if len(data_preds) != 1:
+            return None
+        src, dst = data_preds[0], src
+
+
+def _consumers(graph: nx.DiGraph, node: str, tensor: str) -> int:
+    return sum(tensor in data["tensors"] for _, _, data in graph.out_edges(node, data=True))

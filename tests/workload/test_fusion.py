@@ -1,0 +1,125 @@
+"""Stream fusion on hand-built graphs with obvious answers, and its bookkeeping on the zoo."""
+
+from pathlib import Path
+
+import pytest
+from onnx import helper
+
+from codesign.workload.fusion import stream_fusion
+from codesign.workload.onnx_graph import parse_onnx, read_onnx
+from codesign.workload.table import layer_table, load_onnx
+from tests.workload.test_onnx_graph import ints, model, vi, weight
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+node = helper.make_node
+
+
+def _fused(nodes, inputs, inits=(), outputs=None):
+    graph = parse_onnx(model(nodes, inputs, inits, outputs).SerializeToString())
+    return graph, stream_fusion(graph)
+
+
+def test_conv_bn_relu_ride_on_the_conv_output():
+    # conv [1, 4, 8, 8] = 256 elements -> BN (4 params of 4) -> relu
+    graph, fused = _fused(
+        [node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+         node("BatchNormalization", ["c", "s", "b", "m", "v"], ["n"], name="bn"),
+         node("Relu", ["n"], ["y"], name="relu")],
+        [vi("x", [1, 3, 8, 8])],
+        [weight("w", [4, 3, 3, 3])] + [weight(p, [4]) for p in "sbmv"])
+    assert graph.nodes["bn"]["vector"].words == 256 + 16 + 256  # standalone: in, params, out
+    assert (fused["bn"].words, fused["bn"].fused_into) == (16, "conv")  # the params only
+    assert (fused["relu"].words, fused["relu"].fused_into) == (0, "conv")
+    assert fused["relu"].ops == graph.nodes["relu"]["vector"].ops  # still computed
+
+
+def test_residual_add_reads_only_its_other_operand():
+    graph, fused = _fused(
+        [node("MatMul", ["x", "w"], ["m"], name="mm"),
+         node("Add", ["m", "x"], ["y"], name="add")],
+        [vi("x", [4, 8])], [weight("w", [8, 8])])
+    assert graph.nodes["add"]["vector"].words == 3 * 32
+    assert (fused["add"].words, fused["add"].fused_into) == (32, "mm")
+
+
+def test_no_fusion_when_the_producer_output_is_needed_elsewhere():
+    _, fused = _fused(
+        [node("MatMul", ["x", "w"], ["m"], name="mm"),
+         node("Relu", ["m"], ["r"], name="relu"),
+         node("Add", ["m", "r"], ["y"], name="add")],
+        [vi("x", [4, 8])], [weight("w", [8, 8])])
+    # m has two consumers: it is written, relu and add read it; add streams relu's output
+    assert fused["relu"].fused_into == "" and fused["relu"].words == 32  # reads m, no write
+    assert (fused["add"].fused_into, fused["add"].words) == ("relu", 32 + 32)  # m in, y out
+
+
+def test_no_fusion_of_a_graph_output_or_a_broadcast_operand():
+    _, fused = _fused(
+        [node("MatMul", ["x", "w"], ["m"], name="mm"),
+         node("Relu", ["m"], ["y"], name="relu")],
+        [vi("x", [4, 8])], [weight("w", [8, 8])], outputs=[vi("m", None), vi("y", None)])
+    assert fused["relu"].fused_into == ""
+    # a [1, 8] tensor broadcast against [4, 8] cannot be the streamed operand
+    _, fused = _fused(
+        [node("MatMul", ["v", "w"], ["m"], name="mm"),
+         node("Add", ["m", "x"], ["y"], name="add")],
+        [vi("v", [1, 8]), vi("x", [4, 8])], [weight("w", [8, 8])])
+    assert fused["add"].fused_into == ""
+
+
+def test_row_wise_and_movement_ops_stay_standalone():
+    graph, fused = _fused(
+        [node("MatMul", ["x", "w"], ["m"], name="mm"),
+         node("Softmax", ["m"], ["s"], name="softmax", axis=-1),
+         node("Transpose", ["s"], ["y"], name="t", perm=[1, 0])],
+        [vi("x", [4, 8])], [weight("w", [8, 8])])
+    for name in ("softmax", "t"):
+        assert fused[name] == graph.nodes[name]["vector"]
+
+
+def test_views_are_free_and_looked_through():
+    graph, fused = _fused(
+        [node("MatMul", ["x", "w"], ["m"], name="mm"),
+         node("Reshape", ["m", "shape"], ["r"], name="reshape"),
+         node("Sigmoid", ["r"], ["y"], name="sigmoid")],
+        [vi("x", [4, 8])], [weight("w", [8, 8]), ints("shape", [8, 4])])
+    assert graph.nodes["reshape"]["vector"].words == 0
+    assert (fused["sigmoid"].fused_into, fused["sigmoid"].words) == ("mm", 0)
+
+
+def test_a_chain_headed_by_a_vector_op_writes_once_at_its_end():
+    # softmax (standalone) -> mul -> add: 32 elements each; scale and shift [8]
+    graph, fused = _fused(
+        [node("MatMul", ["x", "w"], ["m"], name="mm"),
+         node("Softmax", ["m"], ["s"], name="sm"),
+         node("Mul", ["s", "g"], ["p"], name="mul"),
+         node("Add", ["p", "b"], ["y"], name="add")],
+        [vi("x", [4, 8])], [weight("w", [8, 8]), weight("g", [8]), weight("b", [8])])
+    assert fused["sm"].words == 32  # reads m, its result goes on in the stream
+    assert (fused["mul"].fused_into, fused["mul"].words) == ("sm", 8)
+    assert (fused["add"].fused_into, fused["add"].words) == ("sm", 8 + 32)
+    standalone = sum(graph.nodes[n]["vector"].words for n in ("sm", "mul", "add"))
+    assert standalone - sum(fused[n].words for n in ("sm", "mul", "add")) == 2 * 2 * 32
+
+
+@pytest.mark.parametrize("name", ["resnet50", "bert_base", "mobilenet_v2", "gpt2_small"])
+def test_every_streamed_tensor_saves_one_write_and_one_read(name):
+    graph = read_onnx(MODELS / f"{name}.onnx")
+    fused = stream_fusion(graph)
+    saved = sum(graph.nodes[n]["vector"].words - op.words for n, op in fused.items())
+    streamed = sum(op.elements for op in fused.values() if op.fused_into)
+    # every fused op here takes one full-size tensor from the stream: its read, and one
+    # write (its producer's or its own, standing in for the chain's), are saved
+    assert saved == 2 * streamed
+    assert all(op.words >= 0 for op in fused.values())
+
+
+def test_fusion_cuts_resnet50_vector_traffic_and_can_be_switched_off():
+    fused = load_onnx(MODELS / "resnet50.onnx")
+    plain = load_onnx(MODELS / "resnet50.onnx", fusion=False)
+    assert fused.layers == plain.layers
+    # every BN and ReLU rides on a conv; the 16 residual adds read their skip input
+    kinds = {(v.op_type, bool(v.fused_into)) for v in fused.vector_ops}
+    assert ("BatchNormalization", False) not in kinds and ("Relu", False) not in kinds
+    assert sum(v.words for v in fused.vector_ops) < 0.12 * sum(v.words for v in plain.vector_ops)
+    assert layer_table(read_onnx(MODELS / "resnet50.onnx"), fusion=False) == plain
