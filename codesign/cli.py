@@ -172,9 +172,14 @@ _COST_MODEL_HELP = ("Cost model: 'analytical' (default), an installed plugin's n
               help="Constraint: chip area at most MM2.")
 @click.option("--max-power", type=click.FloatRange(min=0, min_open=True), metavar="W",
               help="Constraint: average power at most W watts.")
-@click.option("--strategy", type=click.Choice(["joint", "nested", "nested-warm", "sequential",
+@click.option("--strategy", type=click.Choice(["joint", "nested", "nested-cold", "sequential",
                                                "random"]),
-              default=None, help="Search strategy  [default: nested]")
+              default=None,
+              help="Search strategy: nested searches hardware with a batched mapper inside "
+                   "that builds on the mappings of earlier generations; nested-cold maps "
+                   "every design from scratch; sequential costs designs with fixed mapping "
+                   "heuristics first; joint evolves hardware and mapping genes together; "
+                   "random samples both  [default: nested]")
 @click.option("--algorithm", type=click.Choice(["nsga2", "nsga3", "agemoea2", "smsemoa",
                                                 "random"]),
               default="nsga2", show_default=True, help="pymoo algorithm of the outer search.")

@@ -117,3 +117,28 @@ class MappingMemory:
         self.order = all_o[best_row, best_layer].reshape(
             n_u, n_l, *all_o.shape[2:]).astype(np.int32)
         self.score = all_s[best_row, best_layer].reshape(n_u, n_l)
+
+    def to_arrays(self, prefix: str = "memory_") -> dict[str, np.ndarray]:
+        """Plain arrays for an ``.npz`` checkpoint (none while empty)."""
+        if self.keys is None:
+            return {}
+        return {prefix + k: getattr(self, k) for k in ("keys", "factors", "order", "score")}
+
+    @classmethod
+    def from_arrays(cls, arrays, objective: str, prefix: str = "memory_") -> MappingMemory:
+        """The memory `to_arrays` saved (empty when the arrays hold none).
+
+        >>> m = MappingMemory()
+        >>> m.update(np.array([[1, 2]]), np.ones((1, 1, 5, 8)), np.zeros((1, 1, 3, 8)),
+        ...          np.array([[3.0]]))
+        >>> back = MappingMemory.from_arrays(m.to_arrays(), "edp")
+        >>> len(back), back.score.tolist()
+        (1, [[3.0]])
+        """
+        memory = cls(objective)
+        if prefix + "keys" in arrays:
+            memory.keys = np.asarray(arrays[prefix + "keys"], dtype=np.int64)
+            memory.factors = np.asarray(arrays[prefix + "factors"], dtype=np.int32)
+            memory.order = np.asarray(arrays[prefix + "order"], dtype=np.int32)
+            memory.score = np.asarray(arrays[prefix + "score"], dtype=np.float64)
+        return memory

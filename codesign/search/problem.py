@@ -190,15 +190,19 @@ class BatchEvaluator:
         return tuple(names)
 
     # -- evaluation ----------------------------------------------------------------------
-    def evaluate(self, x: np.ndarray) -> Evaluation:
+    def evaluate(self, x: np.ndarray, known: tuple[np.ndarray, np.ndarray] | None = None
+                 ) -> Evaluation:
         """Cost a population, in chunks of designs that fit in memory (`chunk_size`).
 
         A population that fits in one chunk is one decode and one cost-model (or mapper)
         call. Chunks of a joint population give exactly the unchunked numbers; the nested
         mapper's random draws run on from chunk to chunk (reproducible, and warned about).
+        ``known``: one mapping per design the nested mapper starts from as well (a warm
+        start: the result is never worse than it).
 
         Shape:
-            x: ``[B, V]`` floats in ``[0, 1]`` (``V = n_var``).
+            x: ``[B, V]`` floats in ``[0, 1]`` (``V = n_var``); known: ``[B, L, 5, D]``
+            factors and ``[B, L, 3, D]`` order, int64.
         """
         x = np.asarray(x, dtype=np.float64)
         seed = _mix(self.seed, self.calls)
@@ -208,7 +212,7 @@ class BatchEvaluator:
             generator = torch.Generator(device=self.device)
             generator.manual_seed(seed)
             try:
-                return self._evaluate_chunks(x, generator, size)
+                return self._evaluate_chunks(x, generator, size, known)
             except RuntimeError as exc:  # torch's OutOfMemoryError is one too
                 # the estimate was too low (a custom model, a busy GPU): halve and retry
                 if not _out_of_memory(exc):
@@ -221,17 +225,20 @@ class BatchEvaluator:
                 warnings.warn(f"out of memory on {self.device}: evaluating in chunks of {size} "
                               "designs instead", UserWarning, stacklevel=2)
 
-    def _evaluate_chunks(self, x: np.ndarray, generator: torch.Generator, size: int
-                         ) -> Evaluation:
+    def _evaluate_chunks(self, x: np.ndarray, generator: torch.Generator, size: int,
+                         known: tuple[np.ndarray, np.ndarray] | None = None) -> Evaluation:
         n_b = x.shape[0]
         if n_b <= size:
-            return self._evaluate_chunk(x, generator)
+            return self._evaluate_chunk(x, generator, known)
         if self.mode == "nested":
             warnings.warn(f"{n_b} designs do not fit in memory at once: the nested mapper runs "
                           f"in {-(-n_b // size)} chunks of {size} designs (set "
                           "CODESIGN_MAX_BATCH_BYTES to choose); results are reproducible "
                           "but differ from one unchunked call", UserWarning, stacklevel=3)
-        parts = [self._evaluate_chunk(x[s:s + size], generator) for s in range(0, n_b, size)]
+        parts = [self._evaluate_chunk(x[s:s + size], generator,
+                                      None if known is None else (known[0][s:s + size],
+                                                                  known[1][s:s + size]))
+                 for s in range(0, n_b, size)]
         return Evaluation(**{
             name: (sum(getattr(p, name) for p in parts) if name == "n_evals"
                    else np.concatenate([getattr(p, name) for p in parts]))
@@ -248,13 +255,14 @@ class BatchEvaluator:
             per_design = self.n_layers * JOINT_BYTES_PER_DESIGN_LAYER
         return chunk_designs(per_design, self.device)
 
-    def _evaluate_chunk(self, x: np.ndarray, generator: torch.Generator) -> Evaluation:
+    def _evaluate_chunk(self, x: np.ndarray, generator: torch.Generator,
+                        known: tuple[np.ndarray, np.ndarray] | None = None) -> Evaluation:
         genes = torch.as_tensor(x, device=self.device)  # the one numpy -> torch conversion
         n_b, n_h = genes.shape[0], self.space.n_genes
         hardware = self.space.decode(genes[:, :n_h])
         if self.mode == "nested":
             mappings, result, n_evals = self._nested(hardware, generator,
-                                                     self.space.indices(x[:, :n_h]))
+                                                     self.space.indices(x[:, :n_h]), known)
         else:
             layer_genes = genes[:, n_h:].reshape(n_b, self.n_layers, self.n_mapping_genes)
             mappings = _decode(layer_genes, self.workload, hardware)
@@ -286,33 +294,42 @@ class BatchEvaluator:
         objectives = torch.stack([named[n].to(torch.float64) for n in self.objectives], dim=1)
         return torch.isfinite(objectives).all(1) & (objectives > 0).all(1)  # [B]
 
-    def remap(self, hw_genes: np.ndarray, effort: MapperEffort) -> Evaluation:
-        """Map given designs with the batched mapper at ``effort`` (sequential's 2nd phase)."""
+    def remap(self, hw_genes: np.ndarray, effort: MapperEffort,
+              known: tuple[np.ndarray, np.ndarray] | None = None) -> Evaluation:
+        """Map given designs with the batched mapper at ``effort`` (the final phase of
+        nested and sequential), starting from their ``known`` mappings as well."""
         saved_mode, saved_effort = self.mode, self.effort
         self.mode, self.effort = "nested", effort
         try:
-            return self.evaluate(np.asarray(hw_genes)[:, : self.space.n_genes])
+            return self.evaluate(np.asarray(hw_genes)[:, : self.space.n_genes], known)
         finally:
             self.mode, self.effort = saved_mode, saved_effort
 
     def _nested(self, hardware: HardwareBatch, generator: torch.Generator,
-                keys: np.ndarray) -> tuple[MappingBatch, CostResult, int]:
+                keys: np.ndarray, known: tuple[np.ndarray, np.ndarray] | None = None
+                ) -> tuple[MappingBatch, CostResult, int]:
         """Map a population (``keys`` ``[B, H]``: its allowed-value indices); with a
         `memory`, each design's mapper also starts from the best known mappings of the
-        nearest design seen before, and what it finds is stored."""
+        nearest design seen before, and what it finds is stored; ``known`` mappings
+        (``[B, L, ...]``) are starting candidates too."""
         from codesign.search.mapper import _rank_key, fit_to_array, search_mappings
 
         effort = self.effort
-        initial = None
+        starts: list[tuple[np.ndarray, np.ndarray]] = []
         memory = self.memory
         if memory is not None and len(memory):
             near = memory.nearest(keys)  # [B]
+            starts.append((memory.factors[near], memory.order[near]))
+        if known is not None:
+            starts.append(known)
+        initial = None
+        if starts:
             dev = self.device
-            factors = torch.as_tensor(memory.factors[near], dtype=torch.int64,
-                                      device=dev).unsqueeze(1)
-            order = torch.as_tensor(memory.order[near], dtype=torch.int64,
-                                    device=dev).unsqueeze(1)
-            initial = (fit_to_array(factors, hardware), order)  # [B, 1, L, ...]
+            factors = torch.as_tensor(np.stack([f for f, _ in starts], 1), dtype=torch.int64,
+                                      device=dev)
+            order = torch.as_tensor(np.stack([o for _, o in starts], 1), dtype=torch.int64,
+                                    device=dev)
+            initial = (fit_to_array(factors, hardware), order)  # [B, k, L, ...]
         mappings, result = search_mappings(
             hardware, self.workload, self.cost_model, effort.objective,
             n_candidates=effort.n_candidates, n_steps=effort.n_steps, generator=generator,

@@ -22,6 +22,7 @@ from codesign.search.problem import (
     BatchEvaluator,
     CodesignProblem,
     Evaluation,
+    MapperEffort,
     nested_evals_per_design,
 )
 from codesign.search.strategies import ALGORITHMS, Strategy
@@ -105,6 +106,7 @@ class RunState:
     remapped: bool = False
     interrupted: bool = False
     stop_reason: str = ""
+    memory: MappingMemory | None = None
 
     def to_checkpoint(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         state = {"generation": self.generation, "n_evals": self.n_evals,
@@ -112,6 +114,9 @@ class RunState:
                  "evaluator_calls": self.evaluator_calls, "remapped": self.remapped,
                  "interrupted": self.interrupted, "stop_reason": self.stop_reason}
         arrays = dict(self.archive.to_arrays())
+        if self.memory is not None:
+            state["memory_objective"] = self.memory.objective
+            arrays.update(self.memory.to_arrays())
         arrays["generation"] = np.array(self.generation)
         if self.population is not None:
             arrays["population"] = self.population
@@ -127,6 +132,8 @@ class RunState:
             history=list(state["history"]), population=arrays.get("population"),
             hv_lo=arrays.get("hv_lo"), hv_hi=arrays.get("hv_hi"),
             evaluator_calls=int(state["evaluator_calls"]), remapped=bool(state["remapped"]),
+            memory=(MappingMemory.from_arrays(arrays, str(state["memory_objective"]))
+                    if "memory_objective" in state else None),
         )
 
 
@@ -203,9 +210,11 @@ def run_search(evaluator: BatchEvaluator, strategy: Strategy, algorithm: str, bu
     if state is None:
         state = RunState(archive=Archive.empty(len(objectives), n_h, n_l))
     evaluator.calls = state.evaluator_calls
-    # a fresh mapping memory per call: a resumed run re-learns it (not bit-identical then)
-    evaluator.memory = MappingMemory(evaluator.effort.objective) if strategy.warm_start \
-        else None
+    # the mapping memory lives in the state, so a checkpoint carries it to a resumed run
+    if strategy.warm_start and (state.memory is None
+                                or state.memory.objective != evaluator.effort.objective):
+        state.memory = MappingMemory(evaluator.effort.objective)
+    evaluator.memory = state.memory if strategy.warm_start else None
     problem = CodesignProblem(evaluator)
     use_pymoo = strategy.use_algorithm and algorithm != "random"
     algo = None
@@ -287,21 +296,26 @@ def remap_reserve(strategy: Strategy, budget: Budget) -> int:
 
 def _remap(state: RunState, evaluator: BatchEvaluator, strategy: Strategy,
            budget: Budget) -> None:
-    """Map front designs again with the full mapper; merge into the archive (never lose a
-    design: a remapped mapping that is worse in some objective leaves the old one there)."""
+    """Map front designs again with the full mapper, starting from their mappings so far;
+    merge into the archive (never lose a design: a remapped mapping that is worse in some
+    objective leaves the old one there)."""
     assert strategy.remap is not None
     archive = state.archive.sorted()
     # one row per distinct decoded design (different genes may snap to the same design)
     _, first = np.unique(evaluator.space.indices(archive.hw_genes), axis=0,
                          return_index=True)
-    hw = archive.hw_genes[np.sort(first)]
-    n_designs = max(1, min(budget.population,
-                           remap_reserve(strategy, budget)
-                           // nested_evals_per_design(strategy.remap)))
-    if hw.shape[0] > n_designs:  # evenly spread along the first objective
-        hw = hw[np.unique(np.linspace(0, hw.shape[0] - 1, n_designs).round()
-                          .astype(np.int64))]
-    evaluation = evaluator.remap(hw, strategy.remap)
+    rows = np.sort(first)
+    effort, reserve = strategy.remap, remap_reserve(strategy, budget)
+    n_designs = max(1, min(budget.population, reserve // nested_evals_per_design(effort)))
+    if rows.shape[0] > n_designs:  # evenly spread along the first objective
+        rows = rows[np.unique(np.linspace(0, rows.shape[0] - 1, n_designs).round()
+                              .astype(np.int64))]
+    # a front smaller than that gets the whole reserve: deeper searches per design
+    steps = (max(reserve, nested_evals_per_design(effort)) // rows.shape[0] - 1) \
+        // effort.n_candidates - 1
+    effort = MapperEffort(effort.n_candidates, max(1, steps), effort.objective)
+    evaluation = evaluator.remap(archive.hw_genes[rows], effort,
+                                 known=(archive.factors[rows], archive.order[rows]))
     state.archive.update(evaluation.objectives, evaluation.feasible, evaluation.hw_genes,
                          evaluation.factors, evaluation.order)
     state.n_evals += evaluation.n_evals

@@ -33,7 +33,7 @@ def test_budget_needs_a_limit_and_sane_values():
         Budget(population=1)
 
 
-@pytest.mark.parametrize("strategy", ["joint", "nested", "nested-warm", "sequential", "random"])
+@pytest.mark.parametrize("strategy", ["joint", "nested", "nested-cold", "sequential", "random"])
 def test_each_strategy_finds_a_feasible_non_dominated_front(strategy):
     state = run_search(_evaluator(strategy), STRATEGIES[strategy], "nsga2",
                        Budget(population=8, generations=3), seed=1)
@@ -42,7 +42,7 @@ def test_each_strategy_finds_a_feasible_non_dominated_front(strategy):
     assert non_dominated_mask(state.archive.objectives).all()
     hv = [row["hypervolume"] for row in state.history]
     assert all(b >= a - 1e-12 for a, b in zip(hv, hv[1:], strict=False))  # archive HV never drops
-    if STRATEGIES[strategy].remap is not None:  # nested, nested-warm, sequential
+    if STRATEGIES[strategy].remap is not None:  # nested, nested-cold, sequential
         assert state.remapped and len(state.history) == 4  # 3 generations + the remap
         assert state.history[-1]["phase"] == "remap"
 
@@ -119,6 +119,48 @@ def test_checkpoint_round_trip_and_resume_goes_on_counting():
                       Budget(population=8, generations=4), seed=0, state=back)
     assert more.generation == 4 and more.n_evals == 32 and len(more.history) == 4
     assert more.history[-1]["hypervolume"] >= state.history[-1]["hypervolume"]
+
+
+def test_the_mapping_memory_travels_in_the_checkpoint():
+    ev = _evaluator("nested")
+    state = run_search(ev, STRATEGIES["nested"], "nsga2", Budget(population=6, generations=2),
+                       seed=0)
+    assert state.memory is not None and len(state.memory) > 0 and ev.memory is state.memory
+    saved, arrays = state.to_checkpoint()
+    back = RunState.from_checkpoint(saved, arrays)
+    for name in ("keys", "factors", "order", "score"):
+        assert np.array_equal(getattr(back.memory, name), getattr(state.memory, name))
+    assert back.memory.objective == state.memory.objective
+    # a resumed run goes on from the saved memory rather than an empty one
+    ev2 = _evaluator("nested")
+    more = run_search(ev2, STRATEGIES["nested"], "nsga2", Budget(population=6, generations=3),
+                      seed=0, state=back)
+    assert ev2.memory is more.memory and len(more.memory) >= len(state.memory)
+    # strategies without the memory save none
+    cold = run_search(_evaluator("nested-cold"), STRATEGIES["nested-cold"], "nsga2",
+                      Budget(population=6, generations=1), seed=0)
+    assert cold.memory is None and not any(k.startswith("memory_")
+                                           for k in cold.to_checkpoint()[1])
+
+
+def test_the_final_remap_starts_from_the_mappings_found_so_far():
+    # the remap's mapper gets each front design's stored mapping as a starting candidate,
+    # so per layer its objective (EDP) can only improve on what the loop found
+    ev = _evaluator("nested-cold")
+    ev.effort = MapperEffort(8, 8)  # a loop that searched harder than the remap below
+    x = np.random.default_rng(7).random((5, 6))
+    loop = ev.evaluate(x)
+    remap = ev.remap(loop.hw_genes, MapperEffort(2, 1), known=(loop.factors, loop.order))
+    edp = []
+    for out in (loop, remap):
+        _, _, cost = ev.cost(out.hw_genes, out.factors, out.order)
+        edp.append((cost.cycles * cost.energy_pj).numpy())
+    ok = loop.feasible
+    assert (edp[1][ok] <= edp[0][ok] * (1 + 1e-12)).all()
+    # a cold remap this weak loses to the loop's mappings somewhere
+    cold = ev.remap(loop.hw_genes, MapperEffort(2, 1))
+    _, _, cost = ev.cost(cold.hw_genes, cold.factors, cold.order)
+    assert ((cost.cycles * cost.energy_pj).numpy()[ok] > edp[0][ok] * (1 + 1e-9)).any()
 
 
 def test_agemoea2_needs_numba_and_says_so():

@@ -9,11 +9,14 @@ from codesign.search.strategies import DEFAULT_STRATEGY, STRATEGIES, strategy
 
 
 def test_the_strategies_and_the_default():
-    assert set(STRATEGIES) == {"joint", "nested", "nested-warm", "sequential", "random"}
+    assert set(STRATEGIES) == {"joint", "nested", "nested-cold", "sequential", "random"}
     assert DEFAULT_STRATEGY == "nested"
-    # nested-warm is nested with the mapping memory, nothing else
-    assert strategy("nested-warm").warm_start and not strategy("nested").warm_start
-    assert strategy("nested-warm").remap == strategy("nested").remap
+    # nested-cold is nested without the mapping memory, nothing else
+    assert strategy("nested").warm_start and not strategy("nested-cold").warm_start
+    assert strategy("nested-cold").remap == strategy("nested").remap
+    assert strategy("nested-cold").effort == strategy("nested").effort
+    # the memory's former name still resumes old runs
+    assert strategy("nested-warm") is strategy("nested")
     assert not strategy("random").use_algorithm
     # sequential: hardware with a fixed heuristic (no mapper steps), then a real remap
     seq = strategy("sequential")
@@ -21,7 +24,7 @@ def test_the_strategies_and_the_default():
 
 
 def test_unknown_strategy_names_the_choices():
-    with pytest.raises(ConfigError, match="joint, nested, nested-warm, sequential, random"):
+    with pytest.raises(ConfigError, match="joint, nested, nested-cold, sequential, random"):
         strategy("greedy")
 
 
