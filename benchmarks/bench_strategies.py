@@ -1,5 +1,5 @@
 """Search strategies side by side at equal evaluation counts: joint, nested, sequential, random
-(and nested-warm, nested with the mapping memory).
+(and nested-cold, nested without the mapping memory).
 
     python benchmarks/bench_strategies.py                                 # defaults below
     python benchmarks/bench_strategies.py --models resnet50 --seeds 0 1 2 --max-evals 20000
@@ -36,15 +36,16 @@ from codesign.api import explore
 from codesign.arch.space import DesignSpace
 from codesign.mapping.batch import WorkloadTensors
 from codesign.search.archive import hypervolume
+from codesign.search.strategies import DEFAULT_STRATEGY
 from codesign.workload.table import load_onnx
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = {"resnet50": ROOT / "models" / "resnet50.onnx",
           "bert": ROOT / "models" / "bert_base.onnx"}
-STRATEGIES = ("joint", "nested", "nested-warm", "sequential", "random")
+STRATEGIES = ("joint", "nested", "nested-cold", "sequential", "random")
 OBJECTIVES = ("latency", "energy", "area")
 #: Designs per generation per strategy (random draws this many uniform genomes at a time).
-POPULATION = {"joint": 96, "nested": 32, "nested-warm": 32, "sequential": 32, "random": 480}
+POPULATION = {"joint": 96, "nested": 32, "nested-cold": 32, "sequential": 32, "random": 480}
 
 
 def front(result) -> np.ndarray:
@@ -119,9 +120,36 @@ def main(argv: list[str] | None = None) -> int:
             cap = float(np.exp(np.mean(np.log(random_runs)))) / floors[model]
             line += f"; no strategy can beat random by more than {cap:.2f}x"
         print(line)
+    print_paired(raw, args.models, args.strategies)
     if args.json:
         args.json.write_text(json.dumps(raw, indent=1))
     return 0
+
+
+def print_paired(raw: list[dict], models: list[str], strategies: list[str]) -> None:
+    """The default strategy against each other one, seed by seed (same seed, same model)."""
+    if DEFAULT_STRATEGY not in strategies:
+        return
+    print(f"\n{DEFAULT_STRATEGY} (default) against each strategy, paired by seed:\n")
+    print("| model | against | hypervolume: wins, mean difference | best EDP: wins, "
+          "geo-mean ratio |")
+    print("|---|---|---|---|")
+    for model in models:
+        runs = {(r["strategy"], r["seed"]): r for r in raw if r["model"] == model}
+        for other in strategies:
+            if other == DEFAULT_STRATEGY:
+                continue
+            seeds = sorted(s for (name, s) in runs if name == other
+                           and (DEFAULT_STRATEGY, s) in runs)
+            if not seeds:
+                continue
+            ours = [runs[DEFAULT_STRATEGY, s] for s in seeds]
+            theirs = [runs[other, s] for s in seeds]
+            d_hv = [a["hypervolume"] - b["hypervolume"] for a, b in zip(ours, theirs, strict=True)]
+            ratio = [a["best_edp"] / b["best_edp"] for a, b in zip(ours, theirs, strict=True)]
+            print(f"| {model} | {other} | {sum(d > 0 for d in d_hv)}/{len(seeds)}, "
+                  f"{np.mean(d_hv):+.4f} | {sum(q < 1 for q in ratio)}/{len(seeds)}, "
+                  f"{float(np.exp(np.mean(np.log(ratio)))):.3f} |")
 
 
 if __name__ == "__main__":
