@@ -3,6 +3,7 @@ gets to a run with 10x the budget.
 
     python benchmarks/bench_explore.py                    # seeds 0 1 2, ResNet-50
     python benchmarks/bench_explore.py --seeds 0 --model models/bert_base.onnx
+    python benchmarks/bench_explore.py --device cuda --seeds 0   # on a GPU machine
 
 1. Wall time of the CLI (``codesign explore MODEL --device cpu``, a fresh process: imports,
    ONNX import, search, final remap, all output files and the plot), timed from outside.
@@ -42,13 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--factor", type=int, default=10, help="budget multiple to compare to")
     parser.add_argument("--skip-cli", action="store_true")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                        help="torch device of the search (cuda: the H100 figure)")
     args = parser.parse_args(argv)
 
     if not args.skip_cli:
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
             subprocess.run([sys.executable, "-m", "codesign.cli", "explore", str(args.model),
-                            "--out", f"{tmp}/run", "--device", "cpu"], check=True,
+                            "--out", f"{tmp}/run", "--device", args.device], check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             wall = time.perf_counter() - start
             run = json.loads(Path(f"{tmp}/run/run.json").read_text())
@@ -62,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     ratios = []
     for seed in args.seeds:
         t0 = time.perf_counter()
-        small = explore(table, seed=seed, device="cpu")
+        small = explore(table, seed=seed, device=args.device)
         t1 = time.perf_counter()
-        big = explore(table, seed=seed, device="cpu",
+        big = explore(table, seed=seed, device=args.device,
                       generations=DEFAULT_GENERATIONS * args.factor)
         t2 = time.perf_counter()
         hv = small.run["hypervolume"]
