@@ -49,9 +49,16 @@ def model(tmp_path_factory) -> str:
     return str(path)
 
 
+def _sigint_as_from_a_terminal() -> None:
+    # a test run started in the background (``cmd &``) hands its children an ignored
+    # SIGINT, which the CLI rightly keeps ignoring; these tests send it as Ctrl-C does
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(*args) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "codesign.cli", "explore", *map(str, args)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                            preexec_fn=_sigint_as_from_a_terminal)
 
 
 def _wait_for_checkpoint(proc: subprocess.Popen, out: Path, generation: int = 1,

@@ -57,7 +57,16 @@ def test_off_the_main_thread_nothing_changes():
     assert errors == []
 
 
-def test_deferred_signals_finish_the_block_then_a_second_signal_stops_it():
+@pytest.fixture
+def sigint_default():
+    """SIGINT as Python sets it up from a terminal (a test run started in the background
+    inherits an ignored SIGINT, which `deferred_signals` rightly leaves alone)."""
+    saved = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, saved)
+
+
+def test_deferred_signals_finish_the_block_then_a_second_signal_stops_it(sigint_default):
     from codesign.search.interrupt import deferred_signals
 
     before = signal.getsignal(signal.SIGINT)
