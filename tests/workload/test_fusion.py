@@ -3,9 +3,11 @@
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from onnx import helper
 
-from codesign.workload.fusion import stream_fusion
+from codesign.workload.fusion import STREAMABLE_OPS, stream_fusion
 from codesign.workload.onnx_graph import parse_onnx, read_onnx
 from codesign.workload.table import layer_table, load_onnx
 from tests.workload.test_onnx_graph import ints, model, vi, weight
@@ -123,3 +125,56 @@ def test_fusion_cuts_resnet50_vector_traffic_and_can_be_switched_off():
     assert ("BatchNormalization", False) not in kinds and ("Relu", False) not in kinds
     assert sum(v.words for v in fused.vector_ops) < 0.12 * sum(v.words for v in plain.vector_ops)
     assert layer_table(read_onnx(MODELS / "resnet50.onnx"), fusion=False) == plain
+
+
+# -- properties on random graphs ------------------------------------------------------------
+
+_OPS = ("MatMul", "Relu", "Add", "Softmax", "Reshape", "Transpose", "Sigmoid")
+
+
+@st.composite
+def _random_graph(draw):
+    """A random DAG of [4, 8] tensors: MatMuls with weights, element-wise, row-wise, views
+    and transposes, each reading earlier tensors; some extra graph outputs."""
+    tensors = ["x"]
+    nodes, inits = [], [weight("w", [8, 8])]
+    for i in range(draw(st.integers(1, 9))):
+        op = draw(st.sampled_from(_OPS))
+        src = draw(st.sampled_from(tensors))
+        out = f"t{i}"
+        if op == "MatMul":
+            nodes.append(node("MatMul", [src, "w"], [out], name=f"n{i}"))
+        elif op == "Add":
+            other = draw(st.sampled_from(tensors))
+            nodes.append(node("Add", [src, other], [out], name=f"n{i}"))
+        elif op == "Reshape":
+            nodes.append(node("Reshape", [src, "shape"], [out], name=f"n{i}"))
+        elif op == "Transpose":  # [4, 8] -> [8, 4] -> back, so every tensor stays [4, 8]
+            nodes.append(node("Transpose", [src], [f"u{i}"], name=f"n{i}", perm=[1, 0]))
+            nodes.append(node("Transpose", [f"u{i}"], [out], name=f"m{i}", perm=[1, 0]))
+        else:
+            nodes.append(node(op, [src], [out], name=f"n{i}"))
+        tensors.append(out)
+    inits.append(ints("shape", [4, 8]))
+    extra = draw(st.lists(st.sampled_from(tensors[1:]), max_size=2, unique=True))
+    outputs = [vi(t, None) for t in dict.fromkeys([tensors[-1], *extra])]
+    return _fused(nodes, [vi("x", [4, 8])], inits, outputs)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(_random_graph())
+def test_fusion_bookkeeping_on_random_graphs(case):
+    graph, fused = case
+    streamed = 0
+    for name, op in fused.items():
+        plain = graph.nodes[name]["vector"]
+        assert 0 <= op.words <= plain.words and op.ops == plain.ops
+        if not op.fused_into:
+            continue
+        streamed += op.elements
+        head = graph.nodes[op.fused_into]
+        # a chain starts at a MAC layer or at a vector op that is not fused itself
+        assert head["layer"] is not None or not fused[op.fused_into].fused_into
+        assert plain.op_type in STREAMABLE_OPS
+    saved = sum(graph.nodes[n]["vector"].words - op.words for n, op in fused.items())
+    assert saved == 2 * streamed  # one read and one write per streamed [4, 8] tensor
