@@ -202,8 +202,9 @@ def explore(
     objective a custom cost model adds (``max_area_mm2`` / ``max_power_w`` are shorthands).
     ``cost_model``: a `CostModel`, a spec for `load_cost_model` (``"analytical"``, a plugin
     name, ``"package.module:Name"``) or a per-design function (wrapped in
-    `FunctionCostModel`); default: the analytical model with the space's technology. A
-    custom model is not saved in the run folder: pass it again to ``resume``.
+    `FunctionCostModel`); default: the analytical model with the space's technology. A spec
+    is saved in the run folder and ``resume`` loads it again; a model passed as an object
+    must be passed again to ``resume`` (it refuses to go on with another model).
     """
     from codesign.search.problem import parse_objectives
     from codesign.search.strategies import DEFAULT_STRATEGY
@@ -230,6 +231,8 @@ def explore(
         mapper_candidates, mapper_steps = cfg["mapper_candidates"], cfg["mapper_steps"]
         refine = refine if refine is not None else cfg.get("refine")
         seed = cfg["seed"]
+        if cost_model is None:
+            cost_model = _saved_cost_model(cfg, resume)
         if generations is None and max_evals is None and time_limit_s is None:
             generations, max_evals = cfg["generations"], cfg["max_evals"]
             time_limit_s = cfg["time_limit_s"]
@@ -240,6 +243,7 @@ def explore(
     from codesign.cost.model import objective_names
     from codesign.search.problem import parse_constraints
 
+    cost_model_spec = cost_model if isinstance(cost_model, str) else None
     if cost_model is not None:
         from codesign.cost.loading import as_cost_model
 
@@ -317,6 +321,7 @@ def explore(
         "max_area_mm2": max_area_mm2, "max_power_w": max_power_w,
         "constraints": constraints, "cost_model": f"{type(cost_model).__module__}:"
                                                  f"{type(cost_model).__qualname__}",
+        "cost_model_spec": cost_model_spec,
         "mapper_candidates": mapper_candidates, "mapper_steps": mapper_steps, "seed": seed,
         "refine": refine,
         "device": device, "space": space.to_dict(), "workload": workload_info,
@@ -436,6 +441,24 @@ def _pareto(evaluator, space: DesignSpace, table: LayerTable, state: RunState
     tech = getattr(evaluator.cost_model, "technology", None)   # for the energy lower bounds
     return pareto_designs(accelerators, table, mappings, result,
                           technology=tech if isinstance(tech, Technology) else None)
+
+
+#: ``run.json``'s name of the default cost model.
+_ANALYTICAL = "codesign.cost.analytical:AnalyticalCostModel"
+
+
+def _saved_cost_model(cfg: dict[str, Any], folder: Path) -> str | None:
+    """The cost model a resumed run must use: its saved spec, ``None`` for the analytical
+    default; `ConfigError` when the run used a model given as an object (not recorded)."""
+    spec = cfg.get("cost_model_spec")
+    if spec:
+        return str(spec)
+    used = cfg.get("cost_model") or _ANALYTICAL
+    if used != _ANALYTICAL:
+        raise ConfigError(f"--resume {folder}: the run used the cost model {used}, given as "
+                          "an object, which a run folder cannot record; pass it again "
+                          "(explore(..., resume=..., cost_model=...) or --cost-model SPEC)")
+    return None
 
 
 def _load_resume(folder: Path) -> tuple[dict[str, Any], RunState]:

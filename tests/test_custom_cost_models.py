@@ -172,6 +172,29 @@ def test_cli_explore_cost_model_and_max(plugin, gemm_onnx, tmp_path):
         "n_pes": 64.0, "power": 100.0}
 
 
+def test_resume_reloads_a_cost_model_given_by_spec(plugin, gemm_onnx, tmp_path):
+    out = tmp_path / "run"
+    first = CliRunner().invoke(main, ["explore", gemm_onnx, "--cost-model", plugin,
+                                      "--objectives", "latency,n_pes", "--out", str(out), *FAST])
+    assert first.exit_code == 0, first.output
+    assert json.loads((out / "run.json").read_text())["config"]["cost_model_spec"] == plugin
+    more = CliRunner().invoke(main, ["explore", "--resume", str(out), "--generations", "3"])
+    assert more.exit_code == 0, more.output  # n_pes exists only in the plugin's model
+    run = json.loads((out / "run.json").read_text())
+    assert run["config"]["cost_model"] == "cs_pe_plugin:PeModel"
+    assert run["generations_done"] == 3
+
+
+def test_resume_refuses_to_swap_an_unrecorded_cost_model(tmp_path):
+    codesign.explore(TABLE, SPACE, objectives="latency,n_pes", cost_model=PeModel(),
+                     out=tmp_path / "run", **TINY)
+    with pytest.raises(ConfigError, match="pass it again"):
+        codesign.explore(TABLE, resume=tmp_path / "run", generations=3, plot=False)
+    again = codesign.explore(TABLE, resume=tmp_path / "run", generations=3, plot=False,
+                             cost_model=PeModel())
+    assert again.run["generations_done"] == 3
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--cost-model", "no_such_pkg_q:Model"], "cannot import module 'no_such_pkg_q'"),
     (["--cost-model", "nope"], "no built-in model or installed plugin"),
