@@ -25,9 +25,12 @@ __all__ = ["BOUND_NAMES", "EXPLAIN_COLUMNS", "explain"]
 BOUND_NAMES: tuple[str, ...] = ("compute", "glb", "dram")
 
 #: Per-design columns ``pareto.csv`` gains: the share of the MAC layers' cycles (count
-#: weighted) limited by each bound, and network actual / network lower bound.
+#: weighted) limited by each bound, network actual / network lower bound, and the share of
+#: the network's latency and energy that goes to vector (non-MAC) ops, which no mapping
+#: changes.
 EXPLAIN_COLUMNS: tuple[str, ...] = ("bound_compute_frac", "bound_glb_frac", "bound_dram_frac",
-                                    "latency_gap", "energy_gap")
+                                    "latency_gap", "energy_gap", "vector_latency_frac",
+                                    "vector_energy_frac")
 
 
 def _ratio(actual: torch.Tensor, bound: torch.Tensor) -> torch.Tensor:
@@ -75,10 +78,15 @@ def explain(accelerators: Sequence[Accelerator], table: LayerTable, result: Cost
     vec_energy = result.vector_energy_pj.detach().cpu().to(dtype)
     net_lb_cycles = (lb["cycles"] * counts).sum(-1) + vec_cycles          # [B]
     net_lb_energy = (lb["energy_pj"] * counts).sum(-1) + vec_energy
-    latency_gap = _ratio(result.latency_cycles.detach().cpu().to(dtype), net_lb_cycles)
-    energy_gap = _ratio(result.total_energy_pj.detach().cpu().to(dtype), net_lb_energy)
+    net_cycles = result.latency_cycles.detach().cpu().to(dtype)           # [B]
+    net_energy = result.total_energy_pj.detach().cpu().to(dtype)
+    latency_gap = _ratio(net_cycles, net_lb_cycles)
+    energy_gap = _ratio(net_energy, net_lb_energy)
+    vec_latency = torch.where(net_cycles > 0, vec_cycles / net_cycles.clamp(min=1e-300), 0.0)
+    vec_share = torch.where(net_energy > 0, vec_energy / net_energy.clamp(min=1e-300), 0.0)
     summaries = [dict(zip(EXPLAIN_COLUMNS, values, strict=True)) for values in
-                 torch.cat([frac, latency_gap[:, None], energy_gap[:, None]], -1).tolist()]
+                 torch.cat([frac, latency_gap[:, None], energy_gap[:, None],
+                            vec_latency[:, None], vec_share[:, None]], -1).tolist()]
 
     acc = result.accesses.detach().cpu().to(dtype)                        # [B, L, 3, 3, 2]
     words = acc.sum(dim=(-2, -1))                                         # [B, L, 3]

@@ -105,12 +105,18 @@ def test_vector_ops_count_in_both_network_actual_and_bound():
 
     accs, table, _ = _case()
     relu = VectorOp(name="relu", op_type="Relu", elements=4096, bytes_in=8192, bytes_out=8192,
-                    ops=4096)
+                    ops=4096, words=8192)
     table = LayerTable(table.layers, table.counts, table.names, (relu,))
     result = AnalyticalCostModel().evaluate(HardwareBatch.from_accelerators(accs),
                                             WorkloadTensors.from_table(table),
                                             MappingBatch.from_mappings([[SMALL, BIG]]))
-    assert result.vector_cycles.item() > 0
+    v = result.vector_cycles.item()
+    assert v > 0
     (summary,), _ = explain(accs, table, result)
     assert summary["latency_gap"] == pytest.approx(1.0)
     assert summary["bound_compute_frac"] == pytest.approx(256 / 268)   # MAC layers only
+    # the vector ops' share of the network: v of 268 + v cycles, and of the energy likewise
+    assert summary["vector_latency_frac"] == pytest.approx(v / (268 + v))
+    assert summary["vector_energy_frac"] == pytest.approx(
+        result.vector_energy_pj.item() / result.total_energy_pj.item())
+    assert 0 < summary["vector_energy_frac"] < 1
