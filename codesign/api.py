@@ -319,8 +319,7 @@ def explore(
         "population": budget.population, "generations": budget.generations,
         "max_evals": budget.max_evals, "time_limit_s": budget.time_limit_s,
         "max_area_mm2": max_area_mm2, "max_power_w": max_power_w,
-        "constraints": constraints, "cost_model": f"{type(cost_model).__module__}:"
-                                                 f"{type(cost_model).__qualname__}",
+        "constraints": constraints, "cost_model": _class_path(type(cost_model)),
         "cost_model_spec": cost_model_spec,
         "mapper_candidates": mapper_candidates, "mapper_steps": mapper_steps, "seed": seed,
         "refine": refine,
@@ -443,18 +442,22 @@ def _pareto(evaluator, space: DesignSpace, table: LayerTable, state: RunState
                           technology=tech if isinstance(tech, Technology) else None)
 
 
-#: ``run.json``'s name of the default cost model.
-_ANALYTICAL = "codesign.cost.analytical:AnalyticalCostModel"
+def _class_path(cls: type) -> str:
+    """``module:QualName``, how ``run.json`` names the cost model's class."""
+    return f"{cls.__module__}:{cls.__qualname__}"
 
 
 def _saved_cost_model(cfg: dict[str, Any], folder: Path) -> str | None:
     """The cost model a resumed run must use: its saved spec, ``None`` for the analytical
     default; `ConfigError` when the run used a model given as an object (not recorded)."""
+    from codesign.cost.analytical import AnalyticalCostModel
+
     spec = cfg.get("cost_model_spec")
     if spec:
         return str(spec)
-    used = cfg.get("cost_model") or _ANALYTICAL
-    if used != _ANALYTICAL:
+    analytical = _class_path(AnalyticalCostModel)
+    used = cfg.get("cost_model") or analytical
+    if used != analytical:
         raise ConfigError(f"--resume {folder}: the run used the cost model {used}, given as "
                           "an object, which a run folder cannot record; pass it again "
                           "(explore(..., resume=..., cost_model=...) or --cost-model SPEC)")

@@ -5,16 +5,7 @@ import json
 import pytest
 
 import codesign
-from codesign import Accelerator, Layer, Mapping
-
-CONV = Layer.conv(K=4, C=2, P=4, Q=4, R=3, S=3)
-CONV_MAP = Mapping.from_json({
-    "spatial": {"rows": {"C": 2}, "cols": {"K": 2}},
-    "temporal": {"RF": {"R": 3, "S": 3}, "GLB": {"P": 4, "Q": 4}, "DRAM": {"K": 2}},
-    "order": {"RF": ["R", "S"], "GLB": ["P", "Q"], "DRAM": ["K"]},
-})
-SMALL = Accelerator(pe_rows=2, pe_cols=2, rf_words=64, glb_words=1024, glb_bw=32.0,
-                    dram_bw=8.0)
+from tests.golden import CONV, CONV_MAP, SMALL
 
 
 def test_golden_conv_as_plain_data():

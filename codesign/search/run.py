@@ -311,9 +311,10 @@ def _remap(state: RunState, evaluator: BatchEvaluator, strategy: Strategy,
         rows = rows[np.unique(np.linspace(0, rows.shape[0] - 1, n_designs).round()
                               .astype(np.int64))]
     # a front smaller than that gets the whole reserve: deeper searches per design
-    steps = (max(reserve, nested_evals_per_design(effort)) // rows.shape[0] - 1) \
-        // effort.n_candidates - 1
-    effort = MapperEffort(effort.n_candidates, max(1, steps), effort.objective)
+    per_design = max(reserve, nested_evals_per_design(effort)) // rows.shape[0]
+    # the most steps whose nested_evals_per_design fits in per_design
+    steps = max(1, (per_design - 1) // effort.n_candidates - 1)
+    effort = MapperEffort(effort.n_candidates, steps, effort.objective)
     evaluation = evaluator.remap(archive.hw_genes[rows], effort,
                                  known=(archive.factors[rows], archive.order[rows]))
     state.archive.update(evaluation.objectives, evaluation.feasible, evaluation.hw_genes,

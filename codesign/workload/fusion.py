@@ -66,27 +66,29 @@ def stream_fusion(graph: nx.DiGraph) -> dict[str, VectorOp]:
 words=0, fused_into='mm'))
     """
     outputs = set(graph.graph.get("outputs", {}))
-    streamed_from: dict[str, tuple[str, int]] = {}  # X -> (producer P, elements of t)
-    for node in nx.topological_sort(graph):
+    order = list(nx.topological_sort(graph))
+    streamed_from: dict[str, str] = {}  # X -> the producer P whose output X streams
+    for node in order:
         op = graph.nodes[node]["vector"]
         if op is not None and op.op_type in STREAMABLE_OPS:
             source = _stream_source(graph, node, op.elements, outputs)
             if source is not None:
                 streamed_from[node] = source
     streamed_out: dict[str, int] = {}  # P -> elements of its outputs taken from the stream
-    for producer, elements in streamed_from.values():
-        streamed_out[producer] = streamed_out.get(producer, 0) + elements
+    for node, producer in streamed_from.items():
+        streamed_out[producer] = (streamed_out.get(producer, 0)
+                                  + graph.nodes[node]["vector"].elements)
     head: dict[str, str] = {}
     fused: dict[str, VectorOp] = {}
-    for node in nx.topological_sort(graph):
+    for node in order:
         op = graph.nodes[node]["vector"]
         if op is None:
             continue
         words, fused_into, unwritten = op.words, "", streamed_out.get(node, 0)
         if node in streamed_from:
-            producer, elements = streamed_from[node]
+            producer = streamed_from[node]
             head[node] = fused_into = head.get(producer, producer)
-            words -= elements
+            words -= op.elements  # the streamed input is as large as the output (rule 2)
             if graph.nodes[fused_into]["layer"] is not None:
                 unwritten = op.elements  # the layer's output write stands for the chain's
         fused[node] = dataclasses.replace(op, words=max(words - unwritten, 0),
@@ -95,19 +97,16 @@ words=0, fused_into='mm'))
 
 
 def _stream_source(graph: nx.DiGraph, node: str, elements: int,
-                   outputs: set[str]) -> tuple[str, int] | None:
-    """The producer whose output ``node`` may stream, and that output's element count."""
-    candidates = []
-    for src in graph.predecessors(node):
-        found = _through_views(graph, src, node, elements, outputs)
-        if found is not None:
-            candidates.append(found)
-    candidates.sort(key=lambda c: graph.nodes[c[0]]["layer"] is None)  # MAC layers first
+                   outputs: set[str]) -> str | None:
+    """The producer whose output (of ``elements`` elements) ``node`` may stream."""
+    candidates = [src for src in (_through_views(graph, pred, node, elements, outputs)
+                                  for pred in graph.predecessors(node)) if src is not None]
+    candidates.sort(key=lambda src: graph.nodes[src]["layer"] is None)  # MAC layers first
     return candidates[0] if candidates else None
 
 
 def _through_views(graph: nx.DiGraph, src: str, dst: str, elements: int,
-                   outputs: set[str]) -> tuple[str, int] | None:
+                   outputs: set[str]) -> str | None:
     """Follow the edge ``src -> dst`` back through single-use views to a real producer."""
     while True:
         edge = graph.edges[src, dst]
@@ -116,12 +115,12 @@ def _through_views(graph: nx.DiGraph, src: str, dst: str, elements: int,
             return None
         data = graph.nodes[src]
         if data["layer"] is not None:
-            return src, elements
+            return src
         op = data["vector"]
         if op is None or op.op_type in _SOURCE_OPS:
             return None
         if op.op_type not in VIEW_OPS:
-            return src, elements
+            return src
         data_preds = [p for p in graph.predecessors(src)
                       if graph.edges[p, src]["elements"] == elements]
         if len(data_preds) != 1:

@@ -5,15 +5,7 @@ import torch
 from codesign import Layer, Mapping
 from codesign.cost.access_counts import access_counts, box_extents, relevance, reloads, tiles
 from codesign.mapping.batch import MappingBatch
-
-# The golden conv: K=4 C=2 P=4 Q=4 R=3 S=3 (N=G=1, stride 1), 1152 MACs, mapped as
-#   DRAM K:2 -> GLB P:4, Q:4 (order P, Q) -> rows C:2, cols K:2 -> RF R:3, S:3.
-CONV = Layer.conv(K=4, C=2, P=4, Q=4, R=3, S=3)
-CONV_MAP = Mapping.from_json({
-    "spatial": {"rows": {"C": 2}, "cols": {"K": 2}},
-    "temporal": {"RF": {"R": 3, "S": 3}, "GLB": {"P": 4, "Q": 4}, "DRAM": {"K": 2}},
-    "order": {"RF": ["R", "S"], "GLB": ["P", "Q"], "DRAM": ["K"]},
-})
+from tests.golden import CONV, CONV_MAP  # the golden conv, 1152 MACs
 
 
 def _batch(mapping):

@@ -3,21 +3,12 @@
 import pytest
 import torch
 
-from codesign import Accelerator, Layer, LayerTable, Mapping, VectorOp
+from codesign import Layer, LayerTable, Mapping, VectorOp
 from codesign.arch.technology import Technology
 from codesign.cost.analytical import AnalyticalCostModel
 from codesign.cost.model import CostModel
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
-
-# The golden conv of test_access_counts.py: 1152 MACs on 2 x 2 PEs.
-CONV = Layer.conv(K=4, C=2, P=4, Q=4, R=3, S=3)
-CONV_MAP = Mapping.from_json({
-    "spatial": {"rows": {"C": 2}, "cols": {"K": 2}},
-    "temporal": {"RF": {"R": 3, "S": 3}, "GLB": {"P": 4, "Q": 4}, "DRAM": {"K": 2}},
-    "order": {"RF": ["R", "S"], "GLB": ["P", "Q"], "DRAM": ["K"]},
-})
-SMALL = Accelerator(pe_rows=2, pe_cols=2, rf_words=64, glb_words=1024, glb_bw=32.0,
-                    dram_bw=8.0)
+from tests.golden import CONV, CONV_MAP, SMALL  # 1152 MACs on 2 x 2 PEs
 
 
 def _evaluate(accelerators, layers, mappings, **kw):
