@@ -1,0 +1,109 @@
+"""Cycles, energy and capacity of loop nests on a `Hierarchy`, batched.
+
+Cycles: the temporal steps (one compute per instance per step, ``ops_per_cycle`` at once),
+or a level's bandwidth where it is slower: per instance, reads over ``read_bw``, fills and
+updates over ``write_bw``, all three over ``shared_bw``; the slowest bound wins.
+Energy per level and tensor, per instance: ``ceil(reads / block) * read_pj + ceil(fills /
+block) * fill_pj + ceil(updates / block) * update_pj`` (a vector access moves a block),
+times the utilized instances; plus leakage (``leak_pj`` per cycle per utilized instance, as
+Timeloop: simple_weight_stationary uses 12 of 256 PE scratchpads and leaks 12) and
+``computes * mac_pj`` (Timeloop charges the compute units no leakage). Capacity: the tiles
+a level keeps fit its shared capacity (divided by ``multiple_buffering``) or each tensor
+its partition.
+
+Shapes: ``B`` designs, ``L`` layers, ``M`` levels, ``T = 3`` tensors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from codesign.hierarchy.counts import TIMELOOP, CountingRules, NestCounts, nest_counts
+from codesign.hierarchy.levels import Hierarchy
+from codesign.hierarchy.nest import NestBatch
+from codesign.workload.layer import TENSORS
+
+__all__ = ["NestCost", "nest_cost"]
+
+
+@dataclass(frozen=True)
+class NestCost:
+    """Shape:
+        counts: `NestCounts` (``[B, L, M, T]`` reads, fills, updates, ...).
+        cycles: ``[B, L]``; level_cycles: ``[B, L, M]`` (each level's bandwidth bound);
+        compute_cycles: ``[B, L]``.
+        energy_pj: ``[B, L]``; level_energy_pj: ``[B, L, M, T]`` (accesses, no leakage);
+        leak_pj: ``[B, L, M]``; compute_energy_pj: ``[B, L]``.
+        feasible: ``[B, L]`` bool; capacity_excess: ``[B, L, M]`` words over capacity.
+    """
+
+    counts: NestCounts
+    cycles: torch.Tensor
+    level_cycles: torch.Tensor
+    compute_cycles: torch.Tensor
+    energy_pj: torch.Tensor
+    level_energy_pj: torch.Tensor
+    leak_pj: torch.Tensor
+    compute_energy_pj: torch.Tensor
+    feasible: torch.Tensor
+    capacity_excess: torch.Tensor
+
+    def energy_by_level_pj(self) -> torch.Tensor:
+        """``[B, L, M]`` access plus leakage energy of each level."""
+        return self.level_energy_pj.sum(-1) + self.leak_pj
+
+
+def _ceil_div(x: torch.Tensor, d: int) -> torch.Tensor:
+    return torch.ceil(x / d) if d > 1 else x
+
+
+def nest_cost(hierarchy: Hierarchy, nests: NestBatch, stride: torch.Tensor,
+              dilation: torch.Tensor, rules: CountingRules = TIMELOOP) -> NestCost:
+    """Cost ``nests`` (``[B, L]`` loop nests) on ``hierarchy`` (rules in the module doc)."""
+    c = nest_counts(hierarchy, nests.factors, nests.order, nests.keep, stride, dilation, rules)
+    dtype = torch.float64
+    util = c.utilized.to(dtype).clamp(min=1)                            # [B, L, M]
+    reads, fills, updates = (x.to(dtype) for x in (c.reads, c.fills, c.updates))
+    per = [x / util.unsqueeze(-1) for x in (reads, fills, updates)]     # per instance
+    ops = hierarchy.compute.ops_per_cycle
+    compute_cycles = torch.ceil(c.temporal_steps.to(dtype) / ops)
+    level_cycles, level_energy, capacity_excess = [], [], []
+    for m, level in enumerate(hierarchy.levels):
+        r, f, u = (x[..., m, :].sum(-1) for x in per)                     # [B, L]
+        bound = torch.zeros_like(r)
+        if level.read_bw is not None:
+            bound = torch.maximum(bound, r / level.read_bw)
+        if level.write_bw is not None:
+            bound = torch.maximum(bound, (f + u) / level.write_bw)
+        if level.shared_bw is not None:
+            bound = torch.maximum(bound, (r + f + u) / level.shared_bw)
+        level_cycles.append(torch.ceil(bound))
+        blk = level.block_words
+        e = (_ceil_div(per[0][..., m, :], blk) * level.read_pj
+             + _ceil_div(per[1][..., m, :], blk) * level.fill_pj
+             + _ceil_div(per[2][..., m, :], blk) * level.update_pj) * util[..., m, None]
+        level_energy.append(e)                                            # [B, L, T]
+        tile = c.tile[..., m, :].to(dtype)                                # [B, L, T]
+        if level.partition_words is not None:
+            cap = torch.tensor([level.partition_words.get(t, 0) for t in TENSORS],
+                               dtype=dtype, device=tile.device)
+            excess = (tile - cap).clamp(min=0).sum(-1)
+        elif level.capacity_words is not None:
+            excess = (tile.sum(-1) - level.capacity_words / level.multiple_buffering
+                      ).clamp(min=0)
+        else:
+            excess = torch.zeros_like(r)
+        capacity_excess.append(excess)
+    level_cycles = torch.stack(level_cycles, -1)                          # [B, L, M]
+    cycles = torch.maximum(compute_cycles, level_cycles.amax(-1))
+    level_energy = torch.stack(level_energy, -2)                          # [B, L, M, T]
+    leak = torch.tensor([lv.leak_pj for lv in hierarchy.levels], dtype=dtype,
+                        device=cycles.device)
+    leak_pj = cycles.unsqueeze(-1) * leak * util                          # [B, L, M]
+    compute_pj = c.computes.to(dtype) * hierarchy.compute.mac_pj
+    energy = level_energy.sum((-1, -2)) + leak_pj.sum(-1) + compute_pj
+    excess = torch.stack(capacity_excess, -1)
+    return NestCost(c, cycles, level_cycles, compute_cycles, energy, level_energy, leak_pj,
+                    compute_pj, excess.sum(-1) == 0, excess)

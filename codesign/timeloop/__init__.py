@@ -1,0 +1,1 @@
+"""Timeloop v0.4 files in: architectures, problems, mappings, Accelergy ERTs, stats."""
