@@ -383,5 +383,53 @@ def report(run_dir: str, design: int | None, no_png: bool) -> None:
     click.echo(f"-> {path}")
 
 
+@main.command()
+@click.argument("arch", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("problem", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("mapping", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--ert", type=click.Path(dir_okay=False, path_type=str),
+              help="Accelergy energy reference table (ERT.yaml) for per-action energies; "
+                   "without one every energy is 0.")
+@click.option("--halo/--no-halo", default=True, show_default=True,
+              help="Fill only the new elements when an input window slides (Timeloop's "
+                   "count); --no-halo refetches whole tiles (DESIGN.md v1).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {cycles, energy_pj, computes, levels, energy_by_level_pj} as JSON.")
+def evaluate(arch: str, problem: str, mapping: str, ert: str | None, halo: bool,
+             as_json: bool) -> None:
+    """Cost one mapping of one layer, given as Timeloop v0.4 files: ARCH (architecture
+    nodes), PROBLEM (shape + instance), MAPPING (temporal/spatial/dataspace directives).
+    Per level and data space: reads, fills, updates summed over the utilized instances,
+    as Timeloop counts them (docs/VALIDATION.md)."""
+    import json
+
+    from codesign.hierarchy.counts import CountingRules
+    from codesign.timeloop.evaluate import cost_case, read_case, summary
+
+    case = read_case(arch, problem, mapping, ert)
+    for warning in case.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    result = summary(case, cost_case(case, CountingRules(halo=halo)))
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(_evaluate_table(result))
+
+
+def _evaluate_table(result: dict) -> str:
+    header = ("level", "data space", "reads", "fills", "updates")
+    rows = [(level, space, f"{c['reads']:,}", f"{c['fills']:,}", f"{c['updates']:,}")
+            for level, spaces in result["levels"].items() for space, c in spaces.items()]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    computes = max(result["computes"], 1)
+    lines.append("energy: " + ", ".join(
+        f"{name} {pj * 1e3 / computes:.4g} fJ/compute"
+        for name, pj in result["energy_by_level_pj"].items()))
+    lines.append(f"total: {result['cycles']:,} cycles, {result['energy_pj'] * 1e-6:.6g} uJ, "
+                 f"{result['computes']:,} computes")
+    return "\n".join(lines)
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

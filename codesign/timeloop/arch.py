@@ -22,7 +22,8 @@ from codesign.hierarchy.levels import Compute, FanOut, Hierarchy, StorageLevel
 from codesign.timeloop.files import load_yaml, section, short
 from codesign.workload.layer import TENSORS
 
-__all__ = ["TimeloopArch", "parse_arch", "parse_ert", "read_arch", "read_ert"]
+__all__ = ["TimeloopArch", "ert_mismatches", "parse_arch", "parse_ert", "read_arch", "read_ert",
+           "to_hierarchy"]
 
 _COMPUTE_CLASSES = ("mac", "intmac", "fpmac", "compute", "multiplier")
 _STORAGE_CLASSES = ("dram", "sram", "regfile", "smartbuffer", "storage", "buffer", "register")
@@ -150,12 +151,18 @@ def read_arch(path: str | os.PathLike) -> TimeloopArch:
     return parse_arch(load_yaml(path), path)
 
 
-_TABLE_NAME = re.compile(r"(?:.*\.)?([^.\[\]]+)(?:\[[^\]]*\])?$")
+_TABLE_NAME = re.compile(r"(?:.*\.)?([^.\[\]]+)(?:\[(\d+)\.\.(\d+)\])?$")
+
+
+#: Key of `parse_ert`'s result holding ``{component: instances}`` from the table names
+#: (``System.GlobalBuffer[1..16]``): the architecture the ERT was generated for.
+_INSTANCES = "__instances__"
 
 
 def parse_ert(data, path: str | os.PathLike = "ERT") -> dict[str, dict[str, float]]:
     """``{component: {action: pJ}}`` from an Accelergy ERT (``ERT.tables``). Where an action
-    is listed with several argument sets, the first is taken."""
+    is listed with several argument sets, the first is taken. The instance counts in the
+    table names are kept under ``"__instances__"`` (see `ert_mismatches`)."""
     data = section(data, "ERT", path)
     tables = data.get("tables") if isinstance(data, dict) else None
     if not isinstance(tables, list):
@@ -166,6 +173,8 @@ def parse_ert(data, path: str | os.PathLike = "ERT") -> dict[str, dict[str, floa
             raise ConfigError(f"{path}: tables[{i}] needs a name")
         match = _TABLE_NAME.match(table["name"])
         comp = match.group(1) if match else table["name"]
+        if match and match.group(2) is not None:
+            out.setdefault(_INSTANCES, {})[comp] = int(match.group(3)) - int(match.group(2)) + 1
         actions = out.setdefault(comp, {})
         for j, action in enumerate(table.get("actions") or []):
             if not isinstance(action, dict) or "name" not in action:
@@ -180,6 +189,16 @@ def parse_ert(data, path: str | os.PathLike = "ERT") -> dict[str, dict[str, floa
 
 def read_ert(path: str | os.PathLike) -> dict[str, dict[str, float]]:
     return parse_ert(load_yaml(path), path)
+
+
+def ert_mismatches(hierarchy: Hierarchy, ert: dict) -> list[str]:
+    """Components whose instance count in the ERT's table names differs from the
+    hierarchy's: the ERT (and any stats beside it) was made for another architecture."""
+    counts = ert.get(_INSTANCES, {})
+    have = dict(zip(hierarchy.level_names, hierarchy.instances, strict=True))
+    have[hierarchy.compute.name] = hierarchy.n_compute
+    return [f"{name}: {counts[name]} instances in the ERT, {n} in the architecture"
+            for name, n in have.items() if name in counts and counts[name] != n]
 
 
 def to_hierarchy(arch: TimeloopArch, tensor_of: dict[str, str],

@@ -1,13 +1,14 @@
 """Reading Timeloop v0.4 YAML: the ``!Container``/``!Component``/``!Parallel`` tags, safely.
 
 Only regular files up to `MAX_BYTES` are read (a FIFO or ``/dev/zero`` would hang or fill
-memory), aliases are refused beyond a small expansion bound, and every tag becomes a plain
-dict with its name under ``"!"``. Errors name the file and the key.
+memory), documents whose aliases expand past a million nodes are refused, and every tag
+becomes a plain dict with its name under ``"!"``. Errors name the file and the key.
 """
 
 from __future__ import annotations
 
 import os
+import reprlib
 import stat
 from pathlib import Path
 from typing import Any
@@ -21,28 +22,42 @@ __all__ = ["MAX_BYTES", "load_yaml", "short"]
 #: Largest Timeloop file read (the reference cases are under 40 kB; an ERT of a big
 #: design a few MB).
 MAX_BYTES = 16 * 1024 * 1024
-_MAX_ALIASES = 100
+_MAX_EXPANDED = 1_000_000
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 80
 
 
 def short(value: Any, limit: int = 60) -> str:
-    """``repr(value)`` cut to ``limit`` characters with an ellipsis, for error messages."""
-    text = repr(value)
+    """``repr(value)`` cut to ``limit`` characters with an ellipsis, for error messages
+    (`reprlib` first, so a huge nested value is never rendered whole)."""
+    text = _REPR.repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that turns ``!Tag`` mappings into dicts and counts alias uses."""
+    """SafeLoader that turns ``!Tag`` mappings into dicts and refuses documents whose
+    aliases expand to more than `_MAX_EXPANDED` nodes (a "billion laughs" file)."""
 
-    def __init__(self, stream) -> None:
-        super().__init__(stream)
-        self._aliases = 0
+    def compose_document(self):
+        node = super().compose_document()
+        weights: dict[int, int] = {}
 
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            self._aliases += 1
-            if self._aliases > _MAX_ALIASES:
-                raise yaml.YAMLError(f"more than {_MAX_ALIASES} YAML aliases")
-        return super().compose_node(parent, index)
+        def weight(n) -> int:       # nodes after expanding aliases, memoized per node
+            key = id(n)
+            if key not in weights:
+                weights[key] = 1
+                if isinstance(n, yaml.SequenceNode):
+                    weights[key] += sum(weight(c) for c in n.value)
+                elif isinstance(n, yaml.MappingNode):
+                    weights[key] += sum(weight(k) + weight(v) for k, v in n.value)
+                if weights[key] > _MAX_EXPANDED:
+                    raise yaml.YAMLError(f"aliases expand to more than {_MAX_EXPANDED} "
+                                         f"nodes")
+            return weights[key]
+
+        if node is not None:
+            weight(node)
+        return node
 
 
 def _tagged(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
