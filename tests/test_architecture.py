@@ -8,8 +8,11 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "codesign"
 
 # Data flows workload -> arch -> mapping -> cost -> search -> results -> cli (DESIGN.md).
-# A module may import its own stage and stages to its left, never to its right.
-STAGES = ["errors", "workload", "arch", "mapping", "cost", "search", "results", "api", "cli"]
+# A module may import its own stage and stages to its left, never to its right. The
+# hierarchy (levels, loop nests and their counts) needs only workloads; the Timeloop readers
+# build hierarchies.
+STAGES = ["errors", "workload", "arch", "hierarchy", "timeloop", "mapping", "cost", "search",
+          "results", "api", "cli"]
 
 
 def _stage(module: str) -> int | None:
