@@ -13,11 +13,13 @@ Timeloop's names and, by default, its counting rules (docs/COST_MODEL.md, "Hiera
   not a fill (nothing to fetch), so fills(O, m) subtract the outputs each instance owns;
 - a level serves its child (the next level inward that keeps t, or the compute units):
   reads(t, m) are the child's fills seen from the parent, a word multicast to several
-  children read once (only identical data: children whose windows merely overlap each
-  read their own); updates(O, m) are the child's drains, partial sums of one output
-  from several children reduced on the way (one update); reads(O, m) = updates - owned
-  (the first update of an output reads nothing);
-- the innermost keeper of W and I is read once per compute, of O updated once per compute.
+  children read once (only identical data, grouped per fan-out: children whose windows
+  merely overlap each read their own; `_distinct_shifts`); updates(O, m) are the child's
+  drains, partial sums of one output from several children reduced on the way (one
+  update); reads(O, m) = updates - owned (the first update of an output reads nothing);
+- the compute units take one operand per temporal step: the innermost keeper of W and I
+  is read once per compute and of O updated once per compute, less what a fan-out between
+  them multicasts (or reduces).
 
 Shapes: ``B`` designs, ``L`` layers, ``F`` slots, ``M`` levels, ``D = 8`` dims, ``T = 3``.
 Integer factors count in float64 (exact below 2**53) and return int64.
@@ -151,6 +153,40 @@ def _fetches(loops, t: int, tile_ext: torch.Tensor, stride, dilation, rules: Cou
     return fetched
 
 
+def _distinct_shifts(t: int, fac: torch.Tensor, child: torch.Tensor, stride: torch.Tensor,
+                     dilation: torch.Tensor, exact: bool) -> torch.Tensor:
+    """Children of one fan-out whose tiles of ``t`` differ (identical tiles multicast, or
+    for outputs reduce): the fan-out's factors of the dims t uses, except that an input
+    window unrolled on both an output dim and its filter dim (P and R) can coincide:
+    child (p, r) sits at ``p * A + r * B`` rows with A = P extent x stride and B = R extent
+    x dilation, and with g = gcd(A, B), a = A / g, b = B / g, there are
+    ``Pf * Rf - max(Pf - b, 0) * max(Rf - a, 0)`` distinct offsets (a pair (p, r) repeats
+    (p - b, r + a) exactly when both exist).
+
+    Shape: fac, child: ``[B, L, D]`` (the fan-out's X*Y factors, its children's box);
+    returns ``[B, L]``.
+    """
+    e = fac.unbind(-1)
+    if t == _W:
+        return e[_G] * e[_K] * e[_C] * e[_R] * e[_S]
+    if t == _O:
+        return e[_N] * e[_G] * e[_K] * e[_P] * e[_Q]
+    x = child.unbind(-1)
+
+    def window(n_out, n_filt, ext_out, ext_filt, step_out, step_filt):
+        if not exact:
+            return n_out * n_filt
+        a_ = (ext_out * step_out).to(torch.int64)
+        b_ = (ext_filt * step_filt).to(torch.int64)
+        g = torch.gcd(a_, b_)
+        a_, b_ = (a_ // g).to(n_out.dtype), (b_ // g).to(n_out.dtype)
+        return n_out * n_filt - (n_out - b_).clamp(min=0) * (n_filt - a_).clamp(min=0)
+
+    rows = window(e[_P], e[_R], x[_P], x[_R], stride[..., 0], dilation[..., 0])
+    cols = window(e[_Q], e[_S], x[_Q], x[_S], stride[..., 1], dilation[..., 1])
+    return e[_N] * e[_G] * e[_C] * rows * cols
+
+
 def nest_counts(hierarchy: Hierarchy, factors: torch.Tensor, order: torch.Tensor,
                 keep: torch.Tensor, stride: torch.Tensor, dilation: torch.Tensor,
                 rules: CountingRules = TIMELOOP) -> NestCounts:
@@ -181,6 +217,23 @@ def nest_counts(hierarchy: Hierarchy, factors: torch.Tensor, order: torch.Tensor
                 out = out * f[..., s, :]
         return out
 
+    n_slots = len(hierarchy.slots)
+    ones = torch.ones_like(whole)
+    # per fan-out (its X slot index): factors of both axes, and the box its children hold
+    fans = {s: (f[..., s, :] * f[..., s + 1, :],
+                ext[..., s + 2, :] if s + 2 < n_slots else ones)
+            for s in hierarchy.spatial_slots if hierarchy.slots[s].axis == "X"}
+
+    def distinct(t: int, lo: int, hi: int) -> torch.Tensor:
+        """``[B, L]`` children under one instance of the level at slot ``lo`` that hold
+        different data of ``t``, for the fan-outs in slots lo < s < hi: per fan-out the
+        distinct shifts of t's tile (`_distinct_shifts`), multiplied across fan-outs."""
+        out = torch.ones_like(computes)
+        for s, (fac, child) in fans.items():
+            if lo < s < hi:
+                out = out * _distinct_shifts(t, fac, child, stride, dilation, exact)
+        return out
+
     above = [spatial_between(-1, tslots[m]) for m in range(n_m)]        # [B, L, D] each
     utilized = torch.stack([a.prod(-1) for a in above], -1)             # [B, L, M]
     box = [ext[..., tslots[m], :] for m in range(n_m)]
@@ -190,7 +243,6 @@ def nest_counts(hierarchy: Hierarchy, factors: torch.Tensor, order: torch.Tensor
     owned = [_footprints(whole / above[m], stride, dilation)[_O] for m in range(n_m)]
     loops = [_loops_above(f, order, hierarchy, m) for m in range(n_m)]
 
-    relevant = torch.tensor(_RELEVANCE, device=f.device)                 # [T, D]
     zero = torch.zeros_like(computes)
     reads = [[zero] * n_t for _ in range(n_m)]
     fills = [[zero] * n_t for _ in range(n_m)]
@@ -204,20 +256,18 @@ def nest_counts(hierarchy: Hierarchy, factors: torch.Tensor, order: torch.Tensor
             if m > 0:
                 own = owned[m] if t == _O else 0.0
                 fills[m][t] = torch.where(k[m], (fetched[m] - own) * util, zero)
-            # the child of m for t: the next level inward that keeps t, else compute
+            # the child of m for t: the next level inward that keeps t, else the compute
+            # units, which take one operand per temporal step
             none_between = torch.ones_like(k[m])
             serve = zero
             for c in range(m + 1, n_m):
                 is_child = k[m] & k[c] & none_between
-                # children under one instance of m that hold different data: the spatial
-                # factors of dims that index t (the others multicast, or reduce for O)
-                between = spatial_between(tslots[m], tslots[c])
-                distinct = torch.where(relevant[t], between, 1.0).prod(-1)
-                words = fetched[c] * distinct * util
+                words = fetched[c] * distinct(t, tslots[m], tslots[c]) * util
                 serve = torch.where(is_child, words, serve)
                 none_between = none_between & ~k[c]
             to_compute = k[m] & none_between
-            serve = torch.where(to_compute, computes, serve)
+            serve = torch.where(to_compute, steps * distinct(t, tslots[m], n_slots) * util,
+                                serve)
             if t == _O:
                 updates[m][t] = serve
                 reads[m][t] = torch.where(k[m], serve - owned[m] * util, zero)

@@ -1,7 +1,7 @@
 """Timeloop v0.4 mappings (lists of temporal / spatial / dataspace directives) as a `LoopNest`.
 
-- ``factors``: ``"R=3 P=1"``, ``"C1 M8"`` or a list of ``"R=3"``; dims not named are 1. The
-  outermost level takes whatever a dim still lacks (``bound / product``) when that divides.
+- ``factors``: ``"R=3 P=1"``, ``"C1 M8"`` or a list of ``"R=3"``; dims not named are 1, and
+  every dim's factors must multiply to at least its bound (a shortfall is an error).
 - ``permutation``: Timeloop lists loops *inner to outer*; a `LoopNest` order is outer to inner.
 - spatial ``split: k``: the first ``k`` dims of the permutation go on X, the rest on Y; with
   no split, all on X unless the fan-out is only a column (``meshX = 1``).
@@ -151,15 +151,18 @@ def parse_mapping(data, hierarchy: Hierarchy, problem: TimeloopProblem,
             kept -= {tensor_of[x] for x in d.get("bypass") or []}
         else:
             raise ConfigError(f"{where}: unknown directive type {kind!r}")
-    # the outermost level takes what each dim still lacks
+    # Timeloop: a dim a directive leaves out has factor 1 there; the factors of every dim
+    # must cover the problem (more is ceil-padding)
     layer = problem.layer
-    outer = hierarchy.level_names[0]
-    for dim in DIMS:
+    short_dims = []
+    for dim, theirs in problem.dim_names.items():
         have = math.prod(f.get(dim, 1) for f in factors.values())
-        need = getattr(layer, dim)
-        if have < need and need % have == 0:
-            factors.setdefault(outer, {})[dim] = factors.get(outer, {}).get(dim, 1) * (
-                need // have)
+        if have < getattr(layer, dim):
+            short_dims.append(f"{theirs} (factors multiply to {have}, the problem has "
+                              f"{getattr(layer, dim)})")
+    if short_dims:
+        raise ConfigError(f"{path}: the mapping does not cover {', '.join(short_dims)}; "
+                          f"give the missing factors at some level")
     nest = LoopNest(factors, order, {lv: tuple(sorted(k)) for lv, k in keep.items()})
     nest.check_keep(hierarchy)
     return nest

@@ -136,3 +136,38 @@ def test_a_gemm_problem_becomes_a_layer():
     problem = parse_problem(data)
     assert problem.layer.macs == 64 * 32 * 16
     assert problem.dataspace_names["O"] == "Z"
+
+
+def test_a_mapping_must_cover_the_problem(tmp_path):
+    short = MAPPING.replace("P=8", "P=4")
+    result = _run(_write(tmp_path, arch=ARCH, problem=PROBLEM, mapping=short))
+    assert result.exit_code == 2
+    assert "does not cover P (factors multiply to 4, the problem has 8)" in result.output
+
+
+def test_a_fanout_above_the_compute_multicasts(tmp_path):
+    """No buffer below the PE fan-out: the 4 MACs (K=4 on X) share each input, so the
+    buffer above reads it once per step (24 steps), not once per MAC (96)."""
+    import json
+
+    arch = ARCH.replace("""  - !Container
+    name: PE
+    spatial: {meshX: 4}
+  - !Component
+    name: Buffer
+    class: regfile
+    attributes: {depth: 16, width: 8, datawidth: 8}
+""", """  - !Component
+    name: Buffer
+    class: regfile
+    attributes: {depth: 16, width: 8, datawidth: 8}
+  - !Container
+    name: PE
+    spatial: {meshX: 4}
+""")
+    data = json.loads(_run(_write(tmp_path, arch=arch, problem=PROBLEM, mapping=MAPPING)
+                           ).output)
+    assert data["computes"] == 96
+    assert data["levels"]["Buffer"]["Inputs"]["reads"] == 24
+    assert data["levels"]["Buffer"]["Weights"]["reads"] == 96
+    assert data["levels"]["Buffer"]["Outputs"]["updates"] == 96
