@@ -34,7 +34,7 @@ import torch
 from codesign.hierarchy.levels import Hierarchy
 from codesign.workload.layer import DIMS, RELEVANT_DIMS, TENSORS
 
-__all__ = ["CountingRules", "NestCounts", "nest_counts"]
+__all__ = ["TIMELOOP", "V1", "CountingRules", "NestCounts", "nest_counts"]
 
 _N, _G, _K, _C, _P, _Q, _R, _S = range(len(DIMS))
 _W, _I, _O = range(len(TENSORS))
@@ -47,12 +47,21 @@ class CountingRules:
 
     ``halo``: an input tile that slides along a window (P with R, Q with S) fetches only
     its new elements (Timeloop; v1: the whole tile again).
+    ``union_windows``: a parent serves its children the bounding box of their tiles, so
+    overlapping input windows of neighbouring children are read once (v1's
+    ``tile(t, array)``); Timeloop reads each child's window (identical ones once).
+    ``useful_operands``: the compute units read (and update) once per *useful* MAC, the
+    layer's own iterations (v1); Timeloop counts every iteration of the ceil-padded nest.
     """
 
     halo: bool = True
+    union_windows: bool = False
+    useful_operands: bool = False
 
 
-TIMELOOP = CountingRules(halo=True)
+TIMELOOP = CountingRules()
+#: DESIGN.md's v1 rules (see `codesign.hierarchy.v1` for the v1 access table).
+V1 = CountingRules(halo=False, union_windows=True, useful_operands=True)
 
 
 @dataclass(frozen=True)
@@ -189,13 +198,17 @@ def _distinct_shifts(t: int, fac: torch.Tensor, child: torch.Tensor, stride: tor
 
 def nest_counts(hierarchy: Hierarchy, factors: torch.Tensor, order: torch.Tensor,
                 keep: torch.Tensor, stride: torch.Tensor, dilation: torch.Tensor,
-                rules: CountingRules = TIMELOOP) -> NestCounts:
+                rules: CountingRules = TIMELOOP, useful_macs: torch.Tensor | None = None
+                ) -> NestCounts:
     """Reads, fills and updates per level and tensor (rules in the module docstring).
 
     Shape:
         factors: ``[B, L, F, D]``; order: ``[B, L, M, D]``; keep: ``[B, L, M, T]`` bool;
-        stride, dilation: ``[L, 2]``.
+        stride, dilation: ``[L, 2]``; useful_macs: ``[L]`` (needed by
+        ``rules.useful_operands``).
     """
+    if rules.useful_operands and useful_macs is None:
+        raise ValueError("rules.useful_operands needs useful_macs")
     exact = not factors.is_floating_point()
     f = factors.to(torch.float64) if exact else factors
     stride = stride.to(f.dtype)
@@ -262,12 +275,19 @@ def nest_counts(hierarchy: Hierarchy, factors: torch.Tensor, order: torch.Tensor
             serve = zero
             for c in range(m + 1, n_m):
                 is_child = k[m] & k[c] & none_between
-                words = fetched[c] * distinct(t, tslots[m], tslots[c]) * util
+                if rules.union_windows:
+                    union = box[c] * spatial_between(tslots[m], tslots[c])
+                    words = _fetches(loops[c], t, union, stride, dilation, rules) * util
+                else:
+                    words = fetched[c] * distinct(t, tslots[m], tslots[c]) * util
                 serve = torch.where(is_child, words, serve)
                 none_between = none_between & ~k[c]
             to_compute = k[m] & none_between
-            serve = torch.where(to_compute, steps * distinct(t, tslots[m], n_slots) * util,
-                                serve)
+            if rules.useful_operands:
+                operands = useful_macs.to(f.dtype).expand_as(computes)
+            else:
+                operands = steps * distinct(t, tslots[m], n_slots) * util
+            serve = torch.where(to_compute, operands, serve)
             if t == _O:
                 updates[m][t] = serve
                 reads[m][t] = torch.where(k[m], serve - owned[m] * util, zero)
