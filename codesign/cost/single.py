@@ -18,7 +18,8 @@ __all__ = ["evaluate_mapping"]
 
 def evaluate_mapping(layer: Layer, accelerator: Accelerator, mapping: Mapping,
                      technology: Technology | None = None) -> dict:
-    """Cost ``mapping`` of ``layer`` on ``accelerator`` (v1 analytical model, float64, CPU).
+    """Cost ``mapping`` of ``layer`` on ``accelerator`` (v1 analytical model, float64, CPU),
+    with ``technology`` or else the accelerator's own table (`Accelerator.technology`).
 
     Returns a dict: ``accesses[level][tensor]["reads" | "writes"]`` (levels RF, GLB, DRAM;
     tensors W, I, O; ints), ``cycles``, ``compute_cycles``, ``glb_cycles``, ``dram_cycles``,
@@ -36,6 +37,8 @@ def evaluate_mapping(layer: Layer, accelerator: Accelerator, mapping: Mapping,
     (4.0, {'reads': 16, 'writes': 0}, 'DRAM')
     """
     table = LayerTable.from_layers([layer])
+    if technology is None:
+        technology = accelerator.technology
     result = AnalyticalCostModel(technology).evaluate(
         HardwareBatch.from_accelerators([accelerator]),
         WorkloadTensors.from_table(table),

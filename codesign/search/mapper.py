@@ -665,8 +665,9 @@ def map_layers(table: LayerTable, accelerator: Accelerator, *, objective: str = 
                n_steps: int | None = None, cpu_threads: int | None = 1) -> LayerMappingResult:
     """Map every unique layer of ``table`` onto ``accelerator``.
 
-    ``cost_model`` defaults to `AnalyticalCostModel()`; a spec string or a per-design
-    function is accepted too (`as_cost_model`). ``effort`` names a budget in
+    ``cost_model`` defaults to the analytical model with the accelerator's own technology
+    table (`Accelerator.technology`, e.g. a YAML's ``technology:``); a spec string or a
+    per-design function is accepted too (`as_cost_model`). ``effort`` names a budget in
     `EFFORTS`; ``n_candidates`` / ``n_steps`` override it. Same seed and device give the
     same mappings. On the CPU the search runs with ``cpu_threads`` torch threads (restored
     afterwards; ``None`` leaves torch's setting): the tensors are small, and one thread
@@ -681,7 +682,7 @@ def map_layers(table: LayerTable, accelerator: Accelerator, *, objective: str = 
     if cost_model is None:
         from codesign.cost.analytical import AnalyticalCostModel
 
-        cost_model = AnalyticalCostModel()
+        cost_model = AnalyticalCostModel(accelerator.technology)
     else:
         from codesign.cost.loading import as_cost_model
 
