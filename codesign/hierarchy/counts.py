@@ -87,83 +87,22 @@ class NestCounts:
     temporal_steps: torch.Tensor
 
 
-def _footprints(ext: torch.Tensor, stride: torch.Tensor, dilation: torch.Tensor,
-                ) -> list[torch.Tensor]:
-    """W, I, O words of boxes ``ext`` ``[..., D]`` (inputs: the bounding box)."""
-    e = ext.unbind(-1)
-    h = (e[_P] - 1) * stride[..., 0] + (e[_R] - 1) * dilation[..., 0] + 1
-    w = (e[_Q] - 1) * stride[..., 1] + (e[_S] - 1) * dilation[..., 1] + 1
+def _footprints(e, stride, dilation) -> list[torch.Tensor]:
+    """W, I, O words of boxes with per-dim extents ``e`` (D tensors ``[N]``; inputs: the
+    bounding box). ``stride``, ``dilation``: pairs of ``[N]`` tensors."""
+    h = (e[_P] - 1) * stride[0] + (e[_R] - 1) * dilation[0] + 1
+    w = (e[_Q] - 1) * stride[1] + (e[_S] - 1) * dilation[1] + 1
     return [e[_G] * e[_K] * e[_C] * e[_R] * e[_S],
             e[_N] * e[_G] * e[_C] * h * w,
             e[_N] * e[_G] * e[_K] * e[_P] * e[_Q]]
 
 
-def _loops_above(f: torch.Tensor, order: torch.Tensor, hierarchy: Hierarchy, m: int
-                 ) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """Factors and dim indices of every temporal loop above level ``m``, outer -> inner.
-
-    Shape: returns two ``[B, L, K]`` tensors (K = m * D), or None at the outermost level.
-    """
-    if m == 0:
-        return None
-    facs, dims = [], []
-    for j in range(m):
-        slot = hierarchy.temporal_slots[j]
-        facs.append(f[..., slot, :].gather(-1, order[..., j, :]))
-        dims.append(order[..., j, :])
-    return torch.cat(facs, -1), torch.cat(dims, -1)
+def _pick(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``x[index[n], n]`` for ``x [K, N]`` and ``index [N]``."""
+    return x.gather(0, index.unsqueeze(0)).squeeze(0)
 
 
-def _fetches(loops, t: int, tile_ext: torch.Tensor, stride, dilation, rules: CountingRules
-             ) -> torch.Tensor:
-    """Words tensor ``t`` brings into one instance whose tile is the box ``tile_ext``
-    ``[B, L, D]`` over the whole run: reloads x tile, or with ``halo`` the first tile plus
-    the new elements of every slide of the innermost relevant loop.
-    """
-    tile = _footprints(tile_ext, stride, dilation)[t]
-    if loops is None:
-        return tile
-    fac, dim = loops                                                     # [B, L, K]
-    rel = torch.tensor(_RELEVANCE[t], device=fac.device)[dim]            # [B, L, K]
-    active = rel & (fac > 1)
-    k = fac.shape[-1]
-    found = active.any(-1)
-    last = (k - 1) - active.flip(-1).to(torch.int8).argmax(-1)          # [B, L]
-    prefix = fac.cumprod(-1)
-    reloads = torch.where(found, prefix.gather(-1, last.unsqueeze(-1)).squeeze(-1), 1.0)
-    fetched = reloads * tile
-    if rules.halo and t == _I:
-        # When the innermost loop above (factor > 1) walks P or R, the window along H
-        # moves and only new rows come in (Q, S: along W); it steps `n` times in each of
-        # `reloads / n` runs, and each run starts with a whole tile. Any other innermost
-        # loop (an irrelevant one, or C) refetches whole tiles (06-mapper-convlayer-eyeriss:
-        # the GLB under DRAM's M loop gets no halo credit; the ifmap spad under P does).
-        innermost = (k - 1) - (fac > 1).flip(-1).to(torch.int8).argmax(-1)
-        found = found & (innermost == last)
-        n = torch.where(found, fac.gather(-1, last.unsqueeze(-1)).squeeze(-1), 1.0)
-        d = dim.gather(-1, last.unsqueeze(-1)).squeeze(-1)
-        e = tile_ext.unbind(-1)
-        h = (e[_P] - 1) * stride[..., 0] + (e[_R] - 1) * dilation[..., 0] + 1
-        w = (e[_Q] - 1) * stride[..., 1] + (e[_S] - 1) * dilation[..., 1] + 1
-        rest = e[_N] * e[_G] * e[_C]
-        step = torch.zeros_like(tile)
-        step = torch.where(d == _P, e[_P] * stride[..., 0], step)
-        step = torch.where(d == _R, e[_R] * dilation[..., 0], step)
-        step = torch.where(d == _Q, e[_Q] * stride[..., 1], step)
-        step = torch.where(d == _S, e[_S] * dilation[..., 1], step)
-        along_h = (d == _P) | (d == _R)
-        along_w = (d == _Q) | (d == _S)
-        new_h = torch.minimum(step, h) * w * rest
-        new_w = torch.minimum(step, w) * h * rest
-        new = torch.where(along_h, new_h, torch.where(along_w, new_w, tile))
-        slide = found & (along_h | along_w)
-        runs = reloads / n
-        fetched = torch.where(slide, runs * (tile + (n - 1) * new), fetched)
-    return fetched
-
-
-def _distinct_shifts(t: int, fac: torch.Tensor, child: torch.Tensor, stride: torch.Tensor,
-                     dilation: torch.Tensor, exact: bool) -> torch.Tensor:
+def _distinct_shifts(t: int, fac, child, stride, dilation, exact: bool) -> torch.Tensor:
     """Children of one fan-out whose tiles of ``t`` differ (identical tiles multicast, or
     for outputs reduce): the fan-out's factors of the dims t uses, except that an input
     window unrolled on both an output dim and its filter dim (P and R) can coincide:
@@ -172,15 +111,14 @@ def _distinct_shifts(t: int, fac: torch.Tensor, child: torch.Tensor, stride: tor
     ``Pf * Rf - max(Pf - b, 0) * max(Rf - a, 0)`` distinct offsets (a pair (p, r) repeats
     (p - b, r + a) exactly when both exist).
 
-    Shape: fac, child: ``[B, L, D]`` (the fan-out's X*Y factors, its children's box);
-    returns ``[B, L]``.
+    Shape: fac, child: D tensors ``[N]`` (the fan-out's X*Y factors, its children's box);
+    returns ``[N]``.
     """
-    e = fac.unbind(-1)
+    e = fac
     if t == _W:
         return e[_G] * e[_K] * e[_C] * e[_R] * e[_S]
     if t == _O:
         return e[_N] * e[_G] * e[_K] * e[_P] * e[_Q]
-    x = child.unbind(-1)
 
     def window(n_out, n_filt, ext_out, ext_filt, step_out, step_filt):
         if not exact:
@@ -191,9 +129,76 @@ def _distinct_shifts(t: int, fac: torch.Tensor, child: torch.Tensor, stride: tor
         a_, b_ = (a_ // g).to(n_out.dtype), (b_ // g).to(n_out.dtype)
         return n_out * n_filt - (n_out - b_).clamp(min=0) * (n_filt - a_).clamp(min=0)
 
-    rows = window(e[_P], e[_R], x[_P], x[_R], stride[..., 0], dilation[..., 0])
-    cols = window(e[_Q], e[_S], x[_Q], x[_S], stride[..., 1], dilation[..., 1])
+    rows = window(e[_P], e[_R], child[_P], child[_R], stride[0], dilation[0])
+    cols = window(e[_Q], e[_S], child[_Q], child[_S], stride[1], dilation[1])
     return e[_N] * e[_G] * e[_C] * rows * cols
+
+
+class _Walk:
+    """The temporal loops of every level, outer levels first, each in its order, as one
+    sequence ``[M * D, N]``; the loops above level m are its first ``m * D`` rows.
+
+    One prefix product serves every level's reload count, and a running "last loop so far
+    that matters" (`last`) finds the innermost relevant loop above every level at once.
+    """
+
+    def __init__(self, f, order, tslots, n_m: int) -> None:
+        d = len(DIMS)
+        fac = torch.cat([f[tslots[j]].gather(0, order[j]) for j in range(n_m)])  # [MD, N]
+        self.dim = torch.cat([order[j] for j in range(n_m)])                      # [MD, N]
+        self.fac = fac
+        self.prefix = fac.cumprod(0)
+        self._pos = torch.arange(fac.shape[0], device=fac.device).unsqueeze(1)
+        self.d, self.n_m = d, n_m
+        self.any_last = self.last(fac > 1)
+
+    def last(self, active: torch.Tensor) -> list[torch.Tensor]:
+        """``[M]`` x ``[N]``: index of the last active loop above each level (-1: none);
+        one max per level's block of D loops, carried outward to inward."""
+        marked = torch.where(active, self._pos, -1)
+        out = [torch.full_like(marked[0], -1)]
+        for j in range(self.n_m - 1):
+            out.append(torch.maximum(out[-1], marked[j * self.d:(j + 1) * self.d].amax(0)))
+        return out
+
+
+def _fetched(walk: _Walk, last_rel: torch.Tensor, t: int, m: int, box, stride, dilation,
+             rules: CountingRules) -> torch.Tensor:
+    """Words tensor ``t`` brings into one instance of level ``m`` whose tile is ``box`` (D
+    tensors ``[N]``) over the whole run: reloads x tile, or with ``halo`` the first tile
+    plus the new elements of every slide of the innermost loop (see `nest_counts`).
+    ``last_rel``: `_Walk.last` of the loops relevant to t.
+    """
+    tile = _footprints(box, stride, dilation)[t]
+    if m == 0:
+        return tile
+    last = last_rel[m]                                                    # [N]
+    found = last >= 0
+    at = last.clamp(min=0)
+    reloads = torch.where(found, _pick(walk.prefix, at), 1.0)
+    fetched = reloads * tile
+    if rules.halo and t == _I:
+        # When the innermost loop above (factor > 1) walks P or R, the window along H
+        # moves and only new rows come in (Q, S: along W); it steps `n` times in each of
+        # `reloads / n` runs, and each run starts with a whole tile. Any other innermost
+        # loop (an irrelevant one, or C) refetches whole tiles (06-mapper-convlayer-eyeriss:
+        # the GLB under DRAM's M loop gets no halo credit; the ifmap spad under P does).
+        slide = found & (walk.any_last[m] == last)
+        n = torch.where(slide, _pick(walk.fac, at), 1.0)
+        d = _pick(walk.dim, at)
+        h = (box[_P] - 1) * stride[0] + (box[_R] - 1) * dilation[0] + 1
+        w = (box[_Q] - 1) * stride[1] + (box[_S] - 1) * dilation[1] + 1
+        rest = box[_N] * box[_G] * box[_C]
+        step = torch.where(d == _P, box[_P] * stride[0],
+               torch.where(d == _R, box[_R] * dilation[0],
+               torch.where(d == _Q, box[_Q] * stride[1], box[_S] * dilation[1])))
+        along_h = (d == _P) | (d == _R)
+        along_w = (d == _Q) | (d == _S)
+        new = torch.where(along_h, torch.minimum(step, h) * w * rest,
+                          torch.minimum(step, w) * h * rest)
+        slide = slide & (along_h | along_w)
+        fetched = torch.where(slide, reloads / n * (tile + (n - 1) * new), fetched)
+    return fetched
 
 
 def nest_counts(hierarchy: Hierarchy, factors: torch.Tensor, order: torch.Tensor,
@@ -202,103 +207,138 @@ def nest_counts(hierarchy: Hierarchy, factors: torch.Tensor, order: torch.Tensor
                 ) -> NestCounts:
     """Reads, fills and updates per level and tensor (rules in the module docstring).
 
+    Computed in structure-of-arrays form: every (slot, dim) value of the batch is one
+    contiguous ``[N]`` vector (N = B * L), and the loops run over levels, tensors and
+    fan-outs only.
+
     Shape:
-        factors: ``[B, L, F, D]``; order: ``[B, L, M, D]``; keep: ``[B, L, M, T]`` bool;
-        stride, dilation: ``[L, 2]``; useful_macs: ``[L]`` (needed by
-        ``rules.useful_operands``).
+        factors: ``[B, L, F, D]``; order: ``[B, L, M, D]``; keep: ``[B, L, M, T]`` bool,
+        or None for the hierarchy's own keep sets (then each level's child is known
+        without looking at the batch, which is faster); stride, dilation: ``[L, 2]``;
+        useful_macs: ``[L]`` (needed by ``rules.useful_operands``).
     """
     if rules.useful_operands and useful_macs is None:
         raise ValueError("rules.useful_operands needs useful_macs")
+    n_b, n_l = factors.shape[:2]
+    n = n_b * n_l
     exact = not factors.is_floating_point()
-    f = factors.to(torch.float64) if exact else factors
-    stride = stride.to(f.dtype)
-    dilation = dilation.to(f.dtype)
-    n_m, n_t = len(hierarchy.levels), len(TENSORS)
+    dtype = torch.float64 if exact else factors.dtype
+    n_m, n_t, n_d = len(hierarchy.levels), len(TENSORS), len(DIMS)
+    n_f = len(hierarchy.slots)
     tslots = hierarchy.temporal_slots
     spatial = set(hierarchy.spatial_slots)
-    # suffix products: the box at or inside each slot
-    ext = f.flip(-2).cumprod(-2).flip(-2)                                # [B, L, F, D]
-    whole = ext[..., 0, :]                                               # [B, L, D]
-    computes = whole.prod(-1)                                            # [B, L]
-    steps = torch.stack([f[..., s, :] for s in tslots], -2).prod(-1).prod(-1)
+    # [F, D, N] factors, [M, D, N] orders, [M, T, N] keep: contiguous per (slot, dim)
+    f = factors.reshape(n, n_f, n_d).permute(1, 2, 0).to(dtype).contiguous()
+    o = order.reshape(n, n_m, n_d).permute(1, 2, 0).contiguous()
+    static = keep is None
+    if static:   # the hierarchy's keep sets: the child of each level is known up front
+        kp = torch.tensor(hierarchy.keep_mask, device=factors.device).unsqueeze(-1)
+        keep = kp.squeeze(-1).expand(n_b, n_l, n_m, n_t)
+    else:
+        kp = keep.reshape(n, n_m, n_t).permute(1, 2, 0).contiguous()
+    st = stride.to(dtype).expand(n_b, n_l, 2).reshape(n, 2).T.contiguous()
+    dl = dilation.to(dtype).expand(n_b, n_l, 2).reshape(n, 2).T.contiguous()
+    st, dl = (st[0], st[1]), (dl[0], dl[1])
+    # the box at or inside each slot (suffix products)
+    ext = [None] * n_f
+    ext[n_f - 1] = f[n_f - 1]
+    for s in range(n_f - 2, -1, -1):
+        ext[s] = ext[s + 1] * f[s]
+    whole = ext[0]                                                       # [D, N]
+    computes = whole.prod(0)
+    steps = torch.stack([f[s] for s in tslots]).prod(0).prod(0)
+    ones = torch.ones_like(whole)
+    above, acc = [], ones                                    # spatial factors above level m
+    for s in range(n_f):
+        if s in spatial:
+            acc = acc * f[s]
+        elif s in tslots:
+            above.append(acc)
+    utilized = [a.prod(0) for a in above]                                # M x [N]
+    box = [ext[tslots[m]] for m in range(n_m)]                           # M x [D, N]
+    tiles = [_footprints(b, st, dl) for b in box]                        # M x T x [N]
+    owned = [_footprints(whole / above[m], st, dl)[_O] for m in range(n_m)]
+    walk = _Walk(f, o, tslots, n_m)
+    relevant = torch.tensor(_RELEVANCE, device=f.device)                 # [T, D]
+    fans = [(s, f[s] * f[s + 1], ext[s + 2] if s + 2 < n_f else ones)
+            for s in hierarchy.spatial_slots if hierarchy.slots[s].axis == "X"]
 
     def spatial_between(lo: int, hi: int) -> torch.Tensor:
-        """``[B, L, D]`` product of the spatial factors in slots lo < s < hi."""
-        out = torch.ones_like(whole)
+        out = ones
         for s in range(lo + 1, hi):
             if s in spatial:
-                out = out * f[..., s, :]
+                out = out * f[s]
         return out
-
-    n_slots = len(hierarchy.slots)
-    ones = torch.ones_like(whole)
-    # per fan-out (its X slot index): factors of both axes, and the box its children hold
-    fans = {s: (f[..., s, :] * f[..., s + 1, :],
-                ext[..., s + 2, :] if s + 2 < n_slots else ones)
-            for s in hierarchy.spatial_slots if hierarchy.slots[s].axis == "X"}
-
-    def distinct(t: int, lo: int, hi: int) -> torch.Tensor:
-        """``[B, L]`` children under one instance of the level at slot ``lo`` that hold
-        different data of ``t``, for the fan-outs in slots lo < s < hi: per fan-out the
-        distinct shifts of t's tile (`_distinct_shifts`), multiplied across fan-outs."""
-        out = torch.ones_like(computes)
-        for s, (fac, child) in fans.items():
-            if lo < s < hi:
-                out = out * _distinct_shifts(t, fac, child, stride, dilation, exact)
-        return out
-
-    above = [spatial_between(-1, tslots[m]) for m in range(n_m)]        # [B, L, D] each
-    utilized = torch.stack([a.prod(-1) for a in above], -1)             # [B, L, M]
-    box = [ext[..., tslots[m], :] for m in range(n_m)]
-    tile = torch.stack([torch.stack(_footprints(b, stride, dilation), -1) for b in box], -2)
-    tile = tile * keep
-    # outputs one instance of level m owns over the run (its spatial position fixed)
-    owned = [_footprints(whole / above[m], stride, dilation)[_O] for m in range(n_m)]
-    loops = [_loops_above(f, order, hierarchy, m) for m in range(n_m)]
 
     zero = torch.zeros_like(computes)
     reads = [[zero] * n_t for _ in range(n_m)]
     fills = [[zero] * n_t for _ in range(n_m)]
     updates = [[zero] * n_t for _ in range(n_m)]
-    kept = keep.unbind(-2)                                               # M x [B, L, T]
+    def where(cond, a, b):
+        if isinstance(cond, bool):
+            return a if cond else b
+        return torch.where(cond, a, b)
+
     for t in range(n_t):
-        k = [kept[m][..., t] for m in range(n_m)]
-        fetched = [_fetches(loops[m], t, box[m], stride, dilation, rules) for m in range(n_m)]
+        k = [bool(hierarchy.keep_mask[m][t]) if static else kp[m, t] for m in range(n_m)]
+        last_rel = walk.last(relevant[t][walk.dim] & (walk.fac > 1))
+        fetched = [_fetched(walk, last_rel, t, m, box[m], st, dl, rules)
+                   if k[m] is not False else None for m in range(n_m)]
+        shifts = {s: _distinct_shifts(t, fac, child, st, dl, exact) for s, fac, child in fans}
+
+        def distinct(lo: int, hi: int, t=t, shifts=shifts) -> torch.Tensor:
+            out = None
+            for s, value in shifts.items():
+                if lo < s < hi:
+                    out = value if out is None else out * value
+            return out if out is not None else 1.0
+
         for m in range(n_m):
-            util = utilized[..., m]
+            if k[m] is False:
+                continue
+            util = utilized[m]
             if m > 0:
                 own = owned[m] if t == _O else 0.0
-                fills[m][t] = torch.where(k[m], (fetched[m] - own) * util, zero)
+                fills[m][t] = where(k[m], (fetched[m] - own) * util, zero)
             # the child of m for t: the next level inward that keeps t, else the compute
             # units, which take one operand per temporal step
-            none_between = torch.ones_like(k[m])
+            none_between = True
             serve = zero
             for c in range(m + 1, n_m):
+                if k[c] is False:
+                    continue
                 is_child = k[m] & k[c] & none_between
                 if rules.union_windows:
                     union = box[c] * spatial_between(tslots[m], tslots[c])
-                    words = _fetches(loops[c], t, union, stride, dilation, rules) * util
+                    words = _fetched(walk, last_rel, t, c, union, st, dl, rules) * util
                 else:
-                    words = fetched[c] * distinct(t, tslots[m], tslots[c]) * util
-                serve = torch.where(is_child, words, serve)
-                none_between = none_between & ~k[c]
-            to_compute = k[m] & none_between
-            if rules.useful_operands:
-                operands = useful_macs.to(f.dtype).expand_as(computes)
-            else:
-                operands = steps * distinct(t, tslots[m], n_slots) * util
-            serve = torch.where(to_compute, operands, serve)
+                    words = fetched[c] * distinct(tslots[m], tslots[c]) * util
+                serve = where(is_child, words, serve)
+                none_between = none_between & ~k[c] if not isinstance(k[c], bool) else False
+                if none_between is False:
+                    break
+            if none_between is not False:
+                if rules.useful_operands:
+                    operands = useful_macs.to(dtype).expand(n_b, n_l).reshape(n)
+                else:
+                    operands = steps * distinct(tslots[m], n_f) * util
+                serve = where(k[m] & none_between, operands, serve)
             if t == _O:
                 updates[m][t] = serve
-                reads[m][t] = torch.where(k[m], serve - owned[m] * util, zero)
+                reads[m][t] = where(k[m], serve - owned[m] * util, zero)
             else:
                 reads[m][t] = serve
 
-    def stack(rows):
-        out = torch.stack([torch.stack(r, -1) for r in rows], -2)        # [B, L, M, T]
-        return out.round().to(torch.int64) if exact else out
+    def out(x: torch.Tensor, *shape: int) -> torch.Tensor:
+        x = x.reshape(*shape, n_b, n_l)
+        x = x.movedim(tuple(range(len(shape))), tuple(range(-len(shape), 0)))
+        return x.round().to(torch.int64) if exact else x
 
-    cast = (lambda x: x.round().to(torch.int64)) if exact else (lambda x: x)
-    return NestCounts(reads=stack(reads), fills=stack(fills), updates=stack(updates),
-                      tile=cast(tile), utilized=cast(utilized), keep=keep,
-                      computes=cast(computes), temporal_steps=cast(steps))
+    def mt(rows) -> torch.Tensor:
+        return torch.stack([torch.stack(r) for r in rows])               # [M, T, N]
+
+    tile = mt(tiles) * kp
+    return NestCounts(reads=out(mt(reads), n_m, n_t), fills=out(mt(fills), n_m, n_t),
+                      updates=out(mt(updates), n_m, n_t), tile=out(tile, n_m, n_t),
+                      utilized=out(torch.stack(utilized), n_m), keep=keep,
+                      computes=out(computes), temporal_steps=out(steps))

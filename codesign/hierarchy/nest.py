@@ -171,12 +171,13 @@ class NestBatch:
             float (a continuous relaxation).
         order: ``[B, L, M, D]`` int64: dim index of the ``j``-th loop (outer -> inner) of
             storage level ``m``; each row a permutation of ``range(D)``.
-        keep: ``[B, L, M, T]`` bool.
+        keep: ``[B, L, M, T]`` bool, or None: every level keeps what the hierarchy says
+            (the cost model then knows each level's child without reading the batch).
     """
 
     factors: torch.Tensor
     order: torch.Tensor
-    keep: torch.Tensor
+    keep: torch.Tensor | None = None
 
     @classmethod
     def from_nests(cls, hierarchy: Hierarchy, nests: Sequence[Sequence[LoopNest]],
@@ -186,7 +187,7 @@ class NestBatch:
                    for row in nests]
         order = [[[[DIM_INDEX[d] for d in n.full_order(lv)] for lv in hierarchy.level_names]
                   for n in row] for row in nests]
-        keep = [[[list(k) for k in n.kept(hierarchy)] for n in row] for row in nests]
+        kept = [[n.kept(hierarchy) for n in row] for row in nests]
         n_b = len(nests)
         n_l = len(nests[0]) if nests else 0
         m, f = len(hierarchy.levels), len(slots)
@@ -195,7 +196,8 @@ class NestBatch:
                                                                             len(DIMS)),
             torch.tensor(order, dtype=torch.int64, device=device).reshape(n_b, n_l, m,
                                                                           len(DIMS)),
-            torch.tensor(keep, dtype=torch.bool, device=device).reshape(n_b, n_l, m,
+            None if all(k == hierarchy.keep_mask for row in kept for k in row) else
+            torch.tensor(kept, dtype=torch.bool, device=device).reshape(n_b, n_l, m,
                                                                         len(TENSORS)))
 
 
