@@ -9,15 +9,20 @@ parse plus inference on a graph of a few kB (about 0.1-0.4 s), and external weig
 Shape resolution, in order: the user's overrides (``input_shapes`` replaces a graph
 input's shape, ``dims`` sets a named symbolic dim everywhere), ONNX shape inference with
 data propagation, then a small constant-folding pass over int shape tensors (Constant,
-Shape, Gather, Concat, Unsqueeze, Squeeze, Slice, Cast, ConstantOfShape, Reshape and
-integer arithmetic) whose results are fed back as initializers for another inference
-round, where ONNX's own propagation left a dim unknown.
+Shape, Gather, Concat, Unsqueeze, Squeeze, Slice, Cast, ConstantOfShape,
+Reshape and integer arithmetic, Mod included) whose results are fed back as initializers
+for another inference round, where ONNX's own propagation left a dim unknown.
 
 Graph form: node id = ONNX node name (made unique; ``op_type_<index>`` when empty); node
 attributes ``op_type``, ``layer`` (`Layer` or None), ``vector`` (`VectorOp` or None),
 ``weight_bytes`` (parameters it reads; ``weight_tensors`` maps their names to bytes),
 ``input_bytes`` (activations it reads),
-``output_bytes``, ``known`` (False for op types costed as generic elementwise ops).
+``output_bytes``, ``known`` (False for op types costed as generic elementwise ops),
+``constant`` (True for a node that only computes weights from weights, such as a QDQ
+model's ``DequantizeLinear`` of an int8 initializer: its outputs are weights, stored at the
+narrowest width along the chain, and it has neither ``layer`` nor ``vector``), ``view``
+(True for a QuantizeLinear -> DequantizeLinear pair on an activation: a vector op with no
+words and no operations, looked through by fusion).
 Edges producer -> consumer carry ``tensor``, ``shape`` and ``bytes`` (``tensors`` lists
 every tensor when a pair of nodes shares more than one). Graph attributes: ``source``,
 ``inputs`` (graph input name -> shape, weights excluded), ``outputs``, ``unknown_ops``
@@ -26,6 +31,7 @@ every tensor when a pair of nodes shares more than one). Graph attributes: ``sou
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -323,7 +329,10 @@ def _fold_shape_tensors(light: onnx.ModelProto, shapes: Mapping[str, tuple]
     values: dict[str, np.ndarray] = {}
     for t in light.graph.initializer:
         if t.data_type in _INT_TYPES and math.prod(t.dims) <= _SMALL_ELEMENTS:
-            values[t.name] = numpy_helper.to_array(t).astype(np.int64)
+            try:
+                values[t.name] = numpy_helper.to_array(t).astype(np.int64)
+            except (ValueError, TypeError):  # dims without (enough) data: not a shape value
+                continue
     produced: dict[str, np.ndarray] = {}
     for node in light.graph.node:
         if node.domain not in ("", "ai.onnx") or len(node.output) != 1:
@@ -435,6 +444,11 @@ def _eval_node(node: onnx.NodeProto, values: Mapping[str, np.ndarray],
               "Min": np.minimum, "Equal": np.equal}
     if op in binary and len(ins) == 2 and ins[1] is not None:
         return binary[op](x, ins[1]).astype(np.int64)
+    if op == "Mod" and len(ins) == 2 and ins[1] is not None:
+        if (np.asarray(ins[1]) == 0).any():
+            return None
+        mod = np.fmod if _attr(node, "fmod", 0) else np.mod
+        return mod(x, ins[1]).astype(np.int64)
     if op == "Div" and len(ins) == 2 and ins[1] is not None:
         if (np.asarray(ins[1]) == 0).any():  # undefined: leave it to shape inference
             return None
@@ -477,6 +491,99 @@ _PARAM_SLOTS: dict[str, tuple[int, ...]] = {
     "Clip": (1, 2), "PRelu": (1,), "Add": (1,), "Sub": (1,), "Mul": (1,), "Div": (1,),
     "Pow": (1,), "Concat": tuple(range(64)),
 }
+
+
+#: Ops whose output is not a function of their inputs: never constant-folded.
+_NONDETERMINISTIC = frozenset({"RandomNormal", "RandomUniform", "RandomNormalLike",
+                               "RandomUniformLike", "Multinomial", "Bernoulli"})
+
+
+def _constant_nodes(graph: onnx.GraphProto, weights: set[str]) -> list[int]:
+    """Indices of the nodes that only compute weights from weights (constant-foldable).
+
+    A Constant node, or a standard-domain op that is not a MAC op, has no subgraph, is
+    deterministic and reads only weights or outputs of such nodes: ``DequantizeLinear`` of
+    an int8 initializer (QDQ models), ``Cast`` of an fp16 one, ``ConstantOfShape``, a
+    ``Transpose`` or ``Reshape`` of a weight. Their outputs are weights that an accelerator
+    holds in their final form, so these nodes are costed as neither layers nor vector ops.
+    Nothing is evaluated: only names are followed, so no weight data is read.
+    """
+    known = set(weights)
+    found = []
+    for index, node in enumerate(graph.node):
+        if (node.domain not in ("", "ai.onnx") or node.op_type in MAC_OP_TYPES
+                or node.op_type in _NONDETERMINISTIC
+                or any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)
+                       for a in node.attribute)):
+            continue
+        inputs = [n for n in node.input if n]
+        if (inputs or node.op_type == "Constant") and all(n in known for n in inputs):
+            found.append(index)
+            known.update(n for n in node.output if n)
+    return found
+
+
+def _stored_bytes(graph: onnx.GraphProto, constant_nodes: Iterable[int],
+                  shapes: Mapping[str, tuple]) -> dict[str, int]:
+    """Bytes per element of each constant node's output as the model stores the weight.
+
+    The width of the node's largest input (the first on a tie), through the chain, if it
+    is narrower than the output's own type: ``DequantizeLinear`` of an int8 tensor makes a
+    1-byte weight, ``Cast`` of an fp16 one a 2-byte weight; ``ConstantOfShape`` (whose
+    input is a shape) keeps its output's type.
+    """
+    stored: dict[str, int] = {}
+
+    def width(name: str) -> int:
+        return stored[name] if name in stored else _elem_bytes(
+            shapes.get(name, (None, TensorProto.FLOAT))[1])
+
+    def elements(name: str) -> int:
+        shape = shapes.get(name, (None,))[0]
+        known = shape is not None and all(isinstance(d, int) for d in shape)
+        return math.prod(shape) if known else 0  # type: ignore[arg-type]
+
+    for index in constant_nodes:
+        node = graph.node[index]
+        inputs = [n for n in node.input if n]
+        source = max(inputs, key=elements) if inputs else None
+        for out in node.output:
+            if out:
+                own = width(out)
+                stored[out] = own if source is None else min(own, width(source))
+    return stored
+
+
+def _fake_quant_nodes(graph: onnx.GraphProto, constant: set[int]) -> set[int]:
+    """Indices of the QuantizeLinear -> DequantizeLinear pairs on activations.
+
+    A QDQ model marks a tensor that an int8 accelerator holds in int8 with a
+    ``QuantizeLinear`` whose only readers are ``DequantizeLinear`` nodes: the pair is the
+    identity up to rounding, and the scaling belongs to the producer's output stage. Both
+    are then views (no DRAM words, no operations), so a QDQ model costs what its float
+    export does. A ``QuantizeLinear`` read by anything else, or writing a graph output, is
+    a real conversion and stays a vector op.
+    """
+    outputs = {o.name for o in graph.output}
+    readers: dict[str, list[int]] = {}
+    for index, node in enumerate(graph.node):
+        for name in node.input:
+            if name:
+                readers.setdefault(name, []).append(index)
+    found: set[int] = set()
+    for index, node in enumerate(graph.node):
+        if (node.op_type != "QuantizeLinear" or node.domain not in ("", "ai.onnx")
+                or index in constant or not node.output or node.output[0] in outputs):
+            continue
+        dqs = readers.get(node.output[0], [])
+        if dqs and all(graph.node[i].op_type == "DequantizeLinear"
+                       and graph.node[i].domain in ("", "ai.onnx")
+                       and list(graph.node[i].input).index(node.output[0]) == 0
+                       and list(graph.node[i].input).count(node.output[0]) == 1
+                       for i in dqs):
+            found.add(index)
+            found.update(dqs)
+    return found
 
 
 def _weight_names(model: onnx.ModelProto) -> set[str]:
@@ -527,6 +634,11 @@ def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: st
                  ) -> nx.DiGraph:
     graph = model.graph
     weights = _weight_names(model)
+    constant_nodes = _constant_nodes(graph, weights)
+    weights.update(n for i in constant_nodes for n in graph.node[i].output if n)
+    stored = _stored_bytes(graph, constant_nodes, shapes)
+    constant = set(constant_nodes)
+    fake_quant = _fake_quant_nodes(graph, constant)
     infos: dict[str, TensorInfo] = {}
 
     def info(name: str) -> TensorInfo | None:
@@ -534,7 +646,8 @@ def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: st
             return None
         if name not in infos:
             shape, elem = shapes.get(name, (None, TensorProto.FLOAT))
-            infos[name] = TensorInfo(name, shape, _elem_bytes(elem), name in weights)
+            infos[name] = TensorInfo(name, shape, stored.get(name, _elem_bytes(elem)),
+                                     name in weights)
         return infos[name]
 
     init_names = {t.name for t in graph.initializer}
@@ -548,7 +661,8 @@ def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: st
     unknown_ops: set[str] = set()
     unresolved: list[UnresolvedShape] = []
     unresolved_vectors: list[str] = []
-    for node_id, node in zip(_unique_names(graph.node), graph.node, strict=True):
+    for index, (node_id, node) in enumerate(zip(_unique_names(graph.node), graph.node,
+                                                strict=True)):
         op = OpInfo(name=node_id, op_type=node.op_type,
                     attrs={a.name: _attr_value(a) for a in node.attribute},
                     inputs=tuple(info(n) for n in node.input),
@@ -556,7 +670,7 @@ def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: st
                     domain=node.domain)
         layer = vector = None
         try:
-            built, known = build_op(op)
+            built, known = (None, True) if index in constant else build_op(op)
         except UnresolvedShape as exc:
             unresolved.append(exc)
             built, known = None, True
@@ -572,11 +686,14 @@ def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: st
             layer = built
         elif built is not None:
             vector = built
+            if index in fake_quant:  # the int8 form of a tensor: nothing moves
+                vector = dataclasses.replace(vector, ops=0, words=0)
             if any(t is not None and not t.known for t in op.outputs):
                 unresolved_vectors.append(node_id)
         ins = [t for t in op.inputs if t is not None]
         weight_tensors = {t.name: t.n_bytes for t in ins if t.is_weight}
         out.add_node(node_id, op_type=node.op_type, layer=layer, vector=vector, known=known,
+                     constant=index in constant, view=index in fake_quant,
                      weight_tensors=weight_tensors, weight_bytes=sum(weight_tensors.values()),
                      input_bytes=sum(t.n_bytes for t in ins if not t.is_weight),
                      output_bytes=sum(t.n_bytes for t in op.outputs if t is not None))
