@@ -9,7 +9,7 @@ parse plus inference on a graph of a few kB (about 0.1-0.4 s), and external weig
 Shape resolution, in order: the user's overrides (``input_shapes`` replaces a graph
 input's shape, ``dims`` sets a named symbolic dim everywhere), ONNX shape inference with
 data propagation, then a small constant-folding pass over int shape tensors (Constant,
-Shape, Gather, Concat, Unsqueeze, Squeeze, Slice, Cast, ConstantOfShape,
+Shape, Gather, Concat, Unsqueeze, Squeeze, Slice, Transpose, Cast, ConstantOfShape,
 Reshape and integer arithmetic, Mod included) whose results are fed back as initializers
 for another inference round, where ONNX's own propagation left a dim unknown.
 
@@ -21,7 +21,8 @@ attributes ``op_type``, ``layer`` (`Layer` or None), ``vector`` (`VectorOp` or N
 ``constant`` (True for a node that only computes weights from weights, such as a QDQ
 model's ``DequantizeLinear`` of an int8 initializer: its outputs are weights, stored at the
 narrowest width along the chain, and it has neither ``layer`` nor ``vector``), ``view``
-(True for a QuantizeLinear -> DequantizeLinear pair on an activation: a vector op with no
+(True for a QuantizeLinear -> DequantizeLinear pair on an activation, and for a Slice,
+Expand, Tile or one-input Concat that returns its input unchanged: a vector op with no
 words and no operations, looked through by fusion).
 Edges producer -> consumer carry ``tensor``, ``shape`` and ``bytes`` (``tensors`` lists
 every tensor when a pair of nodes shares more than one). Graph attributes: ``source``,
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -245,9 +247,13 @@ def _apply_overrides(light: onnx.ModelProto, source: str,
         missing = sorted(set(dims) - found)
         if missing:
             names = sorted(_symbolic_dims(light.graph.input, init_shapes))
+            made_up = [m for m in missing if _INFERENCE_DIM.fullmatch(m)]
+            why = (f" ({made_up[0]} is ONNX shape inference's name for a size the model "
+                   "computes at run time, not a dim the model declares; "
+                   f"{_STATIC_EXPORT_ADVICE})" if made_up else "")
             raise ConfigError(
                 f"{source}: --dim {', '.join(missing)}: no symbolic dim of that name in the "
-                f"model; its symbolic dims: {', '.join(names) or '(none)'}")
+                f"model; its symbolic dims: {', '.join(names) or '(none)'}{why}")
 
 
 def _symbolic_dims(values: Iterable[onnx.ValueInfoProto], skip: Iterable[str] = ()) -> set[str]:
@@ -427,6 +433,11 @@ def _eval_node(node: onnx.NodeProto, values: Mapping[str, np.ndarray],
         for s, e, a, st in zip(starts, ends, axes, steps, strict=True):
             index[int(a)] = slice(int(s), int(min(e, 2**62)) if e > 0 else int(e), int(st))
         return x[tuple(index)]
+    if op == "Transpose":
+        perm = _attr(node, "perm")
+        return np.transpose(x, None if perm is None else [int(a) for a in perm])
+    if op in ("Neg", "Abs"):
+        return np.negative(x) if op == "Neg" else np.abs(x)
     if op == "Reshape":
         if ins[1] is None:
             return None
@@ -586,6 +597,50 @@ def _fake_quant_nodes(graph: onnx.GraphProto, constant: set[int]) -> set[int]:
     return found
 
 
+def _small_int_values(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
+    """Values of the small int initializers and Constant nodes (slice steps, axes)."""
+    tensors = [(t.name, t) for t in graph.initializer]
+    for node in graph.node:
+        if node.op_type == "Constant" and node.output:
+            tensors += [(node.output[0], a.t) for a in node.attribute
+                        if a.name == "value" and a.type == onnx.AttributeProto.TENSOR]
+    values: dict[str, np.ndarray] = {}
+    for name, t in tensors:
+        if (t.data_type in _INT_TYPES and math.prod(t.dims) <= _SMALL_ELEMENTS
+                and t.data_location != TensorProto.EXTERNAL):
+            try:
+                values[name] = numpy_helper.to_array(t).astype(np.int64)
+            except (ValueError, TypeError):  # dims without data
+                continue
+    return values
+
+
+#: Data-movement ops that are the identity when their output has their input's shape.
+_IDENTITY_WHEN_SAME_SHAPE = frozenset({"Slice", "Expand", "Tile"})
+
+
+def _is_identity(node: onnx.NodeProto, op: OpInfo, small_ints: Mapping[str, np.ndarray]
+                 ) -> bool:
+    """Whether a data-movement node copies its input unchanged (the legacy exporter writes
+    ``x[:, :H]`` on a tensor of H rows as a Slice; the dynamo exporter drops it).
+
+    Slice, Expand and Tile whose output shape is their input's (a Slice only with steps
+    known to be positive: a step of -1 reverses), and a Concat of one tensor.
+    """
+    ins = [t for t in op.inputs if t is not None]
+    if node.op_type == "Concat":
+        return len(ins) == 1 and ins[0].known
+    if node.op_type not in _IDENTITY_WHEN_SAME_SHAPE or not ins or not ins[0].known:
+        return False
+    out = op.output(0)
+    if out is None or out.shape != ins[0].shape:
+        return False
+    if node.op_type == "Slice" and len(node.input) > 4 and node.input[4]:
+        steps = small_ints.get(node.input[4])
+        return steps is not None and bool((steps > 0).all())
+    return True
+
+
 def _weight_names(model: onnx.ModelProto) -> set[str]:
     """Initializers, Constant outputs, and graph inputs used only in parameter slots.
 
@@ -639,6 +694,7 @@ def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: st
     stored = _stored_bytes(graph, constant_nodes, shapes)
     constant = set(constant_nodes)
     fake_quant = _fake_quant_nodes(graph, constant)
+    small_ints = _small_int_values(graph)
     infos: dict[str, TensorInfo] = {}
 
     def info(name: str) -> TensorInfo | None:
@@ -686,7 +742,9 @@ def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: st
             layer = built
         elif built is not None:
             vector = built
-            if index in fake_quant:  # the int8 form of a tensor: nothing moves
+            if index not in fake_quant and _is_identity(node, op, small_ints):
+                fake_quant.add(index)
+            if index in fake_quant:  # the int8 form of a tensor, or a no-op: nothing moves
                 vector = dataclasses.replace(vector, ops=0, words=0)
             if any(t is not None and not t.known for t in op.outputs):
                 unresolved_vectors.append(node_id)
@@ -714,7 +772,7 @@ def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: st
             if name:
                 producer[name] = node_id
     if unresolved:
-        raise _unresolved_error(source, unresolved, model, weights)
+        raise _unresolved_error(source, unresolved, model, weights, shapes)
     out.graph["unknown_ops"] = sorted(unknown_ops)
     out.graph["unresolved_vector_ops"] = unresolved_vectors
     return out
@@ -726,16 +784,36 @@ def _attr_value(attr: onnx.AttributeProto) -> Any:
     return helper.get_attribute_value(attr)
 
 
+#: What ONNX shape inference calls a size it could not compute (``unk__6``).
+_INFERENCE_DIM = re.compile(r"unk__\d+")
+
+_STATIC_EXPORT_ADVICE = (
+    "re-export the model with static shapes (torch.onnx.export(..., dynamo=True) computes "
+    "them at export time), or fold its shape computations with onnx-simplifier (onnxsim)")
+
+
 def _unresolved_error(source: str, unresolved: Sequence[UnresolvedShape],
-                      model: onnx.ModelProto, weights: set[str]) -> WorkloadError:
+                      model: onnx.ModelProto, weights: set[str], shapes: Mapping[str, tuple]
+                      ) -> WorkloadError:
     first = unresolved[0]
     more = f" (and {len(unresolved) - 1} more MAC nodes)" if len(unresolved) > 1 else ""
     symbolic = sorted(_symbolic_dims(model.graph.input, weights))
     inputs = [i.name for i in model.graph.input if i.name not in weights]
     example = f"--input-shape {inputs[0] if inputs else 'NAME'}=AxBxC"
+    inputs_known = all(_fully_known(shapes, name) for name in inputs)
+    made_up = sorted({d for d in (shapes.get(first.tensor, (None,))[0] or ())
+                      if isinstance(d, str) and _INFERENCE_DIM.fullmatch(d)})
     if symbolic:
         hint = (f"the model's inputs have symbolic dims ({', '.join(symbolic)}): set them with "
                 f"--dim {symbolic[0]}=N, or give whole input shapes with {example}")
+    elif inputs_known:  # nothing left to set: the model computes the size at run time
+        one = len(made_up) <= 1
+        named = ((f"{', '.join(made_up)} {'is' if one else 'are'} ONNX shape inference's "
+                  f"{'name for a size' if one else 'names for sizes'}") if made_up
+                 else "the size is one")
+        hint = (f"the inputs' shapes are all known and {named} that the model computes at run "
+                f"time from ops codesign cannot fold, so --dim cannot set {'it' if one else 'them'}"
+                f"; {_STATIC_EXPORT_ADVICE}")
     else:
         hint = f"give the graph input shapes with {example}, or --dim NAME=N for a named dim"
     return WorkloadError(f"{source}: {first} with unresolved dims{more}; {hint}")

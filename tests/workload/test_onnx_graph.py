@@ -338,3 +338,30 @@ def test_constant_chains_are_weights_and_random_ops_are_not():
     assert g.nodes["mm"]["weight_bytes"] == 4 * 24
     assert g.nodes["fill"]["constant"] and g.nodes["t"]["constant"]
     assert not g.nodes["rand"]["constant"] and g.nodes["rand"]["vector"] is not None
+
+
+def _data_dependent_reshape():
+    """Reshape x to a shape read from x's own values: no folding can know it."""
+    nodes = [
+        helper.make_node("Reshape", ["x", "flat"], ["xf"]),
+        helper.make_node("Slice", ["xf", "zero", "two"], ["head"]),
+        helper.make_node("Cast", ["head"], ["target"], to=TensorProto.INT64),
+        helper.make_node("Reshape", ["x", "target"], ["y"]),
+        helper.make_node("MatMul", ["y", "w"], ["z"], name="mm"),
+    ]
+    return model(nodes, [vi("x", [4, 6])],
+                 [ints("flat", [-1]), ints("zero", [0]), ints("two", [2]), weight("w", [6, 5])])
+
+
+def test_a_size_computed_at_run_time_gets_advice_that_works():
+    # issue 14, point 13: the message named 'unk__0' and suggested --dim, which then said
+    # there is no such dim; now both messages say what the name is and what to do instead
+    data = _data_dependent_reshape().SerializeToString()
+    with pytest.raises(WorkloadError) as info:
+        parse_onnx(data)
+    message = str(info.value)
+    assert "unk__0, unk__1 are ONNX shape inference's names" in message
+    assert "--dim cannot set them" in message
+    assert "dynamo=True" in message and "--dim NAME" not in message
+    with pytest.raises(ConfigError, match=r"unk__0 is ONNX shape inference's name .*dynamo"):
+        parse_onnx(data, dims={"unk__0": 4})
