@@ -51,6 +51,7 @@ from codesign.workload.ops import (
     WEIGHT_SLOTS,
     Dim,
     OpInfo,
+    ShapeMismatch,
     TensorInfo,
     UnresolvedShape,
     build_op,
@@ -112,7 +113,7 @@ def parse_onnx(data: bytes | onnx.ModelProto, *, source: str = "<bytes>",
         shapes = _infer(light, source)
     for name, (shape, dtype) in init_shapes.items():
         shapes[name] = (shape, dtype)
-    return _build_graph(model, shapes, source)
+    return _build_graph(model, shapes, source, input_shapes or {})
 
 
 # -- loading ------------------------------------------------------------------------------
@@ -225,6 +226,12 @@ def _apply_overrides(light: onnx.ModelProto, source: str,
             raise ConfigError(f"--input-shape {name}: dims must be positive int64 values, got "
                               f"{'x'.join(map(str, shape))}")
         tensor_type = user_inputs[name].type.tensor_type
+        if tensor_type.HasField("shape") and len(tensor_type.shape.dim) != len(shape):
+            rank = len(tensor_type.shape.dim)
+            raise ConfigError(
+                f"{source}: --input-shape {name}={'x'.join(map(str, shape))} has rank "
+                f"{len(shape)}, but the model's input '{name}' has rank {rank} "
+                f"({_declared(user_inputs[name])}); give {rank} dims")
         tensor_type.shape.Clear()
         for d in shape:
             tensor_type.shape.dim.add().dim_value = int(d)
@@ -685,8 +692,8 @@ def _unique_names(nodes: Sequence[onnx.NodeProto]) -> list[str]:
     return names
 
 
-def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: str
-                 ) -> nx.DiGraph:
+def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: str,
+                 input_shapes: Mapping[str, Sequence[int]]) -> nx.DiGraph:
     graph = model.graph
     weights = _weight_names(model)
     constant_nodes = _constant_nodes(graph, weights)
@@ -716,6 +723,7 @@ def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: st
     producer: dict[str, str] = {}
     unknown_ops: set[str] = set()
     unresolved: list[UnresolvedShape] = []
+    mismatched: list[ShapeMismatch] = []
     unresolved_vectors: list[str] = []
     for index, (node_id, node) in enumerate(zip(_unique_names(graph.node), graph.node,
                                                 strict=True)):
@@ -729,6 +737,9 @@ def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: st
             built, known = (None, True) if index in constant else build_op(op)
         except UnresolvedShape as exc:
             unresolved.append(exc)
+            built, known = None, True
+        except ShapeMismatch as exc:
+            mismatched.append(exc)
             built, known = None, True
         except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError,
                 OverflowError) as exc:  # attributes or shapes no valid model has
@@ -771,6 +782,8 @@ def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: st
         for name in node.output:
             if name:
                 producer[name] = node_id
+    if mismatched:
+        raise _mismatch_error(source, mismatched, model, input_shapes)
     if unresolved:
         raise _unresolved_error(source, unresolved, model, weights, shapes)
     out.graph["unknown_ops"] = sorted(unknown_ops)
@@ -782,6 +795,29 @@ def _attr_value(attr: onnx.AttributeProto) -> Any:
     if attr.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS):
         return None  # subgraphs (If/Loop/Scan bodies) are not expanded
     return helper.get_attribute_value(attr)
+
+
+def _declared(value: onnx.ValueInfoProto) -> str:
+    """A graph input's shape as the model declares it (``batchx3x224x224``)."""
+    tt = value.type.tensor_type
+    if not value.type.HasField("tensor_type") or not tt.HasField("shape"):
+        return "?"
+    return "x".join(str(d.dim_value) if d.HasField("dim_value") else (d.dim_param or "?")
+                    for d in tt.shape.dim)
+
+
+def _mismatch_error(source: str, mismatched: Sequence[ShapeMismatch], model: onnx.ModelProto,
+                    input_shapes: Mapping[str, Sequence[int]]) -> WorkloadError | ConfigError:
+    more = f" (and {len(mismatched) - 1} more MAC nodes)" if len(mismatched) > 1 else ""
+    if not input_shapes:
+        return WorkloadError(f"{source}: {mismatched[0]}{more}; the model's shapes do not "
+                             "fit its weights: check it with onnx.checker or re-export it")
+    declared = {i.name: i for i in model.graph.input}
+    given = ", ".join(f"{name}={'x'.join(map(str, shape))}"
+                      for name, shape in input_shapes.items())
+    expected = ", ".join(f"'{name}' as {_declared(declared[name])}" for name in input_shapes)
+    return ConfigError(f"{source}: --input-shape {given} does not fit the weights: "
+                       f"{mismatched[0]}{more}; the model declares {expected}")
 
 
 #: What ONNX shape inference calls a size it could not compute (``unk__6``).
