@@ -48,7 +48,6 @@ from onnx import TensorProto, helper, numpy_helper
 from codesign.errors import ConfigError, WorkloadError
 from codesign.workload.ops import (
     MAC_OP_TYPES,
-    WEIGHT_SLOTS,
     Dim,
     OpInfo,
     ShapeMismatch,
@@ -56,15 +55,19 @@ from codesign.workload.ops import (
     UnresolvedShape,
     build_op,
 )
+from codesign.workload.views import fake_quant_nodes, identity_nodes
+from codesign.workload.weights import (
+    INT_TYPES,
+    SMALL_ELEMENTS,
+    constant_nodes,
+    elem_bytes,
+    stored_bytes,
+    weight_names,
+)
 
 __all__ = ["parse_onnx", "read_onnx"]
 
-#: Initializers and Constant tensors with at most this many elements keep their data for
-#: shape inference; larger ones are replaced by typed graph inputs.
-_SMALL_ELEMENTS = 64
 _FOLD_ROUNDS = 4
-_INT_TYPES = {TensorProto.INT64, TensorProto.INT32, TensorProto.INT16, TensorProto.INT8,
-              TensorProto.UINT8, TensorProto.UINT16, TensorProto.UINT32, TensorProto.UINT64}
 
 
 def read_onnx(path: str | Path, input_shapes: Mapping[str, Sequence[int]] | None = None,
@@ -184,7 +187,7 @@ def _light_copy(model: onnx.ModelProto) -> onnx.ModelProto:
     dst.value_info.extend(src.value_info)
     input_names = {i.name for i in src.input}
     for t in src.initializer:
-        if math.prod(t.dims) <= _SMALL_ELEMENTS and t.data_location != TensorProto.EXTERNAL:
+        if math.prod(t.dims) <= SMALL_ELEMENTS and t.data_location != TensorProto.EXTERNAL:
             dst.initializer.append(t)
         elif t.name not in input_names:
             dst.input.append(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
@@ -205,7 +208,7 @@ def _big_constant(node: onnx.NodeProto) -> TensorProto | None:
     for attr in node.attribute:
         if attr.name == "value" and attr.type == onnx.AttributeProto.TENSOR:
             t = attr.t
-            if math.prod(t.dims) > _SMALL_ELEMENTS or t.data_location == TensorProto.EXTERNAL:
+            if math.prod(t.dims) > SMALL_ELEMENTS or t.data_location == TensorProto.EXTERNAL:
                 return t
     return None
 
@@ -341,7 +344,7 @@ def _fold_shape_tensors(light: onnx.ModelProto, shapes: Mapping[str, tuple]
     those feeding a node whose output shape is still not fully known."""
     values: dict[str, np.ndarray] = {}
     for t in light.graph.initializer:
-        if t.data_type in _INT_TYPES and math.prod(t.dims) <= _SMALL_ELEMENTS:
+        if t.data_type in INT_TYPES and math.prod(t.dims) <= SMALL_ELEMENTS:
             try:
                 values[t.name] = numpy_helper.to_array(t).astype(np.int64)
             except (ValueError, TypeError):  # dims without (enough) data: not a shape value
@@ -355,7 +358,7 @@ def _fold_shape_tensors(light: onnx.ModelProto, shapes: Mapping[str, tuple]
         except (ValueError, IndexError, TypeError, KeyError, ZeroDivisionError,
                 AttributeError, OverflowError):  # best effort: inference decides
             value = None
-        if value is not None and value.size <= _SMALL_ELEMENTS:
+        if value is not None and value.size <= SMALL_ELEMENTS:
             values[node.output[0]] = value
             produced[node.output[0]] = value
     needed: dict[str, np.ndarray] = {}
@@ -384,7 +387,7 @@ def _eval_node(node: onnx.NodeProto, values: Mapping[str, np.ndarray],
         t = _attr(node, "value")
         if isinstance(t, TensorProto):
             return (numpy_helper.to_array(t).astype(np.int64)
-                    if t.data_type in _INT_TYPES else None)
+                    if t.data_type in INT_TYPES else None)
         for key in ("value_ints", "value_int"):
             v = _attr(node, key)
             if v is not None:
@@ -401,17 +404,17 @@ def _eval_node(node: onnx.NodeProto, values: Mapping[str, np.ndarray],
             return None
         fill = _attr(node, "value")
         if fill is not None and (not isinstance(fill, TensorProto)
-                                 or fill.data_type not in _INT_TYPES):
+                                 or fill.data_type not in INT_TYPES):
             return None
         v = int(numpy_helper.to_array(fill).reshape(-1)[0]) if fill is not None else 0
         size = int(np.prod(ins[0]))
-        return None if size > _SMALL_ELEMENTS else np.full(tuple(ins[0]), v, dtype=np.int64)
+        return None if size > SMALL_ELEMENTS else np.full(tuple(ins[0]), v, dtype=np.int64)
     if not ins or ins[0] is None:
         return None
     x = ins[0]
     if op in ("Identity", "Cast"):
         to = _attr(node, "to")
-        return x if op == "Identity" or to in _INT_TYPES else None
+        return x if op == "Identity" or to in INT_TYPES else None
     if op == "Gather":
         return None if ins[1] is None else np.take(x, ins[1], axis=_attr(node, "axis", 0))
     if op == "Concat":
@@ -487,197 +490,6 @@ def _add_folded(light: onnx.ModelProto, folded: Mapping[str, np.ndarray]) -> Non
 
 # -- the op graph -------------------------------------------------------------------------
 
-_ELEM_BYTES: dict[int, int] = {}
-
-
-def _elem_bytes(elem_type: int) -> int:
-    if elem_type not in _ELEM_BYTES:
-        try:
-            size = np.dtype(helper.tensor_dtype_to_np_dtype(elem_type)).itemsize
-        except (KeyError, TypeError, ValueError):
-            size = 4
-        if elem_type in (TensorProto.STRING, TensorProto.UNDEFINED):
-            size = 0
-        _ELEM_BYTES[elem_type] = size
-    return _ELEM_BYTES[elem_type]
-
-
-#: Input slots that hold parameters in common non-MAC ops (see `_weight_names`).
-_PARAM_SLOTS: dict[str, tuple[int, ...]] = {
-    "BatchNormalization": (1, 2, 3, 4), "LayerNormalization": (1, 2),
-    "InstanceNormalization": (1, 2), "GroupNormalization": (1, 2), "Gather": (0,),
-    "Clip": (1, 2), "PRelu": (1,), "Add": (1,), "Sub": (1,), "Mul": (1,), "Div": (1,),
-    "Pow": (1,), "Concat": tuple(range(64)),
-}
-
-
-#: Ops whose output is not a function of their inputs: never constant-folded.
-_NONDETERMINISTIC = frozenset({"RandomNormal", "RandomUniform", "RandomNormalLike",
-                               "RandomUniformLike", "Multinomial", "Bernoulli"})
-
-
-def _constant_nodes(graph: onnx.GraphProto, weights: set[str]) -> list[int]:
-    """Indices of the nodes that only compute weights from weights (constant-foldable).
-
-    A Constant node, or a standard-domain op that is not a MAC op, has no subgraph, is
-    deterministic and reads only weights or outputs of such nodes: ``DequantizeLinear`` of
-    an int8 initializer (QDQ models), ``Cast`` of an fp16 one, ``ConstantOfShape``, a
-    ``Transpose`` or ``Reshape`` of a weight. Their outputs are weights that an accelerator
-    holds in their final form, so these nodes are costed as neither layers nor vector ops.
-    Nothing is evaluated: only names are followed, so no weight data is read.
-    """
-    known = set(weights)
-    found = []
-    for index, node in enumerate(graph.node):
-        if (node.domain not in ("", "ai.onnx") or node.op_type in MAC_OP_TYPES
-                or node.op_type in _NONDETERMINISTIC
-                or any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS)
-                       for a in node.attribute)):
-            continue
-        inputs = [n for n in node.input if n]
-        if (inputs or node.op_type == "Constant") and all(n in known for n in inputs):
-            found.append(index)
-            known.update(n for n in node.output if n)
-    return found
-
-
-def _stored_bytes(graph: onnx.GraphProto, constant_nodes: Iterable[int],
-                  shapes: Mapping[str, tuple]) -> dict[str, int]:
-    """Bytes per element of each constant node's output as the model stores the weight.
-
-    The width of the node's largest input (the first on a tie), through the chain, if it
-    is narrower than the output's own type: ``DequantizeLinear`` of an int8 tensor makes a
-    1-byte weight, ``Cast`` of an fp16 one a 2-byte weight; ``ConstantOfShape`` (whose
-    input is a shape) keeps its output's type.
-    """
-    stored: dict[str, int] = {}
-
-    def width(name: str) -> int:
-        return stored[name] if name in stored else _elem_bytes(
-            shapes.get(name, (None, TensorProto.FLOAT))[1])
-
-    def elements(name: str) -> int:
-        shape = shapes.get(name, (None,))[0]
-        known = shape is not None and all(isinstance(d, int) for d in shape)
-        return math.prod(shape) if known else 0  # type: ignore[arg-type]
-
-    for index in constant_nodes:
-        node = graph.node[index]
-        inputs = [n for n in node.input if n]
-        source = max(inputs, key=elements) if inputs else None
-        for out in node.output:
-            if out:
-                own = width(out)
-                stored[out] = own if source is None else min(own, width(source))
-    return stored
-
-
-def _fake_quant_nodes(graph: onnx.GraphProto, constant: set[int]) -> set[int]:
-    """Indices of the QuantizeLinear -> DequantizeLinear pairs on activations.
-
-    A QDQ model marks a tensor that an int8 accelerator holds in int8 with a
-    ``QuantizeLinear`` whose only readers are ``DequantizeLinear`` nodes: the pair is the
-    identity up to rounding, and the scaling belongs to the producer's output stage. Both
-    are then views (no DRAM words, no operations), so a QDQ model costs what its float
-    export does. A ``QuantizeLinear`` read by anything else, or writing a graph output, is
-    a real conversion and stays a vector op.
-    """
-    outputs = {o.name for o in graph.output}
-    readers: dict[str, list[int]] = {}
-    for index, node in enumerate(graph.node):
-        for name in node.input:
-            if name:
-                readers.setdefault(name, []).append(index)
-    found: set[int] = set()
-    for index, node in enumerate(graph.node):
-        if (node.op_type != "QuantizeLinear" or node.domain not in ("", "ai.onnx")
-                or index in constant or not node.output or node.output[0] in outputs):
-            continue
-        dqs = readers.get(node.output[0], [])
-        if dqs and all(graph.node[i].op_type == "DequantizeLinear"
-                       and graph.node[i].domain in ("", "ai.onnx")
-                       and list(graph.node[i].input).index(node.output[0]) == 0
-                       and list(graph.node[i].input).count(node.output[0]) == 1
-                       for i in dqs):
-            found.add(index)
-            found.update(dqs)
-    return found
-
-
-def _small_int_values(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
-    """Values of the small int initializers and Constant nodes (slice steps, axes)."""
-    tensors = [(t.name, t) for t in graph.initializer]
-    for node in graph.node:
-        if node.op_type == "Constant" and node.output:
-            tensors += [(node.output[0], a.t) for a in node.attribute
-                        if a.name == "value" and a.type == onnx.AttributeProto.TENSOR]
-    values: dict[str, np.ndarray] = {}
-    for name, t in tensors:
-        if (t.data_type in _INT_TYPES and math.prod(t.dims) <= _SMALL_ELEMENTS
-                and t.data_location != TensorProto.EXTERNAL):
-            try:
-                values[name] = numpy_helper.to_array(t).astype(np.int64)
-            except (ValueError, TypeError):  # dims without data
-                continue
-    return values
-
-
-#: Data-movement ops that are the identity when their output has their input's shape.
-_IDENTITY_WHEN_SAME_SHAPE = frozenset({"Slice", "Expand", "Tile"})
-
-
-def _is_identity(node: onnx.NodeProto, op: OpInfo, small_ints: Mapping[str, np.ndarray]
-                 ) -> bool:
-    """Whether a data-movement node copies its input unchanged (the legacy exporter writes
-    ``x[:, :H]`` on a tensor of H rows as a Slice; the dynamo exporter drops it).
-
-    Slice, Expand and Tile whose output shape is their input's (a Slice only with steps
-    known to be positive: a step of -1 reverses), and a Concat of one tensor.
-    """
-    ins = [t for t in op.inputs if t is not None]
-    if node.op_type == "Concat":
-        return len(ins) == 1 and ins[0].known
-    if node.op_type not in _IDENTITY_WHEN_SAME_SHAPE or not ins or not ins[0].known:
-        return False
-    out = op.output(0)
-    if out is None or out.shape != ins[0].shape:
-        return False
-    if node.op_type == "Slice" and len(node.input) > 4 and node.input[4]:
-        steps = small_ints.get(node.input[4])
-        return steps is not None and bool((steps > 0).all())
-    return True
-
-
-def _weight_names(model: onnx.ModelProto) -> set[str]:
-    """Initializers, Constant outputs, and graph inputs used only in parameter slots.
-
-    A graph input is a weight when every use is a MAC op's weight slot (a MatMul's second
-    operand only when 2-D, so batched activations stay data) or a parameter slot of a
-    common vector op (norm scales, embedding tables, biases added as a second operand).
-    This is how weight-free models, such as the zoo's, declare their weights.
-    """
-    graph = model.graph
-    weights = {t.name for t in graph.initializer}
-    weights.update(n.output[0] for n in graph.node
-                   if n.op_type == "Constant" and n.output)
-    ranks = {i.name: len(i.type.tensor_type.shape.dim) for i in graph.input
-             if i.type.HasField("tensor_type") and i.type.tensor_type.HasField("shape")}
-    candidates = {i.name for i in graph.input} - weights
-    data: set[str] = set()
-    used: set[str] = set()
-    for node in graph.node:
-        slots = WEIGHT_SLOTS.get(node.op_type) or _PARAM_SLOTS.get(node.op_type, ())
-        for slot, name in enumerate(node.input):
-            if name not in candidates:
-                continue
-            used.add(name)
-            is_param = slot in slots and not (node.op_type in ("MatMul", "MatMulInteger")
-                                              and ranks.get(name) != 2)
-            if not is_param:
-                data.add(name)
-    return weights | (used - data)
-
-
 def _unique_names(nodes: Sequence[onnx.NodeProto]) -> list[str]:
     names: list[str] = []
     seen: set[str] = set()
@@ -695,13 +507,11 @@ def _unique_names(nodes: Sequence[onnx.NodeProto]) -> list[str]:
 def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: str,
                  input_shapes: Mapping[str, Sequence[int]]) -> nx.DiGraph:
     graph = model.graph
-    weights = _weight_names(model)
-    constant_nodes = _constant_nodes(graph, weights)
-    weights.update(n for i in constant_nodes for n in graph.node[i].output if n)
-    stored = _stored_bytes(graph, constant_nodes, shapes)
-    constant = set(constant_nodes)
-    fake_quant = _fake_quant_nodes(graph, constant)
-    small_ints = _small_int_values(graph)
+    weights = weight_names(model)
+    constant = set(constant_nodes(graph, weights))
+    weights.update(n for i in constant for n in graph.node[i].output if n)
+    stored = stored_bytes(graph, sorted(constant), shapes)
+    views = fake_quant_nodes(graph, constant) | identity_nodes(graph, shapes)
     infos: dict[str, TensorInfo] = {}
 
     def info(name: str) -> TensorInfo | None:
@@ -709,7 +519,7 @@ def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: st
             return None
         if name not in infos:
             shape, elem = shapes.get(name, (None, TensorProto.FLOAT))
-            infos[name] = TensorInfo(name, shape, stored.get(name, _elem_bytes(elem)),
+            infos[name] = TensorInfo(name, shape, stored.get(name, elem_bytes(elem)),
                                      name in weights)
         return infos[name]
 
@@ -753,16 +563,14 @@ def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: st
             layer = built
         elif built is not None:
             vector = built
-            if index not in fake_quant and _is_identity(node, op, small_ints):
-                fake_quant.add(index)
-            if index in fake_quant:  # the int8 form of a tensor, or a no-op: nothing moves
+            if index in views:  # the int8 form of a tensor, or a no-op: nothing moves
                 vector = dataclasses.replace(vector, ops=0, words=0)
             if any(t is not None and not t.known for t in op.outputs):
                 unresolved_vectors.append(node_id)
         ins = [t for t in op.inputs if t is not None]
         weight_tensors = {t.name: t.n_bytes for t in ins if t.is_weight}
         out.add_node(node_id, op_type=node.op_type, layer=layer, vector=vector, known=known,
-                     constant=index in constant, view=index in fake_quant,
+                     constant=index in constant, view=index in views,
                      weight_tensors=weight_tensors, weight_bytes=sum(weight_tensors.values()),
                      input_bytes=sum(t.n_bytes for t in ins if not t.is_weight),
                      output_bytes=sum(t.n_bytes for t in op.outputs if t is not None))
