@@ -6,7 +6,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from codesign.workload.layer import Layer
-from codesign.workload.onnx_graph import parse_onnx
+from codesign.workload.onnx_graph import parse_onnx, read_onnx
 from codesign.workload.summary import workload_summary
 from tests.workload.test_onnx_graph import F, ints, layers, model, vi, weight
 
@@ -77,3 +77,18 @@ def test_constant_chains_are_weights_and_random_ops_are_not():
     assert g.nodes["mm"]["weight_bytes"] == 4 * 24
     assert g.nodes["fill"]["constant"] and g.nodes["t"]["constant"]
     assert not g.nodes["rand"]["constant"] and g.nodes["rand"]["vector"] is not None
+
+
+def test_qdq_weights_in_an_absent_external_file_are_never_read(tmp_path):
+    # the int8 weight's data lives in a file that does not exist: following the chain
+    # reads names and dims only (the weight-free guarantee, docs/GUARANTEES.md)
+    wq = _typed_weight("wq", [32, 16, 3, 3], TensorProto.INT8)
+    wq.data_location = TensorProto.EXTERNAL
+    wq.external_data.add(key="location", value="absent.bin")
+    nodes = [helper.make_node("DequantizeLinear", ["wq", "ws"], ["w"], name="dqw", axis=0),
+             helper.make_node("Conv", ["x", "w"], ["y"], name="conv", pads=[1] * 4)]
+    path = tmp_path / "ext.onnx"
+    path.write_bytes(model(nodes, [vi("x", [1, 16, 8, 8])], [wq, weight("ws", [32])])
+                     .SerializeToString())
+    g = read_onnx(path)
+    assert g.nodes["conv"]["weight_bytes"] == 4608 and g.nodes["dqw"]["constant"]
