@@ -6,8 +6,9 @@ VectorOp``. MAC ops (Conv, ConvTranspose, Gemm, MatMul and their quantised forms
 element count. Ops missing from the table are costed as generic elementwise ops (one
 operation per output element) and reported by the importer as unknown.
 
-A handler that needs a dim the shape inference could not resolve raises `UnresolvedShape`;
-the importer collects those and turns them into one `WorkloadError`.
+A handler that needs a dim the shape inference could not resolve raises `UnresolvedShape`,
+one whose input does not fit its weight (channels, contracted features) `ShapeMismatch`;
+the importer collects those and turns them into one error for the file.
 """
 
 from __future__ import annotations
@@ -104,7 +105,6 @@ class ShapeMismatch(Exception):
             f"{op.op_type} node '{op.name}' reads {got} {what} from '{data.name}' "
             f"({_shown(data.shape)}) but its {role} '{other.name}' ({_shown(other.shape)}) "
             f"takes {expected}")
-        self.node = op.name
 
 
 def _shown(shape: tuple[Dim, ...] | None) -> str:
