@@ -104,9 +104,14 @@ def inspect(model: str, as_json: bool, input_shapes: tuple, dims: tuple, fusion:
                    err=True)
     unresolved = graph.graph.get("unresolved_vector_ops", [])
     if unresolved:
+        inputs_known = all(shape is not None and all(isinstance(d, int) for d in shape)
+                           for shape in graph.graph.get("inputs", {}).values())
+        advice = ("the inputs' shapes are all known, so the model computes these sizes at run "
+                  "time from ops codesign cannot fold; re-export it with static shapes "
+                  "(torch.onnx.export(..., dynamo=True)) or fold them with onnxsim"
+                  if inputs_known else "set --input-shape/--dim to resolve")
         click.echo(f"Warning: {model}: {len(unresolved)} vector ops have unknown output sizes "
-                   f"(counted as 0), e.g. '{unresolved[0]}'; set --input-shape/--dim to resolve",
-                   err=True)
+                   f"(counted as 0), e.g. '{unresolved[0]}'; {advice}", err=True)
     click.echo(json.dumps(summary, indent=2) if as_json else format_summary(summary))
 
 

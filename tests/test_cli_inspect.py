@@ -121,6 +121,27 @@ def test_unknown_ops_warned_once(tmp_path):
     assert "x.y.Frob" not in result.stdout.split("Vector ops")[0]
 
 
+def test_vector_sizes_computed_at_run_time_get_advice_that_works(tmp_path):
+    # x is fully known, but y = Reshape(x, x's own values) has a size only a run can know:
+    # --input-shape/--dim (the old advice) cannot resolve it (issue 14, points 12 and 13)
+    ints = [helper.make_tensor(n, TensorProto.INT64, [len(v)], v)
+            for n, v in (("flat", [-1]), ("zero", [0]), ("two", [2]))]
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["m"]),
+             helper.make_node("Reshape", ["m", "flat"], ["mf"]),
+             helper.make_node("Slice", ["mf", "zero", "two"], ["head"]),
+             helper.make_node("Cast", ["head"], ["target"], to=TensorProto.INT64),
+             helper.make_node("Reshape", ["m", "target"], ["y"]),
+             helper.make_node("Relu", ["y"], ["z"])]
+    path = _save(tmp_path / "dyn.onnx", nodes,
+                 [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 6])],
+                 [_weight("w", [6, 6]), *ints])
+    result = run(path)
+    assert result.exit_code == 0, result.output
+    warning = [line for line in result.stderr.splitlines() if "unknown output sizes" in line]
+    assert len(warning) == 1 and "dynamo=True" in warning[0], result.stderr
+    assert "--input-shape" not in warning[0]
+
+
 def test_fusion_switch_changes_the_costed_vector_traffic():
     fused = json.loads(run(MODELS / "resnet18.onnx", "--json").output)
     plain = json.loads(run(MODELS / "resnet18.onnx", "--json", "--no-fusion").output)

@@ -13,8 +13,10 @@ The rule, for each vector op ``X`` of the graph:
    of its streamed input (row-wise ops, such as Softmax and LayerNormalization, pooling,
    reductions and data movement stay standalone).
 2. The streamed tensor ``t`` has as many elements as ``X``'s output (it is not broadcast).
-3. ``t`` comes from a MAC layer or a computing vector op ``P`` (views such as Reshape in
-   between are looked through), ``X`` is its only consumer, and it is not a graph output.
+3. ``t`` comes from a MAC layer or a computing vector op ``P`` (views such as Reshape, and
+   a QDQ model's QuantizeLinear -> DequantizeLinear pairs, in between are looked through),
+   ``X`` is its only consumer (Shape and Size read no data and do not count), and it is not
+   a graph output.
 4. ``X`` streams at most one input: the first that qualifies, a MAC layer's output first.
 
 Then ``t`` is neither written by ``P`` nor read by ``X``: ``X``'s DRAM words drop ``t``'s
@@ -47,6 +49,8 @@ STREAMABLE_OPS: frozenset[str] = frozenset({
 
 #: Vector ops that produce constants or metadata, not a data stream worth fusing with.
 _SOURCE_OPS = frozenset({"Constant", "ConstantOfShape", "Shape", "Size", "Range", "EyeLike"})
+#: Ops that read a tensor's shape, not its data: they do not stop it from being streamed.
+_METADATA_OPS = frozenset({"Shape", "Size"})
 
 
 def stream_fusion(graph: nx.DiGraph) -> dict[str, VectorOp]:
@@ -119,7 +123,7 @@ def _through_views(graph: nx.DiGraph, src: str, dst: str, elements: int,
         op = data["vector"]
         if op is None or op.op_type in _SOURCE_OPS:
             return None
-        if op.op_type not in VIEW_OPS:
+        if op.op_type not in VIEW_OPS and not data.get("view"):
             return src
         data_preds = [p for p in graph.predecessors(src)
                       if graph.edges[p, src]["elements"] == elements]
@@ -129,4 +133,6 @@ def _through_views(graph: nx.DiGraph, src: str, dst: str, elements: int,
 
 
 def _consumers(graph: nx.DiGraph, node: str, tensor: str) -> int:
-    return sum(tensor in data["tensors"] for _, _, data in graph.out_edges(node, data=True))
+    """How many ops read ``tensor``'s data (Shape and Size read only its metadata)."""
+    return sum(tensor in data["tensors"] and graph.nodes[dst]["op_type"] not in _METADATA_OPS
+               for _, dst, data in graph.out_edges(node, data=True))

@@ -9,15 +9,21 @@ parse plus inference on a graph of a few kB (about 0.1-0.4 s), and external weig
 Shape resolution, in order: the user's overrides (``input_shapes`` replaces a graph
 input's shape, ``dims`` sets a named symbolic dim everywhere), ONNX shape inference with
 data propagation, then a small constant-folding pass over int shape tensors (Constant,
-Shape, Gather, Concat, Unsqueeze, Squeeze, Slice, Cast, ConstantOfShape, Reshape and
-integer arithmetic) whose results are fed back as initializers for another inference
-round, where ONNX's own propagation left a dim unknown.
+Shape, Gather, Concat, Unsqueeze, Squeeze, Slice, Transpose, Cast, ConstantOfShape,
+Reshape and integer arithmetic, Mod included) whose results are fed back as initializers
+for another inference round, where ONNX's own propagation left a dim unknown.
 
 Graph form: node id = ONNX node name (made unique; ``op_type_<index>`` when empty); node
 attributes ``op_type``, ``layer`` (`Layer` or None), ``vector`` (`VectorOp` or None),
 ``weight_bytes`` (parameters it reads; ``weight_tensors`` maps their names to bytes),
 ``input_bytes`` (activations it reads),
-``output_bytes``, ``known`` (False for op types costed as generic elementwise ops).
+``output_bytes``, ``known`` (False for op types costed as generic elementwise ops),
+``constant`` (True for a node that only computes weights from weights, such as a QDQ
+model's ``DequantizeLinear`` of an int8 initializer: its outputs are weights, stored at the
+narrowest width along the chain, and it has neither ``layer`` nor ``vector``), ``view``
+(True for a QuantizeLinear -> DequantizeLinear pair on an activation, and for a Slice,
+Expand, Tile or one-input Concat that returns its input unchanged: a vector op with no
+words and no operations, looked through by fusion).
 Edges producer -> consumer carry ``tensor``, ``shape`` and ``bytes`` (``tensors`` lists
 every tensor when a pair of nodes shares more than one). Graph attributes: ``source``,
 ``inputs`` (graph input name -> shape, weights excluded), ``outputs``, ``unknown_ops``
@@ -26,7 +32,9 @@ every tensor when a pair of nodes shares more than one). Graph attributes: ``sou
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,22 +48,26 @@ from onnx import TensorProto, helper, numpy_helper
 from codesign.errors import ConfigError, WorkloadError
 from codesign.workload.ops import (
     MAC_OP_TYPES,
-    WEIGHT_SLOTS,
     Dim,
     OpInfo,
+    ShapeMismatch,
     TensorInfo,
     UnresolvedShape,
     build_op,
 )
+from codesign.workload.views import fake_quant_nodes, identity_nodes
+from codesign.workload.weights import (
+    INT_TYPES,
+    SMALL_ELEMENTS,
+    constant_nodes,
+    elem_bytes,
+    stored_bytes,
+    weight_names,
+)
 
 __all__ = ["parse_onnx", "read_onnx"]
 
-#: Initializers and Constant tensors with at most this many elements keep their data for
-#: shape inference; larger ones are replaced by typed graph inputs.
-_SMALL_ELEMENTS = 64
 _FOLD_ROUNDS = 4
-_INT_TYPES = {TensorProto.INT64, TensorProto.INT32, TensorProto.INT16, TensorProto.INT8,
-              TensorProto.UINT8, TensorProto.UINT16, TensorProto.UINT32, TensorProto.UINT64}
 
 
 def read_onnx(path: str | Path, input_shapes: Mapping[str, Sequence[int]] | None = None,
@@ -104,7 +116,7 @@ def parse_onnx(data: bytes | onnx.ModelProto, *, source: str = "<bytes>",
         shapes = _infer(light, source)
     for name, (shape, dtype) in init_shapes.items():
         shapes[name] = (shape, dtype)
-    return _build_graph(model, shapes, source)
+    return _build_graph(model, shapes, source, input_shapes or {})
 
 
 # -- loading ------------------------------------------------------------------------------
@@ -175,7 +187,7 @@ def _light_copy(model: onnx.ModelProto) -> onnx.ModelProto:
     dst.value_info.extend(src.value_info)
     input_names = {i.name for i in src.input}
     for t in src.initializer:
-        if math.prod(t.dims) <= _SMALL_ELEMENTS and t.data_location != TensorProto.EXTERNAL:
+        if math.prod(t.dims) <= SMALL_ELEMENTS and t.data_location != TensorProto.EXTERNAL:
             dst.initializer.append(t)
         elif t.name not in input_names:
             dst.input.append(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
@@ -196,7 +208,7 @@ def _big_constant(node: onnx.NodeProto) -> TensorProto | None:
     for attr in node.attribute:
         if attr.name == "value" and attr.type == onnx.AttributeProto.TENSOR:
             t = attr.t
-            if math.prod(t.dims) > _SMALL_ELEMENTS or t.data_location == TensorProto.EXTERNAL:
+            if math.prod(t.dims) > SMALL_ELEMENTS or t.data_location == TensorProto.EXTERNAL:
                 return t
     return None
 
@@ -217,6 +229,12 @@ def _apply_overrides(light: onnx.ModelProto, source: str,
             raise ConfigError(f"--input-shape {name}: dims must be positive int64 values, got "
                               f"{'x'.join(map(str, shape))}")
         tensor_type = user_inputs[name].type.tensor_type
+        if tensor_type.HasField("shape") and len(tensor_type.shape.dim) != len(shape):
+            rank = len(tensor_type.shape.dim)
+            raise ConfigError(
+                f"{source}: --input-shape {name}={'x'.join(map(str, shape))} has rank "
+                f"{len(shape)}, but the model's input '{name}' has rank {rank} "
+                f"({_declared(user_inputs[name])}); give {rank} dims")
         tensor_type.shape.Clear()
         for d in shape:
             tensor_type.shape.dim.add().dim_value = int(d)
@@ -239,9 +257,13 @@ def _apply_overrides(light: onnx.ModelProto, source: str,
         missing = sorted(set(dims) - found)
         if missing:
             names = sorted(_symbolic_dims(light.graph.input, init_shapes))
+            made_up = [m for m in missing if _INFERENCE_DIM.fullmatch(m)]
+            why = (f" ({made_up[0]} is ONNX shape inference's name for a size the model "
+                   "computes at run time, not a dim the model declares; "
+                   f"{_STATIC_EXPORT_ADVICE})" if made_up else "")
             raise ConfigError(
                 f"{source}: --dim {', '.join(missing)}: no symbolic dim of that name in the "
-                f"model; its symbolic dims: {', '.join(names) or '(none)'}")
+                f"model; its symbolic dims: {', '.join(names) or '(none)'}{why}")
 
 
 def _symbolic_dims(values: Iterable[onnx.ValueInfoProto], skip: Iterable[str] = ()) -> set[str]:
@@ -322,8 +344,11 @@ def _fold_shape_tensors(light: onnx.ModelProto, shapes: Mapping[str, tuple]
     those feeding a node whose output shape is still not fully known."""
     values: dict[str, np.ndarray] = {}
     for t in light.graph.initializer:
-        if t.data_type in _INT_TYPES and math.prod(t.dims) <= _SMALL_ELEMENTS:
-            values[t.name] = numpy_helper.to_array(t).astype(np.int64)
+        if t.data_type in INT_TYPES and math.prod(t.dims) <= SMALL_ELEMENTS:
+            try:
+                values[t.name] = numpy_helper.to_array(t).astype(np.int64)
+            except (ValueError, TypeError):  # dims without (enough) data: not a shape value
+                continue
     produced: dict[str, np.ndarray] = {}
     for node in light.graph.node:
         if node.domain not in ("", "ai.onnx") or len(node.output) != 1:
@@ -333,7 +358,7 @@ def _fold_shape_tensors(light: onnx.ModelProto, shapes: Mapping[str, tuple]
         except (ValueError, IndexError, TypeError, KeyError, ZeroDivisionError,
                 AttributeError, OverflowError):  # best effort: inference decides
             value = None
-        if value is not None and value.size <= _SMALL_ELEMENTS:
+        if value is not None and value.size <= SMALL_ELEMENTS:
             values[node.output[0]] = value
             produced[node.output[0]] = value
     needed: dict[str, np.ndarray] = {}
@@ -362,7 +387,7 @@ def _eval_node(node: onnx.NodeProto, values: Mapping[str, np.ndarray],
         t = _attr(node, "value")
         if isinstance(t, TensorProto):
             return (numpy_helper.to_array(t).astype(np.int64)
-                    if t.data_type in _INT_TYPES else None)
+                    if t.data_type in INT_TYPES else None)
         for key in ("value_ints", "value_int"):
             v = _attr(node, key)
             if v is not None:
@@ -379,17 +404,17 @@ def _eval_node(node: onnx.NodeProto, values: Mapping[str, np.ndarray],
             return None
         fill = _attr(node, "value")
         if fill is not None and (not isinstance(fill, TensorProto)
-                                 or fill.data_type not in _INT_TYPES):
+                                 or fill.data_type not in INT_TYPES):
             return None
         v = int(numpy_helper.to_array(fill).reshape(-1)[0]) if fill is not None else 0
         size = int(np.prod(ins[0]))
-        return None if size > _SMALL_ELEMENTS else np.full(tuple(ins[0]), v, dtype=np.int64)
+        return None if size > SMALL_ELEMENTS else np.full(tuple(ins[0]), v, dtype=np.int64)
     if not ins or ins[0] is None:
         return None
     x = ins[0]
     if op in ("Identity", "Cast"):
         to = _attr(node, "to")
-        return x if op == "Identity" or to in _INT_TYPES else None
+        return x if op == "Identity" or to in INT_TYPES else None
     if op == "Gather":
         return None if ins[1] is None else np.take(x, ins[1], axis=_attr(node, "axis", 0))
     if op == "Concat":
@@ -418,6 +443,11 @@ def _eval_node(node: onnx.NodeProto, values: Mapping[str, np.ndarray],
         for s, e, a, st in zip(starts, ends, axes, steps, strict=True):
             index[int(a)] = slice(int(s), int(min(e, 2**62)) if e > 0 else int(e), int(st))
         return x[tuple(index)]
+    if op == "Transpose":
+        perm = _attr(node, "perm")
+        return np.transpose(x, None if perm is None else [int(a) for a in perm])
+    if op in ("Neg", "Abs"):
+        return np.negative(x) if op == "Neg" else np.abs(x)
     if op == "Reshape":
         if ins[1] is None:
             return None
@@ -435,6 +465,11 @@ def _eval_node(node: onnx.NodeProto, values: Mapping[str, np.ndarray],
               "Min": np.minimum, "Equal": np.equal}
     if op in binary and len(ins) == 2 and ins[1] is not None:
         return binary[op](x, ins[1]).astype(np.int64)
+    if op == "Mod" and len(ins) == 2 and ins[1] is not None:
+        if (np.asarray(ins[1]) == 0).any():
+            return None
+        mod = np.fmod if _attr(node, "fmod", 0) else np.mod
+        return mod(x, ins[1]).astype(np.int64)
     if op == "Div" and len(ins) == 2 and ins[1] is not None:
         if (np.asarray(ins[1]) == 0).any():  # undefined: leave it to shape inference
             return None
@@ -455,60 +490,6 @@ def _add_folded(light: onnx.ModelProto, folded: Mapping[str, np.ndarray]) -> Non
 
 # -- the op graph -------------------------------------------------------------------------
 
-_ELEM_BYTES: dict[int, int] = {}
-
-
-def _elem_bytes(elem_type: int) -> int:
-    if elem_type not in _ELEM_BYTES:
-        try:
-            size = np.dtype(helper.tensor_dtype_to_np_dtype(elem_type)).itemsize
-        except (KeyError, TypeError, ValueError):
-            size = 4
-        if elem_type in (TensorProto.STRING, TensorProto.UNDEFINED):
-            size = 0
-        _ELEM_BYTES[elem_type] = size
-    return _ELEM_BYTES[elem_type]
-
-
-#: Input slots that hold parameters in common non-MAC ops (see `_weight_names`).
-_PARAM_SLOTS: dict[str, tuple[int, ...]] = {
-    "BatchNormalization": (1, 2, 3, 4), "LayerNormalization": (1, 2),
-    "InstanceNormalization": (1, 2), "GroupNormalization": (1, 2), "Gather": (0,),
-    "Clip": (1, 2), "PRelu": (1,), "Add": (1,), "Sub": (1,), "Mul": (1,), "Div": (1,),
-    "Pow": (1,), "Concat": tuple(range(64)),
-}
-
-
-def _weight_names(model: onnx.ModelProto) -> set[str]:
-    """Initializers, Constant outputs, and graph inputs used only in parameter slots.
-
-    A graph input is a weight when every use is a MAC op's weight slot (a MatMul's second
-    operand only when 2-D, so batched activations stay data) or a parameter slot of a
-    common vector op (norm scales, embedding tables, biases added as a second operand).
-    This is how weight-free models, such as the zoo's, declare their weights.
-    """
-    graph = model.graph
-    weights = {t.name for t in graph.initializer}
-    weights.update(n.output[0] for n in graph.node
-                   if n.op_type == "Constant" and n.output)
-    ranks = {i.name: len(i.type.tensor_type.shape.dim) for i in graph.input
-             if i.type.HasField("tensor_type") and i.type.tensor_type.HasField("shape")}
-    candidates = {i.name for i in graph.input} - weights
-    data: set[str] = set()
-    used: set[str] = set()
-    for node in graph.node:
-        slots = WEIGHT_SLOTS.get(node.op_type) or _PARAM_SLOTS.get(node.op_type, ())
-        for slot, name in enumerate(node.input):
-            if name not in candidates:
-                continue
-            used.add(name)
-            is_param = slot in slots and not (node.op_type in ("MatMul", "MatMulInteger")
-                                              and ranks.get(name) != 2)
-            if not is_param:
-                data.add(name)
-    return weights | (used - data)
-
-
 def _unique_names(nodes: Sequence[onnx.NodeProto]) -> list[str]:
     names: list[str] = []
     seen: set[str] = set()
@@ -523,10 +504,14 @@ def _unique_names(nodes: Sequence[onnx.NodeProto]) -> list[str]:
     return names
 
 
-def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: str
-                 ) -> nx.DiGraph:
+def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: str,
+                 input_shapes: Mapping[str, Sequence[int]]) -> nx.DiGraph:
     graph = model.graph
-    weights = _weight_names(model)
+    weights = weight_names(model)
+    constant = set(constant_nodes(graph, weights))
+    weights.update(n for i in constant for n in graph.node[i].output if n)
+    stored = stored_bytes(graph, sorted(constant), shapes)
+    views = fake_quant_nodes(graph, constant) | identity_nodes(graph, shapes)
     infos: dict[str, TensorInfo] = {}
 
     def info(name: str) -> TensorInfo | None:
@@ -534,7 +519,8 @@ def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: st
             return None
         if name not in infos:
             shape, elem = shapes.get(name, (None, TensorProto.FLOAT))
-            infos[name] = TensorInfo(name, shape, _elem_bytes(elem), name in weights)
+            infos[name] = TensorInfo(name, shape, stored.get(name, elem_bytes(elem)),
+                                     name in weights)
         return infos[name]
 
     init_names = {t.name for t in graph.initializer}
@@ -547,8 +533,10 @@ def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: st
     producer: dict[str, str] = {}
     unknown_ops: set[str] = set()
     unresolved: list[UnresolvedShape] = []
+    mismatched: list[ShapeMismatch] = []
     unresolved_vectors: list[str] = []
-    for node_id, node in zip(_unique_names(graph.node), graph.node, strict=True):
+    for index, (node_id, node) in enumerate(zip(_unique_names(graph.node), graph.node,
+                                                strict=True)):
         op = OpInfo(name=node_id, op_type=node.op_type,
                     attrs={a.name: _attr_value(a) for a in node.attribute},
                     inputs=tuple(info(n) for n in node.input),
@@ -556,9 +544,12 @@ def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: st
                     domain=node.domain)
         layer = vector = None
         try:
-            built, known = build_op(op)
+            built, known = (None, True) if index in constant else build_op(op)
         except UnresolvedShape as exc:
             unresolved.append(exc)
+            built, known = None, True
+        except ShapeMismatch as exc:
+            mismatched.append(exc)
             built, known = None, True
         except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError,
                 OverflowError) as exc:  # attributes or shapes no valid model has
@@ -572,11 +563,14 @@ def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: st
             layer = built
         elif built is not None:
             vector = built
+            if index in views:  # the int8 form of a tensor, or a no-op: nothing moves
+                vector = dataclasses.replace(vector, ops=0, words=0)
             if any(t is not None and not t.known for t in op.outputs):
                 unresolved_vectors.append(node_id)
         ins = [t for t in op.inputs if t is not None]
         weight_tensors = {t.name: t.n_bytes for t in ins if t.is_weight}
         out.add_node(node_id, op_type=node.op_type, layer=layer, vector=vector, known=known,
+                     constant=index in constant, view=index in views,
                      weight_tensors=weight_tensors, weight_bytes=sum(weight_tensors.values()),
                      input_bytes=sum(t.n_bytes for t in ins if not t.is_weight),
                      output_bytes=sum(t.n_bytes for t in op.outputs if t is not None))
@@ -596,8 +590,10 @@ def _build_graph(model: onnx.ModelProto, shapes: Mapping[str, tuple], source: st
         for name in node.output:
             if name:
                 producer[name] = node_id
+    if mismatched:
+        raise _mismatch_error(source, mismatched, model, input_shapes)
     if unresolved:
-        raise _unresolved_error(source, unresolved, model, weights)
+        raise _unresolved_error(source, unresolved, model, weights, shapes)
     out.graph["unknown_ops"] = sorted(unknown_ops)
     out.graph["unresolved_vector_ops"] = unresolved_vectors
     return out
@@ -609,16 +605,59 @@ def _attr_value(attr: onnx.AttributeProto) -> Any:
     return helper.get_attribute_value(attr)
 
 
+def _declared(value: onnx.ValueInfoProto) -> str:
+    """A graph input's shape as the model declares it (``batchx3x224x224``)."""
+    tt = value.type.tensor_type
+    if not value.type.HasField("tensor_type") or not tt.HasField("shape"):
+        return "?"
+    return "x".join(str(d.dim_value) if d.HasField("dim_value") else (d.dim_param or "?")
+                    for d in tt.shape.dim)
+
+
+def _mismatch_error(source: str, mismatched: Sequence[ShapeMismatch], model: onnx.ModelProto,
+                    input_shapes: Mapping[str, Sequence[int]]) -> WorkloadError | ConfigError:
+    more = f" (and {len(mismatched) - 1} more MAC nodes)" if len(mismatched) > 1 else ""
+    if not input_shapes:
+        return WorkloadError(f"{source}: {mismatched[0]}{more}; the model's shapes do not "
+                             "fit its weights: check it with onnx.checker or re-export it")
+    declared = {i.name: i for i in model.graph.input}
+    given = ", ".join(f"{name}={'x'.join(map(str, shape))}"
+                      for name, shape in input_shapes.items())
+    expected = ", ".join(f"'{name}' as {_declared(declared[name])}" for name in input_shapes)
+    return ConfigError(f"{source}: --input-shape {given} does not fit the weights: "
+                       f"{mismatched[0]}{more}; the model declares {expected}")
+
+
+#: What ONNX shape inference calls a size it could not compute (``unk__6``).
+_INFERENCE_DIM = re.compile(r"unk__\d+")
+
+_STATIC_EXPORT_ADVICE = (
+    "re-export the model with static shapes (torch.onnx.export(..., dynamo=True) computes "
+    "them at export time), or fold its shape computations with onnx-simplifier (onnxsim)")
+
+
 def _unresolved_error(source: str, unresolved: Sequence[UnresolvedShape],
-                      model: onnx.ModelProto, weights: set[str]) -> WorkloadError:
+                      model: onnx.ModelProto, weights: set[str], shapes: Mapping[str, tuple]
+                      ) -> WorkloadError:
     first = unresolved[0]
     more = f" (and {len(unresolved) - 1} more MAC nodes)" if len(unresolved) > 1 else ""
     symbolic = sorted(_symbolic_dims(model.graph.input, weights))
     inputs = [i.name for i in model.graph.input if i.name not in weights]
     example = f"--input-shape {inputs[0] if inputs else 'NAME'}=AxBxC"
+    inputs_known = all(_fully_known(shapes, name) for name in inputs)
+    made_up = sorted({d for d in (shapes.get(first.tensor, (None,))[0] or ())
+                      if isinstance(d, str) and _INFERENCE_DIM.fullmatch(d)})
     if symbolic:
         hint = (f"the model's inputs have symbolic dims ({', '.join(symbolic)}): set them with "
                 f"--dim {symbolic[0]}=N, or give whole input shapes with {example}")
+    elif inputs_known:  # nothing left to set: the model computes the size at run time
+        one = len(made_up) <= 1
+        named = ((f"{', '.join(made_up)} {'is' if one else 'are'} ONNX shape inference's "
+                  f"{'name for a size' if one else 'names for sizes'}") if made_up
+                 else "the size is one")
+        hint = (f"the inputs' shapes are all known and {named} that the model computes at run "
+                f"time from ops codesign cannot fold, so --dim cannot set {'it' if one else 'them'}"
+                f"; {_STATIC_EXPORT_ADVICE}")
     else:
         hint = f"give the graph input shapes with {example}, or --dim NAME=N for a named dim"
     return WorkloadError(f"{source}: {first} with unresolved dims{more}; {hint}")

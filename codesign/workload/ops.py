@@ -6,8 +6,9 @@ VectorOp``. MAC ops (Conv, ConvTranspose, Gemm, MatMul and their quantised forms
 element count. Ops missing from the table are costed as generic elementwise ops (one
 operation per output element) and reported by the importer as unknown.
 
-A handler that needs a dim the shape inference could not resolve raises `UnresolvedShape`;
-the importer collects those and turns them into one `WorkloadError`.
+A handler that needs a dim the shape inference could not resolve raises `UnresolvedShape`,
+one whose input does not fit its weight (channels, contracted features) `ShapeMismatch`;
+the importer collects those and turns them into one error for the file.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "VIEW_OPS",
     "WEIGHT_SLOTS",
     "OpInfo",
+    "ShapeMismatch",
     "TensorInfo",
     "UnresolvedShape",
     "build_op",
@@ -92,15 +94,41 @@ class UnresolvedShape(Exception):
         self.shape = shape
 
 
+class ShapeMismatch(Exception):
+    """A MAC op's input does not fit its weight (or second operand): internal, the importer
+    turns it into a `WorkloadError`, or a `ConfigError` when ``--input-shape`` caused it."""
+
+    def __init__(self, op: OpInfo, data: TensorInfo, other: TensorInfo, what: str, got: int,
+                 expected: int) -> None:
+        role = "weight" if other.is_weight else "other operand"
+        super().__init__(
+            f"{op.op_type} node '{op.name}' reads {got} {what} from '{data.name}' "
+            f"({_shown(data.shape)}) but its {role} '{other.name}' ({_shown(other.shape)}) "
+            f"takes {expected}")
+
+
+def _shown(shape: tuple[Dim, ...] | None) -> str:
+    return "?" if shape is None else "x".join("?" if d is None else str(d) for d in shape)
+
+
+def _check_fits(op: OpInfo, data: TensorInfo | None, axis: int, other: TensorInfo | None,
+                expected: int, what: str) -> None:
+    """Raise `ShapeMismatch` if ``data``'s dim ``axis`` is known and is not ``expected``."""
+    if data is None or other is None or data.shape is None or not data.shape:
+        return
+    got = data.shape[axis] if -len(data.shape) <= axis < len(data.shape) else None
+    if isinstance(got, int) and got != expected:
+        raise ShapeMismatch(op, data, other, what, got, expected)
+
+
 def _shape(op: OpInfo, t: TensorInfo | None, what: str, rank: int | None = None
            ) -> tuple[int, ...]:
     """The fully known int shape of ``t``, or raise `UnresolvedShape`."""
     if t is None:
         raise UnresolvedShape(op.name, op.op_type, f"<missing {what}>", None)
     if not t.known or (rank is not None and len(t.shape) != rank):  # type: ignore[arg-type]
-        shown = None if t.shape is None else "x".join(str(d) if d is not None else "?"
-                                                        for d in t.shape)
-        raise UnresolvedShape(op.name, op.op_type, t.name, shown)
+        raise UnresolvedShape(op.name, op.op_type, t.name,
+                              None if t.shape is None else _shown(t.shape))
     return t.shape  # type: ignore[return-value]
 
 
@@ -127,6 +155,11 @@ def _conv_layer(op: OpInfo, x_idx: int, w_idx: int) -> Layer:
     if len(w) < 3:
         raise UnresolvedShape(op.name, op.op_type, op.input(w_idx).name, w)  # type: ignore[union-attr]
     group = int(op.attrs.get("group", 1))
+    if group < 1:
+        raise ValueError(f"group {group}: it must be at least 1")
+    x_info = op.input(x_idx)
+    if x_info is not None and x_info.shape is not None and len(x_info.shape) == len(w):
+        _check_fits(op, x_info, 1, op.input(w_idx), w[1] * group, "channels")
     n_spatial = len(w) - 2
     kernel = list(w[2:])
     strides = _ints(op.attrs.get("strides"), n_spatial, 1)
@@ -194,6 +227,7 @@ def conv_transpose(op: OpInfo) -> Layer:
     x = _shape(op, op.input(0), "input")
     w = _shape(op, op.input(1), "weight", rank=len(x))
     group = int(op.attrs.get("group", 1))
+    _check_fits(op, op.input(0), 1, op.input(1), w[0], "channels")
     spatial = list(x[2:])
     kernel = list(w[2:])
     n = x[0]
@@ -214,7 +248,9 @@ def gemm(op: OpInfo) -> Layer:
     a = _shape(op, op.input(0), "A", rank=2)
     b = _shape(op, op.input(1), "B", rank=2)
     m, kd = (a[1], a[0]) if op.attrs.get("transA", 0) else (a[0], a[1])
-    nd = b[0] if op.attrs.get("transB", 0) else b[1]
+    nd, b_kd = (b[0], b[1]) if op.attrs.get("transB", 0) else (b[1], b[0])
+    _check_fits(op, op.input(0), 0 if op.attrs.get("transA", 0) else 1, op.input(1), b_kd,
+                "features")
     return Layer.gemm(M=m, K=kd, N=nd, name=op.name, op_type=op.op_type)
 
 
@@ -234,6 +270,7 @@ def _matmul_layer(op: OpInfo, a_idx: int, b_idx: int) -> Layer:
     a2 = (1, a[0]) if len(a) == 1 else a
     b2 = (b[0], 1) if len(b) == 1 else b
     m, kd, nd = a2[-2], a2[-1], b2[-1]
+    _check_fits(op, op.input(a_idx), -1, op.input(b_idx), b2[-2], "features")
     batch_a, batch_b = a2[:-2], b2[:-2]
     rank = max(len(batch_a), len(batch_b))
     batch_a = (1,) * (rank - len(batch_a)) + tuple(batch_a)

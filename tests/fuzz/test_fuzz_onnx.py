@@ -31,7 +31,7 @@ FUZZ = settings(max_examples=N_EXAMPLES, deadline=None, derandomize="CODESIGN_FU
 
 
 def _model(conv_attrs: dict | None = None, x_shape=(1, 3, 8, 8), w_shape=(4, 3, 3, 3),
-           names: dict | None = None) -> onnx.ModelProto:
+           names: dict | None = None, g_shape=(10, 256)) -> onnx.ModelProto:
     """Conv -> Relu -> Flatten -> Gemm on a 1x3x8x8 input: the valid seed every case breaks."""
     attrs = {"pads": [1, 1, 1, 1], "strides": [1, 1]} if conv_attrs is None else conv_attrs
     names = names or {}
@@ -44,7 +44,7 @@ def _model(conv_attrs: dict | None = None, x_shape=(1, 3, 8, 8), w_shape=(4, 3, 
         nodes, "seed",
         [helper.make_tensor_value_info("x", F, list(x_shape)),
          helper.make_tensor_value_info("w", F, list(w_shape)),
-         helper.make_tensor_value_info("g", F, [10, 256])],
+         helper.make_tensor_value_info("g", F, list(g_shape))],
         [helper.make_tensor_value_info("out", F, None)],
         [numpy_helper.from_array(np.zeros(4, np.float32), "unused_bias")])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
@@ -167,7 +167,8 @@ REGRESSIONS = {
     "negative weight dim": (_model(w_shape=(-4, 3, 3, 3)), "has a negative dim"),
     "kernel larger than input": (_model(w_shape=(4, 3, 100, 3)), "dims must be positive"),
     # int64 overflow in the cost model (negative energies) or a sieve of 2**40 entries
-    "huge dims": (_model(x_shape=(1, 3, 2**40, 8)), "above the largest"),
+    "huge dims": (_model(x_shape=(1, 3, 2**40, 8), g_shape=(10, 4 * 2**40 * 8)),
+                  "above the largest"),
     # TypeError sorting bytes with str: protobuf returns invalid UTF-8 strings as bytes
     "non-UTF-8 names": (_non_utf8_names(), "not UTF-8"),
     # misleading 'unresolved dims' message: the cycle is the problem
@@ -230,10 +231,17 @@ def test_cli_inspect_on_fuzzed_files_is_one_line(tmp_path):
 @pytest.mark.parametrize(("args", "message"), [
     # ValueError 'Value out of range' from protobuf: a dim past int64
     (["--input-shape", "x=1x3x99999999999999999999x8"], "positive int64 values"),
-    (["--input-shape", "x=1x3x99999999x8"], "above the largest the mapper supports"),
+    (["--input-shape", "x=99999999x3x8x8"], "above the largest the mapper supports"),
     (["--input-shape", "nope=1x3x8x8"], "not graph inputs"),
-    (["--input-shape", "x=1x3"], "unresolved dims"),
+    (["--input-shape", "x=1x3"], "has rank 2, but the model's input 'x' has rank 4"),
     (["--dim", "batch=4"], "no symbolic dim of that name"),
+    # issue 14, point 14: 7 channels into a 3-channel conv were accepted, and a larger
+    # image makes the flattened features miss the Gemm's weight (4*16*16 = 1024, not 256)
+    (["--input-shape", "x=1x7x8x8"], "--input-shape x=1x7x8x8 does not fit the weights: Conv "
+     "node 'conv' reads 7 channels from 'x' (1x7x8x8) but its weight 'w' (4x3x3x3) takes 3; "
+     "the model declares 'x' as 1x3x8x8"),
+    (["--input-shape", "x=1x3x16x16"], "Gemm node 'fc' reads 1024 features from 'f' (1x1024) "
+     "but its weight 'g' (10x256) takes 256"),
 ])
 def test_cli_overrides_that_cannot_apply_are_one_line(args, message, tmp_path):
     path = tmp_path / "m.onnx"

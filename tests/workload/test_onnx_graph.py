@@ -256,3 +256,54 @@ def test_big_constant_and_external_data_weights_are_not_read(tmp_path):
     assert layers(g)["mm2"] == Layer.gemm(M=3, K=10, N=7)
     # 10 * 7 floats = 280 bytes, counted from dims alone
     assert g.nodes["mm2"]["weight_bytes"] == 280
+
+
+def _data_dependent_reshape():
+    """Reshape x to a shape read from x's own values: no folding can know it."""
+    nodes = [
+        helper.make_node("Reshape", ["x", "flat"], ["xf"]),
+        helper.make_node("Slice", ["xf", "zero", "two"], ["head"]),
+        helper.make_node("Cast", ["head"], ["target"], to=TensorProto.INT64),
+        helper.make_node("Reshape", ["x", "target"], ["y"]),
+        helper.make_node("MatMul", ["y", "w"], ["z"], name="mm"),
+    ]
+    return model(nodes, [vi("x", [4, 6])],
+                 [ints("flat", [-1]), ints("zero", [0]), ints("two", [2]), weight("w", [6, 5])])
+
+
+def test_a_size_computed_at_run_time_gets_advice_that_works():
+    # issue 14, point 13: the message named 'unk__0' and suggested --dim, which then said
+    # there is no such dim; now both messages say what the name is and what to do instead
+    data = _data_dependent_reshape().SerializeToString()
+    with pytest.raises(WorkloadError) as info:
+        parse_onnx(data)
+    message = str(info.value)
+    assert "unk__0, unk__1 are ONNX shape inference's names" in message
+    assert "--dim cannot set them" in message
+    assert "dynamo=True" in message and "--dim NAME" not in message
+    with pytest.raises(ConfigError, match=r"unk__0 is ONNX shape inference's name .*dynamo"):
+        parse_onnx(data, dims={"unk__0": 4})
+
+
+def test_inputs_that_do_not_fit_the_weights_are_errors():
+    # issue 14, point 14: a 7-channel input into a 3-channel conv was costed as if it fit
+    conv = helper.make_node("Conv", ["x", "w"], ["y"], name="conv")
+    mm = helper.make_node("MatMul", ["a", "b"], ["c"], name="mm")
+    bad = model([conv, mm], [vi("x", [1, 7, 8, 8]), vi("a", [2, 5])],
+                [weight("w", [4, 3, 1, 1]), weight("b", [6, 3])],
+                outputs=[vi("y", None), vi("c", None)])
+    with pytest.raises(WorkloadError, match=r"Conv node 'conv' reads 7 channels from 'x' "
+                       r"\(1x7x8x8\) but its weight 'w' \(4x3x1x1\) takes 3 \(and 1 more MAC"):
+        parse_onnx(bad.SerializeToString())
+    # the same through --input-shape is the option's fault, and says what the model expects
+    data = _symbolic_model().SerializeToString()
+    with pytest.raises(ConfigError, match=r"--input-shape x=2x4x8x8 does not fit the weights.*"
+                       r"takes 3; the model declares 'x' as batchx3xheightx8"):
+        parse_onnx(data, input_shapes={"x": (2, 4, 8, 8)})
+    with pytest.raises(ConfigError, match=r"x=2x3x8 has rank 3, but the model's input 'x' has "
+                       r"rank 4 \(batchx3xheightx8\); give 4 dims"):
+        parse_onnx(data, input_shapes={"x": (2, 3, 8)})
+    # grouped convs count channels per group: 8 channels, weight 16x2, group 4 fits
+    grouped = model([helper.make_node("Conv", ["x", "w"], ["y"], name="conv", group=4)],
+                    [vi("x", [1, 8, 8, 8])], [weight("w", [16, 2, 1, 1])])
+    assert layers(parse_onnx(grouped.SerializeToString()))["conv"].G == 4

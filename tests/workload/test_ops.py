@@ -6,6 +6,7 @@ from codesign.workload.layer import Layer, VectorOp
 from codesign.workload.ops import (
     MAC_OP_TYPES,
     OpInfo,
+    ShapeMismatch,
     TensorInfo,
     UnresolvedShape,
     build_op,
@@ -113,6 +114,24 @@ def test_symbolic_dim_raises_unresolved():
         build_op(op("MatMul", [TensorInfo("a", ("batch", 4), 4), t("b", 4, 4)], [None]))
     with pytest.raises(UnresolvedShape):
         build_op(op("Conv", [t("x", 1, 3, 8, 8), TensorInfo("w", None, 4)], [None]))
+
+
+def test_inputs_that_do_not_fit_the_weight_raise_mismatch():
+    # Gemm A^T [3, 5] from A [5, 3] needs B^T with 5 rows: B [7, 4] (transB) has 4 columns
+    with pytest.raises(ShapeMismatch, match=r"reads 5 features from 'a' \(5x3\) but its "
+                       r"other operand 'b' \(7x4\) takes 4"):
+        build_op(op("Gemm", [t("a", 5, 3), t("b", 7, 4)], [None], transA=1, transB=1))
+    # [2, 8, 6] @ [5, 3]: 6 features into a 5-row weight
+    with pytest.raises(ShapeMismatch, match="reads 6 features .* weight 'w' .* takes 5"):
+        build_op(op("MatMul", [t("a", 2, 8, 6), t("w", 5, 3, weight=True)], [None]))
+    # ConvTranspose's weight is [C_in, C_out / group, kH, kW]: 4 input channels, not 6
+    with pytest.raises(ShapeMismatch, match="reads 6 channels .* takes 4"):
+        build_op(op("ConvTranspose", [t("x", 1, 6, 8, 8), t("w", 4, 2, 2, 2, weight=True)],
+                    [None]))
+    # depthwise: 8 channels, weight [8, 1, 3, 3], group 8 fits
+    layer, _ = build_op(op("Conv", [t("x", 1, 8, 8, 8), t("w", 8, 1, 3, 3, weight=True)],
+                           [t("y", 1, 8, 8, 8)], group=8, pads=[1, 1, 1, 1]))
+    assert layer.G == 8
 
 
 def test_vector_op_counts():
