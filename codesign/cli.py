@@ -29,11 +29,25 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except RunError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {_bounded(str(exc))}", err=True)
             ctx.exit(RUN_ERROR_EXIT)
         except CodesignError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {_bounded(str(exc))}", err=True)
             ctx.exit(INPUT_ERROR_EXIT)
+
+
+#: Characters of an error line at most: messages quote values through `short_repr`, and
+#: this cut is the last guard (a 2.1 GB line came out of a YAML alias bomb once).
+MAX_ERROR_CHARS = 4000
+
+
+def _bounded(message: str) -> str:
+    """``message`` on one line, its middle cut out past `MAX_ERROR_CHARS` (the start says
+    what and where, the end what to do)."""
+    message = " ".join(message.splitlines())
+    if len(message) <= MAX_ERROR_CHARS:
+        return message
+    return message[: MAX_ERROR_CHARS - 1000] + " … " + message[-1000:]
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -424,3 +424,15 @@ def test_cli_refuses_hostile_yaml_in_one_line(case, option, tmp_path):
         args = ["map", MODEL, "--arch", path]
     assert _in_thread(lambda: _cli(args)) is None
     assert not (tmp_path / "run").exists()
+
+
+def test_the_cli_cuts_any_error_line_to_a_readable_length():
+    """The last guard behind `short_repr`: whatever a message holds, one line of at most
+    `MAX_ERROR_CHARS`, keeping its start (what, where) and its end (what to do)."""
+    from codesign.cli import MAX_ERROR_CHARS, _bounded
+
+    message = "spec.yaml: bad value " + "x" * 10**7 + "\nmore; fix the file"
+    line = _bounded(message)
+    assert len(line) <= MAX_ERROR_CHARS and "\n" not in line
+    assert line.startswith("spec.yaml: bad value") and line.endswith("more; fix the file")
+    assert _bounded("short") == "short"
