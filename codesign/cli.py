@@ -47,7 +47,7 @@ def _bounded(message: str) -> str:
     message = " ".join(message.splitlines())
     if len(message) <= MAX_ERROR_CHARS:
         return message
-    return message[: MAX_ERROR_CHARS - 1000] + " … " + message[-1000:]
+    return message[: MAX_ERROR_CHARS - 1003] + " … " + message[-1000:]
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
