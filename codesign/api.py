@@ -368,6 +368,7 @@ def explore(
         "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "generations_done": state.generation, "evaluations": state.n_evals,
         "wall_s": state.elapsed_s, "n_pareto": len(pareto),
+        "infeasible": _infeasible_record(evaluator, table),
         "refine": None if refined is None else {
             "method": refine, "steps": refined.n_steps, "evaluations": refined.n_evals,
             "designs_added": refined.n_added, "wall_s": refined.wall_s},
@@ -386,6 +387,19 @@ def explore(
         with deferred_signals():  # a first Ctrl-C/SIGTERM now waits until every file is written
             result.write(out_path, plot=plot)
     return result
+
+
+def _infeasible_record(evaluator: Any, table: LayerTable) -> dict[str, Any]:
+    """run.json's account of infeasible designs: counts per constraint and the layers that
+    most often had no mapping that fits (by name; the five worst)."""
+    tally = evaluator.infeasibility
+    record = tally.to_dict()
+    misfits = record.pop("layer_misfits")
+    worst = sorted((i for i, n in enumerate(misfits) if n), key=lambda i: -misfits[i])[:5]
+    record["layers_without_a_fitting_mapping"] = [
+        {"layer": i, "names": list(table.names[i][:3]), "n_designs": misfits[i]}
+        for i in worst]
+    return record
 
 
 def _check_sizes_fit(strat: Any, space: DesignSpace, table: LayerTable, population: int,

@@ -276,11 +276,50 @@ def explore(model: str | None, space_path: str | None, objectives: str,
                f"{run['wall_s']:.1f} s ({run['config']['strategy']}, {run['device']}) -> "
                f"{folder}/pareto.csv")
     if not result.pareto:
-        click.echo("Warning: no design met every constraint; relax --max-area/--max-power or "
-                   "widen the design space", err=True)
+        click.echo(f"Warning: {_no_design_reason(run)}", err=True)
     if result.interrupted:
         click.echo("Aborted!", err=True)
         sys.exit(130)
+
+
+def _no_design_reason(run: dict) -> str:
+    """Why a run found no feasible design, from run.json's ``infeasible`` counts: how many
+    designs broke each constraint, and what to change (only options that were given)."""
+    record = run.get("infeasible") or {}
+    n_designs = record.get("n_designs", 0)
+    violations = {k: v for k, v in (record.get("violations") or {}).items() if v}
+    if not n_designs or not violations:
+        return "no design met every constraint; widen the design space"
+    config = run.get("config") or {}
+    space = config.get("space") or {}
+    parts, advice = [], []
+    capacity = violations.pop("capacity", 0)
+    not_finite = record.get("not_finite", 0)
+    if capacity - not_finite > 0:
+        layers = record.get("layers_without_a_fitting_mapping") or []
+        worst = ""
+        if layers:
+            names = layers[0]["names"]
+            label = (names[0] if names else "?") + (" ..." if len(names) > 1 else "")
+            worst = f" (most often layer {layers[0]['layer']} {label!r}, in " \
+                    f"{layers[0]['n_designs']} designs)"
+        parts.append(f"{capacity - not_finite} had a layer with no mapping that fits the "
+                     f"buffers and the PE array{worst}")
+        sizes = ", ".join(f"{key} {max(space[key])}" for key in ("rf_words", "glb_words")
+                          if space.get(key))
+        advice.append("allow larger buffers in --space" + (f" (largest now: {sizes})"
+                                                           if sizes else ""))
+    if not_finite:
+        parts.append(f"{not_finite} had objectives that are not finite")
+        advice.append("check the cost model")
+    options = {"area": "--max-area", "power": "--max-power"}
+    for name, count in violations.items():
+        option = options.get(name, f"--max {name.removeprefix('max_')}")
+        parts.append(f"{count} were over {option}")
+        advice.append(f"relax {option}")
+    return (f"no feasible design among the {n_designs} designs evaluated: "
+            f"{'; '.join(parts)}; "
+            f"{', or '.join(dict.fromkeys(advice))}")
 
 
 @main.command()
