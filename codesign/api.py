@@ -297,6 +297,7 @@ def explore(
                          "input_shapes": {k: list(v) for k, v in (input_shapes or {}).items()}
                          or None, "dims": dict(dims) if dims else None, "fusion": fusion}
     dev = resolve_device(device)
+    _check_sizes_fit(strat, space, table, budget.population, mapper_candidates, dev)
     if cost_model is None:
         from codesign.arch.presets import resolve_technology
         from codesign.cost.analytical import AnalyticalCostModel
@@ -367,6 +368,7 @@ def explore(
         "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "generations_done": state.generation, "evaluations": state.n_evals,
         "wall_s": state.elapsed_s, "n_pareto": len(pareto),
+        "infeasible": _infeasible_record(evaluator, table),
         "refine": None if refined is None else {
             "method": refine, "steps": refined.n_steps, "evaluations": refined.n_evals,
             "designs_added": refined.n_added, "wall_s": refined.wall_s},
@@ -385,6 +387,38 @@ def explore(
         with deferred_signals():  # a first Ctrl-C/SIGTERM now waits until every file is written
             result.write(out_path, plot=plot)
     return result
+
+
+def _infeasible_record(evaluator: Any, table: LayerTable) -> dict[str, Any]:
+    """run.json's account of infeasible designs: counts per constraint and the layers that
+    most often had no mapping that fits (by name; the five worst)."""
+    tally = evaluator.infeasibility
+    record = tally.to_dict()
+    misfits = record.pop("layer_misfits")
+    worst = sorted((i for i, n in enumerate(misfits) if n), key=lambda i: -misfits[i])[:5]
+    record["layers_without_a_fitting_mapping"] = [
+        {"layer": i, "names": list(table.names[i][:3]), "n_designs": misfits[i]}
+        for i in worst]
+    return record
+
+
+def _check_sizes_fit(strat: Any, space: DesignSpace, table: LayerTable, population: int,
+                     mapper_candidates: int, dev: Any) -> None:
+    """Refuse, before the run starts, a population or mapper effort the machine cannot
+    hold (`codesign.search.limits`)."""
+    from codesign.mapping.encoding import n_mapping_genes
+    from codesign.search.limits import check_explore_fits
+    from codesign.search.problem import MapperEffort
+
+    n_layers = len(table)
+    n_var = space.n_genes + (n_layers * n_mapping_genes() if strat.mode == "joint" else 0)
+    efforts: list[MapperEffort] = [e for e in (strat.remap,) if e is not None]
+    if strat.mode == "nested":
+        efforts.append(strat.effort or MapperEffort(mapper_candidates))
+    check_explore_fits(population=population, n_var=n_var, n_layers=n_layers,
+                       pairwise=strat.use_algorithm,
+                       mapper_candidates=max((e.n_candidates for e in efforts), default=None),
+                       device=str(dev))
 
 
 @contextlib.contextmanager

@@ -29,11 +29,25 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except RunError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {_bounded(str(exc))}", err=True)
             ctx.exit(RUN_ERROR_EXIT)
         except CodesignError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {_bounded(str(exc))}", err=True)
             ctx.exit(INPUT_ERROR_EXIT)
+
+
+#: Characters of an error line at most: messages quote values through `short_repr`, and
+#: this cut is the last guard (a 2.1 GB line came out of a YAML alias bomb once).
+MAX_ERROR_CHARS = 4000
+
+
+def _bounded(message: str) -> str:
+    """``message`` on one line, its middle cut out past `MAX_ERROR_CHARS` (the start says
+    what and where, the end what to do)."""
+    message = " ".join(message.splitlines())
+    if len(message) <= MAX_ERROR_CHARS:
+        return message
+    return message[: MAX_ERROR_CHARS - 1003] + " … " + message[-1000:]
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -267,11 +281,50 @@ def explore(model: str | None, space_path: str | None, objectives: str,
                f"{run['wall_s']:.1f} s ({run['config']['strategy']}, {run['device']}) -> "
                f"{folder}/pareto.csv")
     if not result.pareto:
-        click.echo("Warning: no design met every constraint; relax --max-area/--max-power or "
-                   "widen the design space", err=True)
+        click.echo(f"Warning: {_no_design_reason(run)}", err=True)
     if result.interrupted:
         click.echo("Aborted!", err=True)
         sys.exit(130)
+
+
+def _no_design_reason(run: dict) -> str:
+    """Why a run found no feasible design, from run.json's ``infeasible`` counts: how many
+    designs broke each constraint, and what to change (only options that were given)."""
+    record = run.get("infeasible") or {}
+    n_designs = record.get("n_designs", 0)
+    violations = {k: v for k, v in (record.get("violations") or {}).items() if v}
+    if not n_designs or not violations:
+        return "no design met every constraint; widen the design space"
+    config = run.get("config") or {}
+    space = config.get("space") or {}
+    parts, advice = [], []
+    capacity = violations.pop("capacity", 0)
+    not_finite = record.get("not_finite", 0)
+    if capacity - not_finite > 0:
+        layers = record.get("layers_without_a_fitting_mapping") or []
+        worst = ""
+        if layers:
+            names = layers[0]["names"]
+            label = (names[0] if names else "?") + (" ..." if len(names) > 1 else "")
+            worst = f" (most often layer {layers[0]['layer']} {label!r}, in " \
+                    f"{layers[0]['n_designs']} designs)"
+        parts.append(f"{capacity - not_finite} had a layer with no mapping that fits the "
+                     f"buffers and the PE array{worst}")
+        sizes = ", ".join(f"{key} {max(space[key])}" for key in ("rf_words", "glb_words")
+                          if space.get(key))
+        advice.append("allow larger buffers in --space" + (f" (largest now: {sizes})"
+                                                           if sizes else ""))
+    if not_finite:
+        parts.append(f"{not_finite} had objectives that are not finite")
+        advice.append("check the cost model")
+    options = {"area": "--max-area", "power": "--max-power"}
+    for name, count in violations.items():
+        option = options.get(name, f"--max {name.removeprefix('max_')}")
+        parts.append(f"{count} were over {option}")
+        advice.append(f"relax {option}")
+    return (f"no feasible design among the {n_designs} designs evaluated: "
+            f"{'; '.join(parts)}; "
+            f"{', or '.join(dict.fromkeys(advice))}")
 
 
 @main.command()

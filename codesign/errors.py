@@ -16,13 +16,22 @@ Anything else escaping the library is a bug and keeps its traceback.
 from __future__ import annotations
 
 __all__ = [
+    "MAX_LISTED_PROBLEMS",
+    "MAX_VALUE_CHARS",
     "ArchError",
     "CodesignError",
     "ConfigError",
     "MappingError",
     "RunError",
     "WorkloadError",
+    "joined_problems",
+    "short_repr",
 ]
+
+#: Characters of an offending value that an error message quotes at most.
+MAX_VALUE_CHARS = 60
+#: Problems one error message lists at most (the rest are counted).
+MAX_LISTED_PROBLEMS = 20
 
 
 class CodesignError(Exception):
@@ -47,3 +56,47 @@ class ConfigError(CodesignError):
 
 class RunError(CodesignError):
     """An exploration run cannot start, resume or write its results."""
+
+
+def short_repr(value: object, limit: int = MAX_VALUE_CHARS) -> str:
+    """``repr(value)`` cut to ``limit`` characters with an ellipsis, for error messages.
+
+    The work is bounded too: containers are shown a few items and levels deep
+    (`reprlib`), so a value of any size (a YAML alias bomb expands to billions of items)
+    costs microseconds and never puts megabytes into a message.
+
+    >>> short_repr("x" * 100, limit=12)
+    "'xxxxxxxxxx…"
+    >>> short_repr([1, 2])
+    '[1, 2]'
+    >>> short_repr(16 ** 5000)
+    '<int of 20001 bits>'
+    """
+    import reprlib
+
+    class _Shower(reprlib.Repr):
+        def repr_int(self, x: int, level: int) -> str:  # past 4300 digits repr() raises
+            return super().repr_int(x, level) if x.bit_length() < 4096 else \
+                f"<int of {x.bit_length()} bits>"
+
+    shower = _Shower()
+    shower.maxlevel, shower.maxlist, shower.maxtuple, shower.maxdict = 3, 6, 6, 6
+    shower.maxset = shower.maxfrozenset = shower.maxdeque = shower.maxarray = 6
+    shower.maxstring = shower.maxother = shower.maxlong = 4 * limit + 8
+    text = shower.repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def joined_problems(problems: list[str], limit: int = MAX_LISTED_PROBLEMS) -> str:
+    """The problems of one input as one line: ``"a; b; c"``, the first ``limit`` of them
+    and a count of the rest, so that a file with thousands of bad keys still gives a
+    readable message.
+
+    >>> joined_problems(["a", "b", "c"], limit=2)
+    'a; b; and 1 more problem'
+    """
+    shown = "; ".join(problems[:limit])
+    rest = len(problems) - limit
+    if rest > 0:
+        shown += f"; and {rest} more problem{'s' if rest > 1 else ''}"
+    return shown

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
@@ -36,15 +37,18 @@ from typing import Any
 from codesign.arch.accelerator import DATAFLOWS, Accelerator, Dataflow
 from codesign.arch.technology import Technology
 from codesign.atomic import atomic_write_text
-from codesign.errors import ArchError, ConfigError
+from codesign.errors import ArchError, ConfigError, joined_problems, short_repr
 from codesign.workload.layer import DIMS
 
 __all__ = [
     "generate_accelerator",
     "generate_technology",
+    "MAX_YAML_BYTES",
+    "MAX_YAML_NODES",
     "load_yaml",
     "parse_accelerator",
     "parse_technology",
+    "parse_yaml",
     "read_accelerator",
     "read_technology",
     "write_accelerator",
@@ -59,15 +63,16 @@ _TECHNOLOGY_KEYS = tuple(f.name for f in fields(Technology))
 
 
 # -- small checks ------------------------------------------------------------------------
-def _did_you_mean(word: str, options: Sequence[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(options), n=1)
+def _did_you_mean(word: Any, options: Sequence[str]) -> str:
+    close = (difflib.get_close_matches(word, list(options), n=1)
+             if isinstance(word, str) and len(word) < 100 else [])
     if close:
         return f"; did you mean {close[0]!r}?"
     return f"; valid keys: {', '.join(options)}"
 
 
 def _type_name(value: Any) -> str:
-    return f"{type(value).__name__} {value!r}"
+    return f"{type(value).__name__} {short_repr(value)}"
 
 
 def _is_int(value: Any) -> bool:
@@ -81,13 +86,13 @@ def _is_number(value: Any) -> bool:
 def _unknown_keys(data: dict, valid: Sequence[str], where: str, problems: list[str]) -> None:
     for key in data:
         if key not in valid:
-            problems.append(f"{where}unknown key {key!r}{_did_you_mean(key, valid)}")
+            problems.append(f"{where}unknown key {short_repr(key)}{_did_you_mean(key, valid)}")
 
 
 def _fail(source: str, what: str, problems: list[str]) -> None:
     if problems:
         count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
-        text = "; ".join(problems)
+        text = joined_problems(problems)
         end = "" if text.endswith(("?", ".")) else "."
         raise ConfigError(f"{source}: {what} has {count}: {text}{end} "
                           "Fix the file and run again.")
@@ -134,7 +139,7 @@ def _technology_fields(data: dict, where: str, problems: list[str]) -> dict[str,
         elif not _is_number(value):
             problems.append(f"{where}key {key!r} must be a number, got {_type_name(value)}")
         elif not math.isfinite(value) or value < 0:
-            problems.append(f"{where}key {key!r} must be >= 0, got {value!r}")
+            problems.append(f"{where}key {key!r} must be >= 0, got {short_repr(value)}")
         else:
             known[key] = float(value)
     return known
@@ -160,9 +165,9 @@ def _parse_dataflow(raw: Any, problems: list[str]) -> Dataflow | None:
     if isinstance(raw, str):
         if raw in DATAFLOWS:
             return DATAFLOWS[raw]
-        close = difflib.get_close_matches(raw, list(DATAFLOWS), n=1)
+        close = difflib.get_close_matches(raw, list(DATAFLOWS), n=1) if len(raw) < 100 else []
         hint = f"did you mean {close[0]!r}? " if close else ""
-        problems.append(f"key 'dataflow': unknown preset {raw!r}; {hint}"
+        problems.append(f"key 'dataflow': unknown preset {short_repr(raw)}; {hint}"
                         f"presets: {', '.join(DATAFLOWS)}, or give {{name, rows, cols}}")
         return None
     if not isinstance(raw, dict):
@@ -183,8 +188,9 @@ def _parse_dataflow(raw: Any, problems: list[str]) -> Dataflow | None:
             continue
         bad = [d for d in dims if d not in DIMS]
         if bad:
-            problems.append(f"key 'dataflow.{axis}': unknown dims {bad}; use letters from "
-                            f"{' '.join(DIMS)}")
+            problems.append(f"key 'dataflow.{axis}': unknown dims {short_repr(bad)}; use "
+                            f"letters from {' '.join(DIMS)}")
+            continue
         axes[axis] = tuple(str(d) for d in dims)
     name = raw.get("name", "custom")
     if not isinstance(name, str):
@@ -217,7 +223,7 @@ def _parse_technology_ref(raw: Any, base_dir: Path | None, source: str,
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
         if path.suffix.lower() not in (".yaml", ".yml") or not path.is_file():
-            problems.append(f"key 'technology': {raw!r} is neither a technology preset "
+            problems.append(f"key 'technology': {short_repr(raw)} is neither a technology preset "
                             f"({', '.join(TECHNOLOGY_PRESETS)}) nor an existing YAML file")
             return None
         try:
@@ -258,7 +264,7 @@ def parse_accelerator(data: Any, source: str = "accelerator",
         if not _is_int(value):
             problems.append(f"key {key!r} must be an integer, got {_type_name(value)}")
         elif value < 1:
-            problems.append(f"key {key!r} must be a positive integer, got {value!r}")
+            problems.append(f"key {key!r} must be a positive integer, got {short_repr(value)}")
         else:
             kwargs[key] = value
     for key in _FLOAT_KEYS:
@@ -268,7 +274,7 @@ def parse_accelerator(data: Any, source: str = "accelerator",
         if not _is_number(value):
             problems.append(f"key {key!r} must be a number, got {_type_name(value)}")
         elif not math.isfinite(value) or value <= 0:
-            problems.append(f"key {key!r} must be a positive number, got {value!r}")
+            problems.append(f"key {key!r} must be a positive number, got {short_repr(value)}")
         else:
             kwargs[key] = float(value)
     if "systolic" in data:
@@ -333,33 +339,169 @@ def write_accelerator(acc: Accelerator, path: str | Path) -> None:
 
 
 # -- files ---------------------------------------------------------------------------------
+#: Largest YAML file codesign reads, in bytes: specs are a few hundred bytes, and a cap
+#: keeps /dev/zero, /dev/urandom or a wrong multi-gigabyte file out of memory.
+MAX_YAML_BYTES = 1 << 20
+#: Most values (YAML nodes) one file may hold with every alias expanded: a spec has a few
+#: dozen; the cap refuses "billion laughs" files (9 anchors x 9 items expand to 9^9 values)
+#: before anything walks the data.
+MAX_YAML_NODES = 10_000
+
+
 def load_yaml(path: str | Path) -> Any:
-    """Plain data from a YAML file, through ``yaml.safe_load`` only (no tags that build
-    Python objects); every failure is a one-line `ConfigError` naming the file."""
-    import yaml
+    """Plain data from a YAML file (`parse_yaml`); every failure is a one-line
+    `ConfigError` naming the file.
+
+    Only regular files are opened (a FIFO would block forever, a device never ends), and
+    at most `MAX_YAML_BYTES` of them read.
+    """
+    import stat
 
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        info = os.stat(path)
     except FileNotFoundError:
         raise ConfigError(f"{path}: cannot read: no such file; check the path") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder, expected a YAML file") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a text file; expected YAML") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror}); check the path and its "
+                          "permissions") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f"{path}: is a folder, expected a YAML file")
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{path}: not a regular file (a FIFO, device or socket); pass a "
+                          "YAML file")
+    try:
+        # O_NONBLOCK: should the path become a FIFO after the check, opening it cannot hang
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise ConfigError(f"{path}: not a regular file (a FIFO, device or socket); "
+                                  "pass a YAML file")
+            data = file.read(MAX_YAML_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror}); check its permissions"
                           ) from None
+    if len(data) > MAX_YAML_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_YAML_BYTES} bytes, too big for a codesign "
+                          "spec (they are a few hundred bytes); check that it is the right file")
     try:
-        return yaml.safe_load(text)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file; expected YAML") from None
+    return parse_yaml(text, str(path))
+
+
+def parse_yaml(text: str, source: str = "<yaml>") -> Any:
+    r"""Plain data from YAML text, strictly: the safe loader only (no tag builds a Python
+    object), and `ConfigError` (one line, naming ``source``) for a text with no content
+    (empty, only comments or ``null``), duplicate keys in a mapping (all of them listed),
+    aliases that expand to more than `MAX_YAML_NODES` values or into themselves, and
+    anything PyYAML cannot parse.
+
+    >>> parse_yaml("pe_rows: 4\npe_cols: [8, 16]")
+    {'pe_rows': 4, 'pe_cols': [8, 16]}
+    >>> parse_yaml("pe_rows: 4\npe_rows: 8", "space.yaml")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    codesign.errors.ConfigError: space.yaml: duplicate key 'pe_rows' at line 2 (first at ...
+    """
+    import yaml
+
+    loader = None
+    try:
+        loader = yaml.SafeLoader(text)  # the reader refuses control characters at once
+        node = loader.get_single_node()
+        if node is None or (isinstance(node, yaml.ScalarNode)
+                            and node.tag == "tag:yaml.org,2002:null"):
+            raise ConfigError(f"{source}: is empty (no YAML content: only blank lines, "
+                              "comments or null); write the spec into it, or leave the option "
+                              "out for the default")
+        _check_nodes(node, loader, source)
+        return loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "cannot be parsed"
-        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
+        raise ConfigError(f"{source}: not valid YAML{where}: {problem}") from None
     except RecursionError:  # PyYAML composes nested collections recursively
-        raise ConfigError(f"{path}: YAML nested too deeply to be a codesign spec") from None
+        raise ConfigError(f"{source}: YAML nested too deeply to be a codesign spec") from None
+    except ValueError as exc:  # int() of a number past Python's 4300-digit limit
+        raise ConfigError(f"{source}: a value cannot be read ({short_repr(str(exc))}); "
+                          "numbers in a spec need far fewer digits") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
 
+
+def _check_nodes(root: Any, loader: Any, source: str) -> None:
+    """Refuse alias expansions past `MAX_YAML_NODES`, recursive aliases and duplicate keys.
+
+    Walks each distinct node once (an alias shares its anchor's node): ``size`` is a node's
+    value count with every alias expanded, so a bomb is measured without expanding it.
+    """
+    import yaml
+
+    merge = "tag:yaml.org,2002:merge"
+
+    def children(node: Any) -> list:
+        if isinstance(node, yaml.SequenceNode):
+            return list(node.value)
+        if isinstance(node, yaml.MappingNode):
+            return [n for pair in node.value for n in pair]
+        return []
+
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    duplicates: list[str] = []
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            size[key] = 1 + sum(size[id(c)] for c in children(node))
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            line = node.start_mark.line + 1
+            raise ConfigError(f"{source}: an alias at line {line} refers to a value that "
+                              "contains it (a recursive alias); write the values out instead")
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in children(node) if id(c) not in size)
+        if isinstance(node, yaml.MappingNode):
+            _duplicate_keys(node, loader, merge, duplicates)
+    total = size[id(root)]
+    if total > MAX_YAML_NODES:
+        how = (f"its aliases expand to {total} values" if total > len(size)
+               else f"it holds {total} values")
+        raise ConfigError(f"{source}: {how}, more than the {MAX_YAML_NODES} a codesign spec "
+                          "may hold; write out only the values you need, with fewer aliases")
+    if duplicates:
+        raise ConfigError(f"{source}: {joined_problems(duplicates)}; keep one of them")
+
+
+def _duplicate_keys(node: Any, loader: Any, merge: str, problems: list[str]) -> None:
+    """Append a problem for each key of mapping ``node`` that repeats an earlier one
+    (merge keys ``<<`` are meant to be overridden, so they do not count)."""
+    import yaml
+
+    first: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == merge:
+            continue
+        key = loader.construct_object(key_node)
+        line = key_node.start_mark.line + 1
+        try:
+            seen = first.get(key)
+        except TypeError:  # unhashable: PyYAML reports it when constructing
+            continue
+        if seen is None:
+            first[key] = line
+        else:
+            problems.append(f"duplicate key {short_repr(key)} at line {line} (first at line "
+                            f"{seen})")
 
 
 def _dump_yaml(data: dict, path: str | Path) -> None:

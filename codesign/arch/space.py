@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from codesign.arch.accelerator import DATAFLOWS, MAX_SIZES, Accelerator, Dataflow
-from codesign.errors import ConfigError
+from codesign.errors import ConfigError, joined_problems, short_repr
 from codesign.workload.layer import DIM_INDEX, DIMS
 
 __all__ = ["HW_GENES", "DesignSpace", "powers_of_two"]
@@ -95,7 +95,8 @@ class DesignSpace:
             if not values:
                 problems.append(f"{key}: needs at least one allowed value")
             elif any(not isinstance(v, int) or isinstance(v, bool) or v < 1 for v in values):
-                problems.append(f"{key}: values must be positive integers, got {list(values)}")
+                problems.append(f"{key}: values must be positive integers, got "
+                                f"{short_repr(list(values))}")
             elif max(values) > MAX_SIZES[key]:
                 problems.append(f"{key}: values must be at most {MAX_SIZES[key]}, got "
                                 f"{max(values)}")
@@ -113,25 +114,26 @@ class DesignSpace:
             problems.append("dataflow: needs at least one dataflow")
         for name in self.dataflows:
             if name not in DATAFLOWS and name not in self.custom_dataflows:
-                problems.append(f"dataflow: unknown preset {name!r}{_did_you_mean(name, DATAFLOWS)}"
-                                f" (presets: {', '.join(DATAFLOWS)})")
+                problems.append(f"dataflow: unknown preset {short_repr(name)}"
+                                f"{_did_you_mean(name, DATAFLOWS)} "
+                                f"(presets: {', '.join(DATAFLOWS)})")
         for key in ("dram_bw", "clock_mhz"):
             if not _is_number(getattr(self, key)) or not 0 < getattr(self, key) < math.inf:
                 problems.append(f"{key}: must be a positive finite number, got "
-                                f"{getattr(self, key)!r}")
+                                f"{short_repr(getattr(self, key))}")
         if not isinstance(self.word_bits, int) or isinstance(self.word_bits, bool) \
                 or not 1 <= self.word_bits <= MAX_SIZES["word_bits"]:
             problems.append(f"word_bits: must be an integer in 1..{MAX_SIZES['word_bits']}, "
-                            f"got {self.word_bits!r}")
+                            f"got {short_repr(self.word_bits)}")
         if not isinstance(self.systolic, bool):
-            problems.append(f"systolic: must be true or false, got {self.systolic!r}")
+            problems.append(f"systolic: must be true or false, got {short_repr(self.systolic)}")
         if isinstance(self.technology, os.PathLike):
             object.__setattr__(self, "technology", os.fspath(self.technology))
         if self.technology is not None and not isinstance(self.technology, str):
             problems.append(f"technology: must be a preset name or a YAML path, got "
-                            f"{self.technology!r}")
+                            f"{short_repr(self.technology)}")
         if problems:
-            raise ConfigError("design space: " + "; ".join(problems))
+            raise ConfigError("design space: " + joined_problems(problems))
 
     # -- genes -> designs ----------------------------------------------------------------
     @property
@@ -245,7 +247,7 @@ class DesignSpace:
         known = (*_ALL_KEYS, "dataflows", "custom_dataflows")
         for key in data:
             if key not in known:
-                problems.append(f"unknown key {key!r}{_did_you_mean(str(key), known)}")
+                problems.append(f"unknown key {short_repr(key)}{_did_you_mean(key, known)}")
         kwargs: dict[str, Any] = {}
         for key in _INT_PARAMS + ("glb_bw",):
             if key in data:
@@ -258,22 +260,26 @@ class DesignSpace:
             problems.append("custom_dataflows: expected a mapping name -> {rows, cols}")
             raw_custom = {}
         for name, spec in raw_custom.items():
+            if not isinstance(name, str) or len(name) > 100:
+                problems.append(f"custom_dataflows: a name must be a short string, got "
+                                f"{short_repr(name)}")
+                continue
             try:
-                custom[str(name)] = Dataflow(str(name), tuple(spec["rows"]), tuple(spec["cols"]))
+                custom[name] = Dataflow(name, tuple(spec["rows"]), tuple(spec["cols"]))
             except (TypeError, KeyError):
                 problems.append(f"custom_dataflows.{name}: expected {{rows: [dims], cols: [dims]}}")
             except Exception as exc:  # ArchError from Dataflow validation
-                problems.append(f"custom_dataflows.{name}: {exc}")
+                problems.append(f"custom_dataflows.{name}: {short_repr(str(exc), 200)}")
         raw_df = data.get("dataflow", data.get("dataflows"))
         if raw_df is not None:
             names = [raw_df] if isinstance(raw_df, str) else raw_df
             if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
                 problems.append(f"dataflow: expected a preset name or a list of names, "
-                                f"got {raw_df!r}")
+                                f"got {short_repr(raw_df)}")
             else:
                 for n in names:
                     if n not in DATAFLOWS and n not in custom:
-                        problems.append(f"dataflow: unknown {n!r}"
+                        problems.append(f"dataflow: unknown {short_repr(n)}"
                                         f"{_did_you_mean(n, [*DATAFLOWS, *custom])}"
                                         f" (presets: {', '.join(DATAFLOWS)})")
                 kwargs["dataflows"] = tuple(names)
@@ -281,7 +287,7 @@ class DesignSpace:
             if key in data:
                 kwargs[key] = data[key]
         if problems:
-            raise ConfigError(f"{where}: " + "; ".join(problems))
+            raise ConfigError(f"{where}: " + joined_problems(problems))
         try:
             return cls(**kwargs, custom_dataflows=custom)
         except ConfigError as exc:
@@ -293,7 +299,7 @@ class DesignSpace:
         from codesign.arch.io import load_yaml
 
         path = Path(path)
-        space = cls.from_dict(load_yaml(path), where=str(path))
+        space = cls.from_dict(load_yaml(path), where=str(path))  # an empty file is an error
         tech = space.technology
         if tech is not None and (tech.endswith((".yaml", ".yml"))) and not Path(tech).is_absolute():
             # a technology file is relative to the space file, not to the working directory
@@ -305,8 +311,9 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _did_you_mean(word: str, options: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1)
+def _did_you_mean(word: Any, options: Sequence[str]) -> str:
+    close = (difflib.get_close_matches(word, list(options), n=1)
+             if isinstance(word, str) and len(word) < 100 else [])
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
@@ -321,7 +328,8 @@ def _parse_values(key: str, raw: Any, problems: list[str]) -> tuple | None:
             return None
         low, high = raw["min"], raw["max"]
         if not _is_number(low) or not _is_number(high) or not 0 < low <= high < math.inf:
-            problems.append(f"{key}: range needs 0 < min <= max, got min={low!r} max={high!r}")
+            problems.append(f"{key}: range needs 0 < min <= max, got min={short_repr(low)} "
+                            f"max={short_repr(high)}")
             return None
         values = powers_of_two(low, high)
         if not values:
@@ -337,6 +345,6 @@ def _parse_values(key: str, raw: Any, problems: list[str]) -> tuple | None:
            or (integer and v != int(v))]
     if bad:
         kind = "positive integers" if integer else "positive numbers"
-        problems.append(f"{key}: values must be {kind}, got {bad}")
+        problems.append(f"{key}: values must be {kind}, got {short_repr(bad)}")
         return None
     return tuple(int(v) for v in raw_list) if integer else tuple(float(v) for v in raw_list)

@@ -60,9 +60,10 @@ def _save(fig, path: str | Path) -> None:
 
 
 def _layer_label(layer: Mapping[str, Any]) -> str:
-    names = layer.get("names") or [f"layer {layer.get('layer', '?')}"]
-    count = layer.get("count", 1)
-    return f"{names[0]} x{count}" if count > 1 else str(names[0])
+    from codesign.results.names import layer_label
+
+    return layer_label(layer.get("names") or [], layer.get("count", 1),
+                       f"layer {layer.get('layer', '?')}")
 
 
 def plot_layers(design: Mapping[str, Any], path: str | Path, title: str = "") -> None:
@@ -85,7 +86,8 @@ def plot_layers(design: Mapping[str, Any], path: str | Path, title: str = "") ->
         ax_e.bar(x, values, bottom=bottom, color=colour, label=part, width=0.8)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     ax_e.set_ylabel("energy (uJ, x count)")
-    ax_e.legend(ncols=5, fontsize=8, loc="upper right")
+    ax_e.legend(ncols=5, fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.0),
+                frameon=False)  # above the plot: a legend inside hides the tallest bars
     cycles = [layer.get("cycles", 0.0) * c for layer, c in zip(layers, counts, strict=True)]
     lower = [layer.get("lower_bound", {}).get("cycles", 0.0) * c
              for layer, c in zip(layers, counts, strict=True)]
@@ -94,7 +96,7 @@ def plot_layers(design: Mapping[str, Any], path: str | Path, title: str = "") ->
     ax_c.scatter(x, lower, marker="_", s=200, color="k", zorder=3, label="lower bound")
     handles = [Patch(color=c, label=f"{b}-bound") for b, c in BOUND_COLOURS.items()]
     ax_c.legend(handles=[*handles, *ax_c.get_legend_handles_labels()[0]], fontsize=8,
-                loc="upper right")
+                ncols=4, loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False)
     ax_c.set_ylabel("cycles (x count)")
     ax_c.set_xticks(x, [_layer_label(layer) for layer in layers], rotation=60, ha="right",
                     fontsize=8)

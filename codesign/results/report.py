@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from codesign.errors import ConfigError
+from codesign.results.names import layer_label
 from codesign.search.checkpoint import atomic_write_text
 
-__all__ = ["PNG_FILES", "REPORT_FILE", "default_design", "generate_report", "read_run",
-           "render_report", "write_report"]
+__all__ = ["PNG_FILES", "REPORT_FILE", "default_design", "fixed_parameters", "generate_report",
+           "read_run", "render_report", "write_report"]
 
 #: The report's file name inside a run folder.
 REPORT_FILE = "report.html"
@@ -153,6 +154,8 @@ def _page_data(run: Mapping[str, Any]) -> dict[str, Any]:
         layers = []
         for layer in design["layers"]:
             row = {k: layer[k] for k in _LAYER_KEYS if k in layer}
+            row["label"] = layer_label(layer.get("names") or [], layer.get("count", 1),
+                                       f"layer {layer.get('layer', '?')}")
             row["shape"] = _shape_text(layer.get("shape", {}))
             row["mapping"] = _mapping_text(layer.get("mapping", {}))
             layers.append(row)
@@ -216,12 +219,97 @@ def _summary(run: Mapping[str, Any]) -> str:
         ("seed", info.get("seed")),
         ("device", f"{info.get('device', '?')} ({info.get('device_name', '')})"),
         ("status", info.get("status")),
-        ("hypervolume", (info.get("hypervolume") or {}).get("value")),
+        ("hypervolume (HV)", (info.get("hypervolume") or {}).get("value")),
         ("versions", ", ".join(f"{k} {v}" for k, v in (info.get("versions") or {}).items())),
         ("command", " ".join(info.get("command") or [])),
     ]
-    return "<dl>" + "".join(f"<dt>{html.escape(k)}</dt><dd>{_fmt(v)}</dd>" for k, v in items
-                            if v not in (None, "", "? / ?")) + "</dl>"
+    return ("<dl>" + "".join(f"<dt>{html.escape(k)}</dt><dd>{_fmt(v)}</dd>" for k, v in items
+                             if v not in (None, "", "? / ?")) + "</dl>"
+            + _fixed_note(cfg.get("space")) + _hypervolume_note(run))
+
+
+#: How the report names the design-space parameters (unit included).
+_SPACE_LABELS = {"pe_rows": ("PE rows", ""), "pe_cols": ("PE cols", ""),
+                 "rf_words": ("RF", " words/PE"), "glb_words": ("GLB", " words"),
+                 "glb_bw": ("GLB bandwidth", " words/cycle"), "dataflow": ("dataflow", ""),
+                 "dram_bw": ("DRAM bandwidth", " words/cycle"), "word_bits": ("word", " bits"),
+                 "clock_mhz": ("clock", " MHz"), "technology": ("technology", ""),
+                 "systolic": ("systolic array", "")}
+
+
+def fixed_parameters(space: Any) -> list[tuple[str, Any]]:
+    """The parameters a design space (run.json's ``config.space``) does not let the search
+    change, with their one value: a gene with a single choice, and the platform values
+    (DRAM bandwidth, word width, clock, technology, systolic) that every space fixes.
+
+    >>> fixed_parameters({"pe_rows": [4, 8], "rf_words": [64], "dram_bw": 16.0})
+    [('rf_words', 64), ('dram_bw', 16.0)]
+    """
+    if not isinstance(space, Mapping):
+        return []
+    fixed = []
+    for key, value in space.items():
+        if key not in _SPACE_LABELS:
+            continue
+        if isinstance(value, list):
+            if len(value) == 1:
+                fixed.append((key, value[0]))
+        else:
+            fixed.append((key, value))
+    return fixed
+
+
+def _fixed_note(space: Any) -> str:
+    fixed = fixed_parameters(space)
+    if not fixed:
+        return ""
+
+    def text(key: str, value: Any) -> str:
+        name, unit = _SPACE_LABELS[key]
+        if key == "technology" and value is None:
+            return "technology: the default 45 nm table"
+        if key == "systolic":
+            return f"{name}: {'yes' if value else 'no'}"
+        return f"{name} {_fmt(value)}{unit}"
+
+    items = ", ".join(text(k, v) for k, v in fixed)
+    dram = any(k == "dram_bw" for k, _ in fixed)
+    why = (" A design's DRAM-bound share therefore says what this one DRAM bandwidth "
+           "allows, not something the search found: set dram_bw in --space to your "
+           "platform's value (the default space assumes 16 words/cycle)." if dram else "")
+    return (f'<p class="note" id="fixed-parameters"><b>Fixed by the design space</b> (the '
+            f"same for every design): {html.escape(items)}.{why}</p>")
+
+
+def _hypervolume_note(run: Mapping[str, Any]) -> str:
+    """What the hypervolume (HV, in the summary, history.csv and the progress line) is
+    measured against: run.json's normalisation bounds."""
+    info = (run["run"].get("hypervolume") or {}) if isinstance(run.get("run"), Mapping) else {}
+    objectives = list(run.get("objectives") or [])
+    lo, hi = info.get("lo_log10"), info.get("hi_log10")
+    ref = info.get("reference_point", 1.1)
+    bounds = ""
+    units = {"latency": "s", "energy": "J", "area": "mm²", "edp": "J·s", "power": "W"}
+    if isinstance(lo, list) and isinstance(hi, list) and len(lo) == len(hi) == len(objectives):
+        try:
+            bounds = " (" + "; ".join(
+                f"{name} {_fmt(10.0 ** float(a))} to {_fmt(10.0 ** float(b))} "
+                f"{units.get(name, '')}".rstrip()
+                for name, a, b in zip(objectives, lo, hi, strict=True)) + ")"
+        except (TypeError, ValueError, OverflowError):
+            bounds = ""
+    n_obj = max(len(objectives), 1)
+    try:
+        best = float(ref) ** n_obj
+    except (TypeError, ValueError, OverflowError):
+        return ""
+    return ('<p class="note" id="hypervolume-note"><b>Hypervolume (HV)</b>: the volume of '
+            "objective space the front dominates, on log10 objectives scaled so that 0 and 1 "
+            "are the best and the worst value among the first generation's feasible designs"
+            f"{html.escape(bounds)}, measured up to the reference point {_fmt(ref)} in every "
+            f"objective. Larger is better: a front that dominates that whole box scores "
+            f"{_fmt(ref)}^{n_obj} = {best:.4g}, and more when it beats the first "
+            "generation's best.</p>")
 
 
 def generate_report(run: Mapping[str, Any], title: str = "") -> str:
@@ -300,6 +388,7 @@ svg text { font: 11px system-ui, sans-serif; fill: #222; }
 #errors { color: #b00; white-space: pre-wrap; }
 .legend span { display: inline-block; margin-right: 1em; }
 .swatch { display: inline-block; width: 10px; height: 10px; margin-right: 4px; }
+p.note { max-width: 60em; color: #333; }
 </style>
 </head>
 <body>
@@ -316,6 +405,7 @@ __SUMMARY__
 <label>colour <select id="c-axis"></select></label>
 <label><input type="checkbox" id="log-x" checked> log x</label>
 <label><input type="checkbox" id="log-y" checked> log y</label>
+<label><input type="checkbox" id="log-c" checked> log colour</label>
 </div>
 <div class="plots">
 <svg id="pareto-plot" width="640" height="440" role="img" aria-label="Pareto scatter"></svg>
@@ -368,6 +458,10 @@ _SCRIPT = r"""
   var HW = ["pe_rows", "pe_cols", "rf_words", "glb_words", "glb_bw", "dram_bw", "word_bits",
             "clock_mhz"];
   var designs = DATA.designs;
+  var LABEL_ROOM = 20 + 7 * Math.max.apply(null, [8].concat(designs.map(function (d) {
+    return Math.max.apply(null, [0].concat(d.layers.map(function (l) {
+      return layerName(l).length; })));
+  })));
   var tooltip = document.getElementById("tooltip");
   var selected = designs.length ? DATA["default"] : -1;
 
@@ -497,6 +591,7 @@ _SCRIPT = r"""
   var xSel = document.getElementById("x-axis"), ySel = document.getElementById("y-axis");
   var cSel = document.getElementById("c-axis");
   var logX = document.getElementById("log-x"), logY = document.getElementById("log-y");
+  var logC = document.getElementById("log-c");
   function fillSelect(sel, value) {
     KEYS.forEach(function (k) {
       var o = document.createElement("option");
@@ -545,16 +640,25 @@ _SCRIPT = r"""
     var cv = FIELDS.map(function (f) { return f[ck]; });
     var xs = scale(xv, bx.l, bx.r, logX.checked), ys = scale(yv, bx.b, bx.t, logY.checked);
     frame(svg, bx, xs, ys, label(xk), label(yk));
-    var cmin = Math.min.apply(null, cv.filter(isFinite));
-    var cmax = Math.max.apply(null, cv.filter(isFinite));
-    var cspan = cmax - cmin || 1;
+    var cok = cv.filter(isFinite);
+    var cmin = Math.min.apply(null, cok), cmax = Math.max.apply(null, cok);
+    // log colour, as in pareto.png: areas and energies of a front span decades
+    var clog = logC.checked && cok.length > 0 && cmin > 0;
+    cSel.setAttribute("data-scale", clog ? "log" : "linear");
+    function cpos(v) {
+      if (clog) {
+        var span = Math.log10(cmax) - Math.log10(cmin);
+        return span > 0 ? (Math.log10(v) - Math.log10(cmin)) / span : 0.5;
+      }
+      return cmax > cmin ? (v - cmin) / (cmax - cmin) : 0.5;
+    }
     var order = FIELDS.map(function (_, i) { return i; }).sort(function (a, b) {
       return (a === selected) - (b === selected);
     });
     order.forEach(function (i) {
       if (!xs.ok(xv[i]) || !ys.ok(yv[i])) { return; }
       var c = el("circle", {cx: xs(xv[i]), cy: ys(yv[i]), r: i === selected ? 8 : 5,
-        fill: isFinite(cv[i]) ? viridis((cv[i] - cmin) / cspan) : "#999",
+        fill: isFinite(cv[i]) ? viridis(cpos(cv[i])) : "#999",
         stroke: i === selected ? "#000" : "#333", "stroke-width": i === selected ? 2.5 : 0.6,
         "class": "design-point", "data-design": i}, svg);
       c.style.cursor = "pointer";
@@ -571,6 +675,11 @@ _SCRIPT = r"""
     el("rect", {x: lx, y: bx.t, width: 12, height: bx.b - bx.t, fill: "url(#cgrad)"}, svg);
     el("text", {x: lx + 16, y: bx.t + 10}, svg, fmt(cmax));
     el("text", {x: lx + 16, y: bx.b}, svg, fmt(cmin));
+    if (clog && cmax > cmin) {  // the geometric middle, so that the scale reads as log
+      el("text", {x: lx + 16, y: (bx.t + bx.b) / 2 + 4}, svg,
+         fmt(Math.sqrt(cmin * cmax)));
+    }
+    el("text", {x: lx + 16, y: bx.b + 14}, svg, clog ? "log" : "linear");
     el("text", {x: lx + 6, y: (bx.t + bx.b) / 2, "text-anchor": "middle",
                 transform: "rotate(-90 " + (lx - 6) + " " + (bx.t + bx.b) / 2 + ")"},
        svg, label(ck));
@@ -603,12 +712,18 @@ _SCRIPT = r"""
 
   // -- per-layer breakdown -----------------------------------------------------------
   function layerName(l) {
+    if (l.label) { return l.label; }
     var n = (l.names && l.names.length) ? l.names[0] : "layer " + l.layer;
     return l.count > 1 ? n + " ×" + l.count : n;
   }
+  function layerTitle(l) {  // tooltips: every name the unique layer stands for
+    var names = (l.names || []).slice(0, 8).join(", ");
+    if ((l.names || []).length > 8) { names += ", … (" + l.names.length + " in all)"; }
+    return layerName(l) + (names && names !== layerName(l) ? "\n" + names : "");
+  }
   function bars(svg, layers, stacks, ylabel, title, lowers) {
     clear(svg);
-    var bx = box(svg, 70, 16, 44, 110);
+    var bx = box(svg, 70, 16, 44, LABEL_ROOM);
     var totals = stacks.map(function (s) {
       return s.reduce(function (a, p) { return a + p.value; }, 0);
     });
@@ -624,7 +739,7 @@ _SCRIPT = r"""
         var r = el("rect", {x: x, y: yTop, width: Math.max(w, 1),
                             height: Math.max(yBot - yTop, 0), fill: p.colour,
                             "class": "bar"}, svg);
-        el("title", {}, r, layerName(l) + "\n" + p.label + ": " + fmt(p.value));
+        el("title", {}, r, layerTitle(l) + "\n" + p.label + ": " + fmt(p.value));
         base += p.value;
       });
       if (lowers) {
@@ -633,9 +748,9 @@ _SCRIPT = r"""
                             "stroke-width": 2.5, "class": "lower-bound"}, svg);
         el("title", {}, m, layerName(l) + "\nlower bound: " + fmt(lowers[i]));
       }
-      var tx = x + w / 2, ty = bx.b + 8;
-      el("text", {x: tx, y: ty, "text-anchor": "end",
-                  transform: "rotate(-50 " + tx + " " + ty + ")"}, g, layerName(l));
+      var tx = x + w / 2 + 4, ty = bx.b + 8;  // vertical: a label never runs off the left
+      el("text", {x: tx, y: ty, "text-anchor": "end", "class": "layer-label",
+                  transform: "rotate(-90 " + tx + " " + ty + ")"}, g, layerName(l));
     });
     el("line", {x1: bx.l, x2: bx.r, y1: y0, y2: y0, stroke: "#999"}, svg);
   }
@@ -649,6 +764,9 @@ _SCRIPT = r"""
     var layers = d.layers;
     var esvg = document.getElementById("energy-plot");
     var csvg = document.getElementById("cycles-plot");
+    [esvg, csvg].forEach(function (svg) {  // tall enough for the longest layer label
+      svg.setAttribute("height", String(Math.round(250 + LABEL_ROOM)));
+    });
     if (!layers.length) { message(esvg, "no layers"); message(csvg, "no layers"); return; }
     var parts = Object.keys(PART_COLOURS);
     bars(esvg, layers, layers.map(function (l) {
@@ -766,7 +884,7 @@ _SCRIPT = r"""
       select(Number(this.getAttribute("data-design")));
     });
   }
-  [xSel, ySel, cSel, logX, logY].forEach(function (c) {
+  [xSel, ySel, cSel, logX, logY, logC].forEach(function (c) {
     c.addEventListener("change", drawPareto);
   });
 
@@ -791,7 +909,19 @@ _SCRIPT = r"""
     xSel.dispatchEvent(new Event("change"));
     var last = designs.length - 1;
     document.getElementById("design-row-" + last).click();
+    var clipped = [];
+    document.querySelectorAll("svg").forEach(function (svg) {
+      var box = svg.getBoundingClientRect();
+      svg.querySelectorAll("text").forEach(function (t) {
+        var r = t.getBoundingClientRect();
+        if (r.width && (r.left < box.left - 1 || r.right > box.right + 1 ||
+                        r.top < box.top - 1 || r.bottom > box.bottom + 1)) {
+          clipped.push(svg.id + ": " + t.textContent);
+        }
+      });
+    });
     document.body.setAttribute("data-selftest", JSON.stringify({
+      clipped: clipped, colour_scale: cSel.getAttribute("data-scale"),
       tooltip: tip, shown: shown, x: xSel.value,
       xlabel: document.querySelector("#pareto-plot .axes").textContent,
       selected: Number(dSel.value), title: document.getElementById("design-title").textContent,

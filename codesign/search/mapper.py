@@ -44,6 +44,7 @@ from codesign.mapping.encoding import (
     snap_spatial,
 )
 from codesign.mapping.mapping import FACTOR_LEVELS, Mapping
+from codesign.search.limits import check_mapper_fits
 from codesign.workload.layer import DIMS, LayerTable
 
 __all__ = [
@@ -691,6 +692,11 @@ def map_layers(table: LayerTable, accelerator: Accelerator, *, objective: str = 
     n_cand, steps = EFFORTS[effort]
     n_cand = n_candidates if n_candidates is not None else n_cand
     steps = n_steps if n_steps is not None else steps
+    lower = [name for name, (n, _) in EFFORTS.items() if n < n_cand]
+    check_mapper_fits(
+        n_cand, len(table), device=str(dev),
+        option=f"--effort {effort}" if n_candidates is None else f"n_candidates {n_cand}",
+        advice=(f"use --effort {lower[0]} or " if lower else "use ") + "a smaller model")
     hardware = HardwareBatch.from_accelerators([accelerator], device=dev)
     workload = WorkloadTensors.from_table(table, device=dev)
     generator = torch.Generator(device=dev).manual_seed(int(seed))

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -48,6 +48,7 @@ __all__ = [
     "BatchEvaluator",
     "CodesignProblem",
     "Evaluation",
+    "Infeasibility",
     "MapperEffort",
     "parse_objectives",
 ]
@@ -135,6 +136,46 @@ class Evaluation:
     n_evals: int
 
 
+@dataclass
+class Infeasibility:
+    """Why the designs a run evaluated were infeasible, counted over its evaluations (each
+    design once, after its mapper; a resumed run counts from where it resumed).
+
+    ``violations``: designs over each constraint (`BatchEvaluator.constraint_names`);
+    ``not_finite``: designs whose objectives were NaN, infinite or not positive (counted in
+    ``capacity`` too); ``layer_misfits``: per unique layer, designs whose best mapping of it
+    did not fit the buffers or the array.
+    """
+
+    n_designs: int = 0
+    n_feasible: int = 0
+    not_finite: int = 0
+    violations: dict[str, int] = field(default_factory=dict)
+    layer_misfits: list[int] = field(default_factory=list)
+
+    def add(self, names: tuple[str, ...], constraints: torch.Tensor, feasible: torch.Tensor,
+            finite: torch.Tensor, layer_feasible: torch.Tensor) -> None:
+        """Count one batch (``[B, C]``, ``[B]``, ``[B]``, ``[B, L]``): one host sync."""
+        counts = torch.cat([(constraints > 0).sum(0), feasible.sum().reshape(1),
+                            (~finite).sum().reshape(1),
+                            (~layer_feasible & finite.unsqueeze(1)).sum(0)]).tolist()
+        n_c = len(names)
+        self.n_designs += int(constraints.shape[0])
+        for name, count in zip(names, counts[:n_c], strict=True):
+            self.violations[name] = self.violations.get(name, 0) + int(count)
+        self.n_feasible += int(counts[n_c])
+        self.not_finite += int(counts[n_c + 1])
+        misfits = [int(c) for c in counts[n_c + 2:]]
+        if len(self.layer_misfits) != len(misfits):
+            self.layer_misfits = [0] * len(misfits)
+        self.layer_misfits = [a + b for a, b in zip(self.layer_misfits, misfits, strict=True)]
+
+    def to_dict(self) -> dict:
+        return {"n_designs": self.n_designs, "n_feasible": self.n_feasible,
+                "not_finite": self.not_finite, "violations": dict(self.violations),
+                "layer_misfits": list(self.layer_misfits)}
+
+
 class BatchEvaluator:
     """Costs whole populations: one decode and one cost-model (or mapper) call per batch.
 
@@ -172,6 +213,8 @@ class BatchEvaluator:
         self.memory: MappingMemory | None = None
         self.n_layers = self.workload.n_layers
         self.n_mapping_genes = n_mapping_genes()
+        #: why designs were infeasible, over every batch this evaluator costed
+        self.infeasibility = Infeasibility()
 
     # -- sizes ---------------------------------------------------------------------------
     @property
@@ -373,7 +416,10 @@ class BatchEvaluator:
                                 torch.full_like(excess, _WORST))
             columns.append(value / limit - 1.0)
         constraints = torch.stack(columns, dim=1)  # [B, C]
-        return objectives, constraints, (constraints <= 0).all(1)
+        feasible = (constraints <= 0).all(1)
+        self.infeasibility.add(self.constraint_names, constraints, feasible, finite,
+                               result.feasible)
+        return objectives, constraints, feasible
 
 
 def nested_evals_per_design(effort: MapperEffort) -> int:

@@ -1,11 +1,15 @@
 """Accelerator/technology YAML: round trips and every kind of bad file, reported at once."""
 
+import re
+
 import pytest
 
 from codesign.arch.accelerator import Accelerator, Dataflow
 from codesign.arch.io import (
     generate_accelerator,
+    load_yaml,
     parse_accelerator,
+    parse_yaml,
     read_accelerator,
     write_accelerator,
 )
@@ -156,3 +160,40 @@ def test_missing_file(tmp_path):
 def test_write_leaves_no_temp_files(tmp_path):
     write_accelerator(load_preset("eyeriss"), tmp_path / "a.yaml")
     assert [p.name for p in tmp_path.iterdir()] == ["a.yaml"]
+
+
+# -- the strict loader every YAML file goes through (docs/GUARANTEES.md, "YAML") ------------
+
+def test_parse_yaml_keeps_plain_data_and_allows_merge_keys():
+    assert parse_yaml("a: 1\nb: [2, 3]\n") == {"a": 1, "b": [2, 3]}
+    assert parse_yaml("x: &x {a: 1, b: 2}\ny: {<<: *x, b: 3}\n")["y"] == {"a": 1, "b": 3}
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("", "is empty"), ("# only a comment\n", "is empty"), ("null\n", "is empty"),
+    ("a: 1\nb: 2\na: 3\n", "duplicate key 'a' at line 3 (first at line 1)"),
+    ("{a: 1, a: 1}", "duplicate key 'a' at line 1 (first at line 1)"),
+    ("a: &a [*a]\n", "an alias at line 1 refers to a value that contains it"),
+])
+def test_parse_yaml_refuses_what_a_spec_never_needs(text, message):
+    with pytest.raises(ConfigError, match=re.escape(f"src.yaml: {message}")):
+        parse_yaml(text, "src.yaml")
+
+
+def test_read_accelerator_of_an_empty_file_says_so(tmp_path):
+    """Before: an empty --arch gave 'expected a mapping ... got NoneType None'."""
+    assert "is empty" in _error(tmp_path, "# my accelerator, to do\n")
+
+
+def test_duplicate_accelerator_keys_are_all_listed(tmp_path):
+    """Before: the last value silently won."""
+    message = _error(tmp_path, MINIMAL + "pe_rows: 64\nrf_words: 8\n")
+    assert "duplicate key 'pe_rows' at line 6 (first at line 1)" in message
+    assert "duplicate key 'rf_words' at line 7 (first at line 3)" in message
+
+
+def test_load_yaml_refuses_a_folder_and_a_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_yaml(tmp_path)
+    with pytest.raises(ConfigError, match="no such file"):
+        load_yaml(tmp_path / "nope.yaml")

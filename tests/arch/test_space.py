@@ -84,3 +84,21 @@ def test_yaml_that_is_not_a_mapping_is_a_config_error(tmp_path):
         DesignSpace.from_yaml(path)
     with pytest.raises(ConfigError, match="cannot read"):
         DesignSpace.from_yaml(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# pe_rows: [4, 8]\n# (commented out)\n", "~\n"])
+def test_an_empty_space_file_is_an_error_not_the_default_space(text, tmp_path):
+    """Before: a file with nothing in it silently meant the default space."""
+    path = tmp_path / "space.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=r"space.yaml: is empty .*leave the option out"):
+        DesignSpace.from_yaml(path)
+
+
+def test_a_duplicate_key_is_an_error_not_the_last_value(tmp_path):
+    """Before: `rf_words` given twice kept the second value without a word."""
+    path = tmp_path / "space.yaml"
+    path.write_text("rf_words: [64]\npe_rows: [8]\nrf_words: [1]\n")
+    with pytest.raises(ConfigError, match=r"duplicate key 'rf_words' at line 3 \(first at "
+                                          r"line 1\)"):
+        DesignSpace.from_yaml(path)

@@ -12,12 +12,14 @@ import re
 import pytest
 
 from codesign.errors import ConfigError
+from codesign.results.names import MAX_LABEL_CHARS
 from codesign.results.report import (
     PNG_FILES,
     REPORT_FILE,
     _mapping_text,
     _shape_text,
     default_design,
+    fixed_parameters,
     generate_report,
     read_run,
     render_report,
@@ -138,3 +140,42 @@ def test_a_missing_folder_is_a_config_error(tmp_path):
 def test_generate_report_is_pure():
     run = {"folder": "x", "objectives": [], "designs": [], "history": [], "run": {}}
     assert generate_report(run) == generate_report(run)
+
+
+# -- what a newcomer needs to read the page (issue 14) ---------------------------------------
+
+def test_the_report_says_what_the_space_fixed(run_dir):
+    """Before: nothing said the default space fixes DRAM bandwidth, so "every design is
+    DRAM-bound" read like a finding."""
+    page = render_report(run_dir)
+    note = re.search(r'<p class="note" id="fixed-parameters">(.*?)</p>', page, re.S).group(1)
+    assert "DRAM bandwidth 16 words/cycle" in note and "word 16 bits" in note
+    assert "clock 1000 MHz" in note and "DRAM-bound share" in note and "dram_bw" in note
+
+
+def test_fixed_parameters_are_the_single_choices_and_the_platform_values():
+    space = {"pe_rows": [4, 8], "pe_cols": [16], "rf_words": [8, 16], "dataflow": ["ws"],
+             "dram_bw": 32.0, "word_bits": 8, "clock_mhz": 500.0, "technology": None,
+             "systolic": False, "custom_dataflows": {}}
+    assert fixed_parameters(space) == [
+        ("pe_cols", 16), ("dataflow", "ws"), ("dram_bw", 32.0), ("word_bits", 8),
+        ("clock_mhz", 500.0), ("technology", None), ("systolic", False)]
+    assert fixed_parameters(None) == []
+
+
+def test_the_report_explains_the_hypervolume(run_dir):
+    """Before: "HV" and "hypervolume" with no word on what they are measured against."""
+    page = render_report(run_dir)
+    run = json.loads((run_dir / "run.json").read_text())
+    note = re.search(r'<p class="note" id="hypervolume-note">(.*?)</p>', page, re.S).group(1)
+    assert "Hypervolume (HV)" in note and "log10 objectives" in note
+    assert "reference point 1.1" in note and "1.1^3 = 1.331" in note
+    lo = 10 ** run["hypervolume"]["lo_log10"][0]
+    assert f"latency {lo:.4g} to" in note  # the bounds it is normalised to, in seconds
+
+
+def test_layers_carry_a_readable_label(run_dir):
+    data = _page_data(render_report(run_dir))
+    layers = data["designs"][0]["layers"]
+    assert layers[0]["label"] == "fc1"
+    assert all(len(layer["label"]) <= MAX_LABEL_CHARS for layer in layers)

@@ -11,6 +11,7 @@ import subprocess
 
 import pytest
 
+from codesign.results.names import MAX_LABEL_CHARS
 from codesign.results.report import write_report
 from codesign.workload.layer import Layer, LayerTable
 
@@ -112,3 +113,46 @@ def test_an_empty_front_renders_without_script_errors(tmp_path):
     assert 'data-rendered="yes"' in run.stdout
     _no_script_errors(run, run.stdout)
     assert "no feasible design in this run" in _svg(run.stdout, "pareto-plot")
+
+
+@pytest.fixture(scope="module")
+def long_names_run(tmp_path_factory):
+    """A run whose layers carry the node names real exporters write (module paths with
+    the op type; a 60-character name; a unique layer standing for 12 blocks)."""
+    from codesign.api import explore
+
+    blocks = [Layer.gemm(M=16, K=32, N=32, name=f"/encoder/layers.{i}/self_attention/q/MatMul")
+              for i in range(12)]
+    table = LayerTable.from_layers([
+        Layer.conv(N=1, G=1, K=8, C=4, P=6, Q=6, R=3, S=3, name="/conv_proj/Conv"),
+        *blocks,
+        Layer.gemm(M=4, K=32, N=10, name="/heads/head/" + "very_long_module_name_" * 3
+                   + "/Gemm")])
+    folder = tmp_path_factory.mktemp("long")
+    result = explore(table, population=6, generations=2, seed=0, out=folder, force=True,
+                     plot=False)
+    assert result.pareto, "the fixture run found no design"
+    write_report(folder, png=False)
+    return folder
+
+
+@pytest.mark.slow
+def test_layer_names_are_readable_no_label_is_clipped_and_colour_is_log(long_names_run,
+                                                                       tmp_path):
+    """Before: raw node names as axis labels, rotated off the plot's left and bottom edges,
+    and a linear colour scale on which every design had the same colour."""
+    import html
+    import json
+
+    run = _chromium(tmp_path, long_names_run / "report.html", "--dump-dom",
+                    fragment="#selftest")
+    dom = run.stdout
+    _no_script_errors(run, dom)
+    selftest = json.loads(html.unescape(re.search(r'data-selftest="([^"]*)"', dom).group(1)))
+    assert selftest["clipped"] == []
+    assert selftest["colour_scale"] == "log"
+    labels = re.findall(r'<text[^>]*class="layer-label"[^>]*>([^<]*)</text>',
+                        _svg(dom, "energy-plot"))
+    assert labels[0] == "conv_proj"
+    assert labels[1].startswith("encoder.layers.*") and labels[1].endswith("×12")
+    assert all(len(label) <= MAX_LABEL_CHARS and "/" not in label for label in labels), labels

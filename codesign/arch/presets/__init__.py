@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from codesign.arch.accelerator import Accelerator
-from codesign.arch.io import parse_accelerator, read_accelerator, read_technology
+from codesign.arch.io import parse_accelerator, parse_yaml, read_accelerator, read_technology
 from codesign.arch.technology import Technology
 from codesign.errors import ConfigError
 
@@ -48,13 +48,11 @@ def _unknown(name: str, what: str, names: tuple[str, ...]) -> ConfigError:
 
 def load_preset(name: str) -> Accelerator:
     """The bundled accelerator preset ``name`` (see `preset_names`)."""
-    import yaml
-
     names = preset_names()
     if name not in names:
         raise _unknown(name, "accelerator preset", names)
     text = _files().joinpath(f"{name}.yaml").read_text(encoding="utf-8")
-    return parse_accelerator(yaml.safe_load(text), f"preset {name}")
+    return parse_accelerator(parse_yaml(text, f"preset {name}"), f"preset {name}")
 
 
 def _looks_like_path(text: str) -> bool:
