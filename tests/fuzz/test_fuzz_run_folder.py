@@ -143,7 +143,7 @@ def _edit_checkpoint_state(folder, edit):
 def test_resume_from_a_damaged_checkpoint_is_one_line(case, good_run, tmp_path):
     folder = _copy(good_run, tmp_path)
     _edit_checkpoint_state(folder, RESUME_CASES[case])
-    _one_line(["explore", "--resume", folder, "--generations", "3", "--no-plot"], codes=(1,))
+    _one_line(["explore", "--resume", folder, "--generations", "3", "--no-plot"], codes=(2,))
 
 
 def test_resume_ignores_a_damaged_readable_copy(good_run, tmp_path):
