@@ -184,11 +184,12 @@ def check_state(state: RunState, n_var: int, n_hw_genes: int, n_layers: int,
         need(name, getattr(state, name), (n_objectives,), "fiu")
     memory = state.memory
     if memory is not None and memory.keys is not None:
-        n_m = memory.keys.shape[0] if memory.keys.ndim else -1
-        need("memory_keys", memory.keys, (n_m, n_hw_genes), "iu", 0)
-        need("memory_factors", memory.factors, (n_m, n_layers, 5, n_d), "iu", 1)
-        need("memory_order", memory.order, (n_m, n_layers, 3, n_d), "iu", 0, n_d - 1)
-        need("memory_score", memory.score, (n_m, n_layers), "fiu")
+        need("memory_keys", memory.keys, (None, n_hw_genes), "iu", 0)
+        if memory.keys.ndim == 2:
+            n_m = memory.keys.shape[0]
+            need("memory_factors", memory.factors, (n_m, n_layers, 5, n_d), "iu", 1)
+            need("memory_order", memory.order, (n_m, n_layers, 3, n_d), "iu", 0, n_d - 1)
+            need("memory_score", memory.score, (n_m, n_layers), "fiu")
     if problems:
         raise ConfigError(f"{where}: {'; '.join(problems)}; the file was damaged or edited "
                           "or is from another model or design space: start a new run")
