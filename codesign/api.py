@@ -221,7 +221,9 @@ def explore(
     (defaults: `DEFAULT_POPULATION` x `DEFAULT_GENERATIONS` when none is given).
     ``resume``: a run folder to continue from its checkpoint (its saved configuration is
     used; a budget given here replaces the saved one). Ctrl-C stops after writing the front
-    found so far; the result then has ``interrupted`` set.
+    found so far; the result then has ``interrupted`` set. A Ctrl-C once the search has
+    ended waits until the files are written, then raises `KeyboardInterrupt`; a second one
+    raises it at once.
     ``refine``: polish the final front, one of `REFINE_METHODS` (default `DEFAULT_REFINE`,
     or the saved run's); ``gradient`` needs the analytical cost model.
     ``constraints``: upper limits on any objective name, e.g. ``{"power": 2.0}`` or an

@@ -242,9 +242,12 @@ _COST_MODEL_HELP = ("Cost model: 'analytical' (default), an installed plugin's n
 @click.option("--population", type=click.IntRange(min=2), help="Designs per generation "
               "[default: 32].")
 @click.option("--max-evals", type=click.IntRange(min=1),
-              help="Stop after N design evaluations (mapper candidates included).")
+              help="At most N design evaluations (mapper candidates and the final remap "
+                   "included); too few for one generation and a remap is an error that says "
+                   "the minimum.")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
-              help="Stop after this many seconds of search.")
+              help="Seconds the search and the final remap may take together (the remap "
+                   "is scaled down to fit; start-up and writing the results come on top).")
 @click.option("--mapper-candidates", type=click.IntRange(min=2), default=4, show_default=True,
               help="Nested strategy: mapping candidates per layer and design.")
 @click.option("--mapper-steps", type=click.IntRange(min=0), default=1, show_default=True,
