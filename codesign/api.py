@@ -126,7 +126,7 @@ def _versions() -> dict[str, str]:
             "pymoo": getattr(pymoo, "__version__", "?")}
 
 
-def printable_path(path: str | Path) -> str:
+def _printable(path: str | Path) -> str:
     """``path`` as text that can be printed and written as UTF-8: a byte that is not UTF-8
     (kept by Python as a surrogate) shows as ``\\xNN``."""
     return os.fsencode(path).decode("utf-8", "backslashreplace")
@@ -137,7 +137,7 @@ def _check_path_text(path: str | Path, option: str) -> None:
     try:
         str(path).encode("utf-8")
     except UnicodeEncodeError:
-        raise ConfigError(f"{option} {printable_path(path)}: the name is not valid UTF-8 "
+        raise ConfigError(f"{option} {_printable(path)}: the name is not valid UTF-8 "
                           "(run.json and report.html record it as text); rename it or pick "
                           "another path") from None
 
@@ -549,11 +549,11 @@ def _resume_cost_model(cfg: dict[str, Any], folder: Path, given: Any) -> tuple[A
     `ConfigError` asking for ``--cost-model`` again.
     """
     from codesign.cost.analytical import AnalyticalCostModel
-    from codesign.cost.loading import DEFAULT_COST_MODEL, available_cost_models
+    from codesign.cost.loading import DEFAULT_COST_MODEL
 
     analytical = _class_path(AnalyticalCostModel)
     spec, used = cfg.get("cost_model_spec"), cfg.get("cost_model") or analytical
-    where = f"--resume {printable_path(folder)}"
+    where = f"--resume {_printable(folder)}"
     if spec is not None and not isinstance(spec, str) or not isinstance(used, str):
         raise ConfigError(f"{folder}/run.json: config.cost_model_spec and config.cost_model "
                           "must be strings; the file was damaged or edited: start a new run")
@@ -562,8 +562,8 @@ def _resume_cost_model(cfg: dict[str, Any], folder: Path, given: Any) -> tuple[A
         return given, f"{where}: cost model {_short(name)} (given again)"
     if not spec and used == analytical or spec == DEFAULT_COST_MODEL:
         return None, f"{where}: cost model analytical (built in)"
-    if spec and ":" not in spec and spec in available_cost_models():
-        return spec, f"{where}: cost model {spec!r} (installed plugin, entry point " \
+    if spec and ":" not in spec:  # a plugin name: only installed entry points can load
+        return spec, f"{where}: cost model {_short(spec)} (installed plugin, entry point " \
                      f"'codesign.cost_models')"
     named = spec or used
     raise ConfigError(f"{where}: the run used the cost model {_short(named)}, which a run "
@@ -575,7 +575,7 @@ def _resume_cost_model(cfg: dict[str, Any], folder: Path, given: Any) -> tuple[A
 def _short(text: str, limit: int = 80) -> str:
     """``text`` quoted, cut to ``limit`` characters with an ellipsis (a hostile file's
     value never fills an error message)."""
-    text = printable_path(text) if isinstance(text, str) else str(text)
+    text = _printable(text) if isinstance(text, str) else str(text)
     return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
@@ -587,7 +587,7 @@ def _check_same_model(cfg: dict[str, Any], folder: Path, cost_model: Any) -> Non
     used = cfg.get("cost_model") or _class_path(AnalyticalCostModel)
     now = _class_path(type(cost_model))
     if now != used:
-        raise ConfigError(f"--resume {printable_path(folder)}: the run used the cost model "
+        raise ConfigError(f"--resume {_printable(folder)}: the run used the cost model "
                           f"{_short(used)}, this one is {_short(now)}; resume with the same "
                           "model or start a new run with --out")
 
