@@ -35,6 +35,8 @@ class _Group(click.Group):
         # files written), a stop signal must not turn its exit status into 1 or -2/-15:
         # the interpreter's shutdown resets Python's handlers to the OS default, so the
         # process ends here, with the command's status, without that shutdown
+        if kwargs.get("standalone_mode") is False:  # the caller wants the return value
+            return self.main(*args, **kwargs)
         code: int | str | None = 0
         try:
             self.main(*args, **kwargs)
