@@ -190,7 +190,7 @@ def test_a_signal_while_starting_exits_130_and_keeps_the_old_run(model, tmp_path
     assert first.returncode == 0, first.stderr[-2000:]
     before = (out / "run.json").read_text()
     proc = _start(model, "--out", out, "--force", "--generations", "100000", *FAST)
-    time.sleep(0.7)  # start-up takes ~0.1 s, importing torch ~2 s
+    time.sleep(0.4)  # start-up takes ~0.1 s, importing torch 1-2 s
     proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, (proc.returncode, stderr[-2000:])
