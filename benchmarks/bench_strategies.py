@@ -6,8 +6,9 @@
 
 One evaluation is one design costed with one mapping per unique layer (the nested mapper's
 inner candidates count too, see `nested_evals_per_design`). Every run gets the same
-``--max-evals`` (a run stops after the generation that reaches it, so counts differ by less
-than one generation; the table shows the actual counts). Objectives: latency, energy, area.
+``--max-evals`` (a run never exceeds it: it stops before a generation that would, so
+counts fall short by less than one generation; the table shows the actual counts).
+Objectives: latency, energy, area.
 
 Reported per model and strategy, over the seeds: mean hypervolume and best EDP (J*s; the
 minimum over the front, which equals the minimum over every feasible design evaluated).

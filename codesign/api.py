@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import functools
+import os
 import platform
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -125,15 +126,37 @@ def _versions() -> dict[str, str]:
             "pymoo": getattr(pymoo, "__version__", "?")}
 
 
-def _prepare_out(out: Path, force: bool) -> None:
-    existing = [name for name in RUN_FILES if (out / name).exists()]
+def _printable(path: str | Path) -> str:
+    """``path`` as text that can be printed and written as UTF-8: a byte that is not UTF-8
+    (kept by Python as a surrogate) shows as ``\\xNN``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _check_path_text(path: str | Path, option: str) -> None:
+    """A path codesign will write into run.json and report.html must be valid UTF-8 text."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"{option} {_printable(path)}: the name is not valid UTF-8 "
+                          "(run.json and report.html record it as text); rename it or pick "
+                          "another path") from None
+
+
+def _check_out(out: Path, force: bool) -> list[str]:
+    """The run files already in ``out`` (a `ConfigError` if there are some and not
+    ``force``); nothing is removed here: `_clear_out` does that once every input is valid."""
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: exists and is not a folder; pick another path")
+    existing = [name for name in RUN_FILES if (out / name).exists()]
     if existing and not force:
         raise ConfigError(f"--out {out}: already holds a run ({', '.join(existing)}); pass "
                           "--force to overwrite it or --resume to continue it")
+    return existing
+
+
+def _clear_out(out: Path, existing: Sequence[str]) -> None:
     for name in existing:
-        (out / name).unlink()
+        (out / name).unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
 
 
@@ -147,6 +170,8 @@ def _guarded(fn: Callable[..., ExploreResult]) -> Callable[..., ExploreResult]:
 
         resume, out = kwargs.get("resume"), kwargs.get("out")
         folder = resume if resume is not None else out
+        if folder is not None:  # before the lock creates the folder
+            _check_path_text(folder, "--resume" if resume is not None else "--out")
         lock = (lock_folder(folder, "--resume" if resume is not None else "--out")
                 if folder is not None else contextlib.nullcontext())
         with interrupt_on_signals(), lock:
@@ -184,6 +209,7 @@ def explore(
     cost_model: Any = None,
     command: Sequence[str] | None = None,
     plot: bool = True,
+    notify: Callable[[str], None] | None = None,
 ) -> ExploreResult:
     """Search accelerator designs and per-layer mappings jointly; return the Pareto front.
 
@@ -195,7 +221,9 @@ def explore(
     (defaults: `DEFAULT_POPULATION` x `DEFAULT_GENERATIONS` when none is given).
     ``resume``: a run folder to continue from its checkpoint (its saved configuration is
     used; a budget given here replaces the saved one). Ctrl-C stops after writing the front
-    found so far; the result then has ``interrupted`` set.
+    found so far; the result then has ``interrupted`` set. A Ctrl-C once the search has
+    ended waits until the files are written, then raises `KeyboardInterrupt`; a second one
+    raises it at once.
     ``refine``: polish the final front, one of `REFINE_METHODS` (default `DEFAULT_REFINE`,
     or the saved run's); ``gradient`` needs the analytical cost model.
     ``constraints``: upper limits on any objective name, e.g. ``{"power": 2.0}`` or an
@@ -204,7 +232,15 @@ def explore(
     name, ``"package.module:Name"``) or a per-design function (wrapped in
     `FunctionCostModel`); default: the analytical model with the space's technology. A spec
     is saved in the run folder and ``resume`` loads it again; a model passed as an object
-    must be passed again to ``resume`` (it refuses to go on with another model).
+    must be passed again to ``resume`` (it refuses to go on with another model). A run
+    folder never names code to import: ``resume`` re-loads a ``package.module:Name`` spec
+    only when it is given again as ``cost_model``; without one it loads the analytical model
+    or an installed ``codesign.cost_models`` plugin by its registered name.
+    ``notify``: called with one line of text for what the user should know (which cost
+    model a resumed run uses); nothing is printed.
+    Every input is checked before ``out`` is touched: with ``force`` the old run's files are
+    removed only once the model, design space, cost model and options are valid. A run that
+    fails after it started records ``"status": "failed"`` and the error in ``run.json``.
     """
     from codesign.search.problem import parse_objectives
     from codesign.search.strategies import DEFAULT_STRATEGY
@@ -231,8 +267,7 @@ def explore(
         mapper_candidates, mapper_steps = cfg["mapper_candidates"], cfg["mapper_steps"]
         refine = refine if refine is not None else cfg.get("refine")
         seed = cfg["seed"]
-        if cost_model is None:
-            cost_model = _saved_cost_model(cfg, resume)
+        cost_model, which = _resume_cost_model(cfg, resume, cost_model)
         if generations is None and max_evals is None and time_limit_s is None:
             generations, max_evals = cfg["generations"], cfg["max_evals"]
             time_limit_s = cfg["time_limit_s"]
@@ -274,8 +309,9 @@ def explore(
                           f"{', '.join(REFINE_METHODS)}")
 
     out_path = Path(out) if out is not None else None
+    existing: list[str] = []
     if out_path is not None and resume is None:
-        _prepare_out(out_path, force)
+        existing = _check_out(out_path, force)  # removed only once every input is valid
 
     # -- heavy imports and inputs -------------------------------------------------------
     import torch
@@ -283,7 +319,6 @@ def explore(
     from codesign.device import resolve_device
     from codesign.mapping.batch import WorkloadTensors
     from codesign.search.problem import BatchEvaluator, MapperEffort
-    from codesign.search.run import run_search
 
     workload_info: dict[str, Any] = {"path": None, "input_shapes": None, "dims": None,
                                      "fusion": None}
@@ -292,6 +327,7 @@ def explore(
     else:
         from codesign.workload.table import load_onnx
 
+        _check_path_text(workload, "model")
         table = load_onnx(workload, input_shapes=input_shapes, dims=dims, fusion=fusion)
         workload_info = {"path": str(Path(workload).resolve()),
                          "input_shapes": {k: list(v) for k, v in (input_shapes or {}).items()}
@@ -303,6 +339,8 @@ def explore(
         from codesign.cost.analytical import AnalyticalCostModel
 
         cost_model = AnalyticalCostModel(resolve_technology(space.technology))
+    if resume is not None:
+        _check_same_model(cfg, resume, cost_model)
     if refine == "gradient":
         from codesign.cost.analytical import AnalyticalCostModel
 
@@ -340,9 +378,66 @@ def explore(
 
     from codesign.results.export import write_json
     from codesign.search.checkpoint import write_checkpoint
+    from codesign.search.run import check_budget, check_state
 
-    if out_path is not None:
+    if saved_state is None:
+        check_budget(evaluator, strat, budget)
+    else:
+        check_state(saved_state, evaluator.n_var, space.n_genes, evaluator.n_layers,
+                    len(objectives), f"{resume}/checkpoint.npz")
+        if notify is not None:  # every input is valid: say which model goes on
+            notify(which)
+    written = False
+    try:
+        if out_path is not None:
+            _clear_out(out_path, existing)
+            write_json(out_path / "run.json", run)
+        state, refined = _search(out_path, evaluator, strat, algorithm, budget, seed,
+                                 saved_state, refine, dev, progress)
+        from codesign.search.interrupt import deferred_signals
+
+        # from here on a first Ctrl-C/SIGTERM waits until every file is written (they
+        # belong together); a second one stops at once
+        with deferred_signals() as received:
+            if out_path is not None:
+                write_checkpoint(out_path, *state.to_checkpoint())
+            result = _result(run, evaluator, space, table, state, refine, refined)
+            if out_path is not None:
+                result.write(out_path, plot=plot)
+            written = True
+        if received:  # the run finished and is written; the signal still stops the caller
+            raise KeyboardInterrupt("stopped while the results were written")
+        return result
+    except KeyboardInterrupt:  # stopped outside the search loop (a second Ctrl-C, say)
+        if not written:
+            _record_stop(out_path, run, "interrupted", None)
+        raise
+    except Exception as exc:  # disk full, out of memory, a failing cost model
+        _record_stop(out_path, run, "failed", exc)
+        raise
+
+
+def _record_stop(out_path: Path | None, run: dict[str, Any], status: str,
+                 exc: BaseException | None) -> None:
+    """Say in run.json that the run stopped early (best effort: the disk may be full)."""
+    if out_path is None:
+        return
+    from codesign.results.export import write_json
+
+    run.update({"status": status, "interrupted": status == "interrupted",
+                "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")})
+    if exc is not None:
+        run["error"] = f"{type(exc).__name__}: {exc}"[:2000]
+    with contextlib.suppress(Exception):
         write_json(out_path / "run.json", run)
+
+
+def _search(out_path: Path | None, evaluator, strat, algorithm: str, budget: Budget,
+            seed: int, saved_state: RunState | None, refine: str, dev,
+            progress: Callable[[GenerationStats], None] | None) -> tuple[RunState, Any]:
+    """The search (and the optional refinement), checkpointed after every generation."""
+    from codesign.search.checkpoint import write_checkpoint
+    from codesign.search.run import run_search
 
     def on_generation(state: RunState, stats: GenerationStats) -> None:
         if out_path is not None:
@@ -358,9 +453,12 @@ def explore(
             from codesign.search.gradient import refine_run
 
             refined = refine_run(state, evaluator, on_generation=on_generation)
-    if out_path is not None:
-        write_checkpoint(out_path, *state.to_checkpoint())
+    return state, refined
 
+
+def _result(run: dict[str, Any], evaluator, space: DesignSpace, table: LayerTable,
+            state: RunState, refine: str, refined: Any) -> ExploreResult:
+    """The front re-costed exactly, and run.json's final record."""
     pareto = _pareto(evaluator, space, table, state)
     run.update({
         "status": "interrupted" if state.interrupted else "done",
@@ -380,13 +478,7 @@ def explore(
             "reference_point": 1.1,
         },
     })
-    result = ExploreResult(pareto=pareto, history=list(state.history), run=run, table=table)
-    if out_path is not None:
-        from codesign.search.interrupt import deferred_signals
-
-        with deferred_signals():  # a first Ctrl-C/SIGTERM now waits until every file is written
-            result.write(out_path, plot=plot)
-    return result
+    return ExploreResult(pareto=pareto, history=list(state.history), run=run, table=table)
 
 
 def _infeasible_record(evaluator: Any, table: LayerTable) -> dict[str, Any]:
@@ -481,21 +573,57 @@ def _class_path(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-def _saved_cost_model(cfg: dict[str, Any], folder: Path) -> str | None:
-    """The cost model a resumed run must use: its saved spec, ``None`` for the analytical
-    default; `ConfigError` when the run used a model given as an object (not recorded)."""
+def _resume_cost_model(cfg: dict[str, Any], folder: Path, given: Any) -> tuple[Any, str]:
+    """The cost model a resumed run uses and a line saying which.
+
+    A run folder never names code to import (docs/GUARANTEES.md, "Safety"): a model the
+    caller gives again is used (`_check_same_model` compares it with the saved one later);
+    otherwise only the analytical model or an installed ``codesign.cost_models`` plugin,
+    by its registered name, is loaded. A ``module:Name`` spec in run.json is a
+    `ConfigError` asking for ``--cost-model`` again.
+    """
+    from codesign.cost.analytical import AnalyticalCostModel
+    from codesign.cost.loading import DEFAULT_COST_MODEL
+
+    analytical = _class_path(AnalyticalCostModel)
+    spec, used = cfg.get("cost_model_spec"), cfg.get("cost_model") or analytical
+    where = f"--resume {_printable(folder)}"
+    if spec is not None and not isinstance(spec, str) or not isinstance(used, str):
+        raise ConfigError(f"{folder}/run.json: config.cost_model_spec and config.cost_model "
+                          "must be strings; the file was damaged or edited: start a new run")
+    if given is not None:
+        name = given if isinstance(given, str) else _class_path(type(given))
+        return given, f"{where}: cost model {_short(name)} (given again)"
+    if not spec and used == analytical or spec == DEFAULT_COST_MODEL:
+        return None, f"{where}: cost model analytical (built in)"
+    if spec and ":" not in spec:  # a plugin name: only installed entry points can load
+        return spec, f"{where}: cost model {_short(spec)} (installed plugin, entry point " \
+                     f"'codesign.cost_models')"
+    named = spec or used
+    raise ConfigError(f"{where}: the run used the cost model {_short(named)}, which a run "
+                      "folder cannot load (it never names code to import); pass it again "
+                      f"with --cost-model {_short(named)} (or explore(..., resume=..., "
+                      "cost_model=...))")
+
+
+def _short(text: str, limit: int = 80) -> str:
+    """``text`` quoted, cut to ``limit`` characters with an ellipsis (a hostile file's
+    value never fills an error message)."""
+    text = _printable(text) if isinstance(text, str) else str(text)
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def _check_same_model(cfg: dict[str, Any], folder: Path, cost_model: Any) -> None:
+    """A resumed run goes on with the model it started with (its class, as run.json names
+    it); the archive's objectives would otherwise mix two models."""
     from codesign.cost.analytical import AnalyticalCostModel
 
-    spec = cfg.get("cost_model_spec")
-    if spec:
-        return str(spec)
-    analytical = _class_path(AnalyticalCostModel)
-    used = cfg.get("cost_model") or analytical
-    if used != analytical:
-        raise ConfigError(f"--resume {folder}: the run used the cost model {used}, given as "
-                          "an object, which a run folder cannot record; pass it again "
-                          "(explore(..., resume=..., cost_model=...) or --cost-model SPEC)")
-    return None
+    used = cfg.get("cost_model") or _class_path(AnalyticalCostModel)
+    now = _class_path(type(cost_model))
+    if now != used:
+        raise ConfigError(f"--resume {_printable(folder)}: the run used the cost model "
+                          f"{_short(used)}, this one is {_short(now)}; resume with the same "
+                          "model or start a new run with --out")
 
 
 def _load_resume(folder: Path) -> tuple[dict[str, Any], RunState]:
@@ -507,15 +635,16 @@ def _load_resume(folder: Path) -> tuple[dict[str, Any], RunState]:
     try:
         saved = json.loads(run_json.read_text())
         saved["config"]["workload"]  # noqa: B018 - check the key exists
-    except (OSError, ValueError, KeyError, TypeError):
-        raise RunError(f"--resume {folder}: no readable run.json with a config; is this a "
-                       "codesign explore output folder?") from None
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        raise ConfigError(f"{run_json}: not a readable run.json with a config; is {folder} a "
+                          "codesign explore output folder?") from None
     state, arrays = read_checkpoint(folder)
     try:
         restored = RunState.from_checkpoint(state, arrays)
         if not all(isinstance(row, dict) for row in restored.history):
             raise TypeError("history rows must be objects")
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as exc:
-        raise RunError(f"--resume {folder}: checkpoint holds unexpected values "
-                       f"({type(exc).__name__}: {exc}); start a new run") from None
+        raise ConfigError(f"{folder}/checkpoint.npz: holds unexpected values "
+                          f"({type(exc).__name__}: {str(exc)[:200]}); the file was damaged "
+                          "or edited: start a new run") from None
     return saved, restored

@@ -2,13 +2,17 @@
 
 A thin layer over the library API. This module is the only error boundary: a
 `CodesignError` about the input (model, accelerator, mapping, config) prints one line and
-exits 2, a failed run prints ``Error: ...`` and exits 1; anything else is a bug and keeps its
+exits 2, a failed run prints ``Error: ...`` and exits 1; Ctrl-C, SIGTERM or SIGHUP at any
+moment of a command print ``Aborted!`` and exit 130; anything else is a bug and keeps its
 traceback. The library (and torch) are imported inside commands so ``codesign --help``
 stays fast.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sys
 from collections.abc import Callable
 
@@ -18,16 +22,45 @@ from codesign import __version__
 
 INPUT_ERROR_EXIT = 2
 RUN_ERROR_EXIT = 1
+#: Exit status after Ctrl-C, SIGTERM or SIGHUP (128 + SIGINT, as shells report Ctrl-C).
+INTERRUPT_EXIT = 130
 
 
 class _Group(click.Group):
-    """Turns `CodesignError` into one line and an exit code."""
+    """Turns `CodesignError` into one line and an exit code, and every stop signal into
+    ``Aborted!`` and `INTERRUPT_EXIT`."""
+
+    def __call__(self, *args, **kwargs):
+        # the real process (CliRunner calls main() itself). Once the command is done (its
+        # files written), a stop signal must not turn its exit status into 1 or -2/-15:
+        # the interpreter's shutdown resets Python's handlers to the OS default, so the
+        # process ends here, with the command's status, without that shutdown
+        if kwargs.get("standalone_mode") is False:  # the caller wants the return value
+            return self.main(*args, **kwargs)
+        code: int | str | None = 0
+        try:
+            self.main(*args, **kwargs)
+        except SystemExit as exc:
+            code = exc.code
+        finally:
+            _flush()
+            _exit_on_stop_signals()
+        if isinstance(code, str):
+            click.echo(code, err=True)
+            code = 1
+        _flush()
+        os._exit(code or 0)
 
     def invoke(self, ctx: click.Context):
         from codesign.errors import CodesignError, RunError
+        from codesign.search.interrupt import interrupt_on_signals
 
         try:
-            return super().invoke(ctx)
+            with interrupt_on_signals():  # SIGTERM/SIGHUP from the first moment, like Ctrl-C
+                return super().invoke(ctx)
+        except KeyboardInterrupt:  # click would say "Aborted!" and exit 1
+            click.echo("Aborted!", err=True)
+            ctx.exit(INTERRUPT_EXIT)
         except RunError as exc:
             click.echo(f"Error: {_bounded(str(exc))}", err=True)
             ctx.exit(RUN_ERROR_EXIT)
@@ -48,6 +81,25 @@ def _bounded(message: str) -> str:
     if len(message) <= MAX_ERROR_CHARS:
         return message
     return message[: MAX_ERROR_CHARS - 1003] + " … " + message[-1000:]
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
+            stream.flush()
+
+
+def _exit_on_stop_signals() -> None:
+    """From now on (the command is done, its files written), a stop signal ends the
+    process at once with `INTERRUPT_EXIT`; one the caller ignores stays ignored."""
+    def stop(signum: int, frame: object) -> None:
+        os._exit(INTERRUPT_EXIT)
+
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None and signal.getsignal(sig) in (signal.SIG_DFL,
+                                                         signal.default_int_handler):
+            signal.signal(sig, stop)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -141,11 +193,15 @@ class _Progress:
         self.width = 0
 
     def __call__(self, stats) -> None:
-        gen = f"gen {stats.generation}" + (f"/{self.total}" if self.total else "")
+        if stats.phase == "search":
+            gen = f"gen {stats.generation}" + (f"/{self.total}" if self.total else "")
+        else:  # the final mapping of the front, after the last generation
+            gen = stats.phase
+        note = f"  ({stats.note})" if stats.note else ""
         best = "  ".join(f"{name} {value:.3g}{_OBJECTIVE_UNITS.get(name, '')}"
                          for name, value in stats.best.items())
         line = (f"{gen}  evals {stats.n_evals}  HV {stats.hypervolume:.4g}  "
-                f"pareto {stats.n_pareto}  {best}  {stats.evals_per_s:.0f} evals/s")
+                f"pareto {stats.n_pareto}  {best}  {stats.evals_per_s:.0f} evals/s{note}")
         if self.tty:
             click.echo("\r" + line.ljust(self.width), nl=False, err=True)
             self.width = len(line)
@@ -207,9 +263,12 @@ _COST_MODEL_HELP = ("Cost model: 'analytical' (default), an installed plugin's n
 @click.option("--population", type=click.IntRange(min=2), help="Designs per generation "
               "[default: 32].")
 @click.option("--max-evals", type=click.IntRange(min=1),
-              help="Stop after N design evaluations (mapper candidates included).")
+              help="At most N design evaluations (mapper candidates and the final remap "
+                   "included); too few for one generation and a remap is an error that says "
+                   "the minimum.")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
-              help="Stop after this many seconds of search.")
+              help="Seconds the search and the final remap may take together (the remap "
+                   "is scaled down to fit; start-up and writing the results come on top).")
 @click.option("--mapper-candidates", type=click.IntRange(min=2), default=4, show_default=True,
               help="Nested strategy: mapping candidates per layer and design.")
 @click.option("--mapper-steps", type=click.IntRange(min=0), default=1, show_default=True,
@@ -243,7 +302,20 @@ def explore(model: str | None, space_path: str | None, objectives: str,
             limits: tuple, cost_model: str | None) -> None:
     """Search accelerator designs and per-layer mappings for an ONNX MODEL; write the
     Pareto front (pareto.csv, designs.json, history.csv, run.json, pareto.png) and
-    report.html (why each design wins; see `codesign report`) to --out."""
+    report.html (why each design wins; see `codesign report`) to --out.
+
+    \b
+    Progress (stderr), one line per generation, then "remap" for the final mapping of
+    the front:
+      evals   design evaluations so far (mapper candidates included)
+      HV      hypervolume of the front so far, higher is better: objectives in log10,
+              normalised to [0, 1] between the best and worst of the first generation's
+              feasible designs, against the reference point 1.1 in each (run.json
+              "hypervolume" has the bounds)
+      pareto  designs on the front; then the best value of each objective
+
+    Ctrl-C, SIGTERM or SIGHUP write the front found so far and exit 130.
+    """
     from pathlib import Path
 
     from codesign.api import DEFAULT_GENERATIONS
@@ -272,7 +344,8 @@ def explore(model: str | None, space_path: str | None, objectives: str,
             device=device, out=out, force=force, resume=resume,
             input_shapes=dict(input_shapes) or None, dims=dict(dims) or None, fusion=fusion,
             progress=progress, command=["codesign", *sys.argv[1:]], plot=not no_plot,
-            constraints=dict(limits) or None, cost_model=cost_model)
+            constraints=dict(limits) or None, cost_model=cost_model,
+            notify=lambda line: click.echo(line, err=True))
     finally:
         progress.close()
     folder = resume or out
@@ -284,7 +357,7 @@ def explore(model: str | None, space_path: str | None, objectives: str,
         click.echo(f"Warning: {_no_design_reason(run)}", err=True)
     if result.interrupted:
         click.echo("Aborted!", err=True)
-        sys.exit(130)
+        sys.exit(INTERRUPT_EXIT)
 
 
 def _no_design_reason(run: dict) -> str:

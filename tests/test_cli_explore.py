@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -144,3 +145,116 @@ def test_ctrl_c_writes_the_front_so_far_and_exits_130(tiny_model, tmp_path, monk
     run = json.loads((out / "run.json").read_text())
     assert run["interrupted"] is True and run["generations_done"] == 2
     assert _rows(out)
+
+
+# -- issue 14: inputs are checked before an existing run is touched; failures are recorded ----
+
+def _one_error_line(result, code):
+    assert result.exit_code == code, (result.exit_code, result.output, result.exception)
+    assert "Traceback" not in result.output
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, \
+        result.stderr
+    return result.stderr
+
+
+def _no_mac_model(folder):
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])], "relu",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    path = folder / "relu.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def test_force_with_a_bad_input_keeps_the_previous_run(tiny_model, tmp_path):
+    # --force used to delete the old run first, then fail on the model: the folder was left
+    # with only .codesign.lock
+    out = tmp_path / "run"
+    assert CliRunner().invoke(main, ["explore", tiny_model, "--out", str(out),
+                                     *FAST]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    truncated = tmp_path / "trunc.onnx"
+    truncated.write_bytes(Path(tiny_model).read_bytes()[:100])
+    for args in ([str(truncated)], [str(_no_mac_model(tmp_path))],
+                 [tiny_model, "--cost-model", "os:system"],
+                 [tiny_model, "--max-evals", "1"],
+                 [tiny_model, "--objectives", "latency,speed"]):
+        result = CliRunner().invoke(main, ["explore", *args, "--out", str(out), "--force",
+                                           *FAST])
+        _one_error_line(result, 2)
+        after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+        assert after == before, args
+
+
+def test_a_callable_that_is_not_a_cost_model_is_one_line(tiny_model, tmp_path):
+    # os.system was wrapped as a per-design function: a TypeError traceback mid-run and a
+    # run.json left saying "running"
+    out = tmp_path / "run"
+    message = _one_error_line(CliRunner().invoke(main, [
+        "explore", tiny_model, "--cost-model", "os:system", "--out", str(out), *FAST]), 2)
+    assert "is not a cost model" in message and "(accelerator, layers, mappings)" in message
+    assert not out.exists()  # nothing was started
+
+
+def test_an_out_name_that_is_not_utf8_is_refused_before_the_search(tiny_model, tmp_path):
+    # it used to run the whole search, then fail on report.html (UnicodeEncodeError)
+    import os
+
+    out = os.fsdecode(os.fsencode(str(tmp_path)) + b"/run\xff")
+    message = _one_error_line(CliRunner().invoke(main, ["explore", tiny_model, "--out", out,
+                                                        *FAST]), 2)
+    assert "run\\xff: the name is not valid UTF-8" in message
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_run_that_fails_says_failed_in_run_json(tiny_model, tmp_path, monkeypatch):
+    # a full disk used to leave run.json at "running"
+    from codesign.errors import RunError
+    from codesign.search import checkpoint
+
+    calls = []
+
+    def disk_full(folder, state, arrays):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RunError(f"{folder}/checkpoint.npz: cannot write (No space left on device); "
+                           "check the free space and the folder's permissions")
+
+    monkeypatch.setattr(checkpoint, "write_checkpoint", disk_full)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(main, ["explore", tiny_model, "--out", str(out), *FAST])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    last = result.stderr.splitlines()[-1]  # after the progress line of generation 1
+    assert last.startswith("Error: ") and "No space left on device" in last
+    run = json.loads((out / "run.json").read_text())
+    assert run["status"] == "failed" and run["interrupted"] is False
+    assert run["error"].startswith("RunError: ") and "No space left" in run["error"]
+
+
+def test_progress_labels_the_remap_and_help_explains_hv(tiny_model, tmp_path):
+    result = CliRunner().invoke(main, ["explore", tiny_model, "--out", str(tmp_path / "r"),
+                                       *FAST])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if " evals " in line]
+    # "gen 3/3" used to be printed twice: the second was the final remap
+    assert [line.split("  ")[0] for line in lines] == ["gen 1/3", "gen 2/3", "gen 3/3", "remap"]
+    help_text = CliRunner().invoke(main, ["explore", "--help"]).output
+    assert "HV      hypervolume of the front so far" in help_text
+    assert "normalised to [0, 1]" in help_text
+
+
+def test_a_max_evals_below_the_minimum_says_the_minimum(tiny_model, tmp_path):
+    # --max-evals 1 used to run 833 evaluations: 8 designs x (4 x 2 + 1) = 72 for one
+    # generation, 32 + 1 for the smallest remap
+    message = _one_error_line(CliRunner().invoke(main, [
+        "explore", tiny_model, "--out", str(tmp_path / "r"), "--max-evals", "1",
+        "--population", "8", "--mapper-candidates", "4", "--device", "cpu", "--no-plot"]), 2)
+    assert "needs at least 105 evaluations" in message
+    ok = CliRunner().invoke(main, [
+        "explore", tiny_model, "--out", str(tmp_path / "s"), "--max-evals", "300",
+        "--population", "8", "--mapper-candidates", "4", "--device", "cpu", "--no-plot"])
+    assert ok.exit_code == 0, ok.output
+    run = json.loads((tmp_path / "s" / "run.json").read_text())
+    assert run["evaluations"] <= 300
+    assert "remap" in ok.stderr and "scaled down to stay within --max-evals" in ok.stderr

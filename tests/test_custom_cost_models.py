@@ -172,17 +172,28 @@ def test_cli_explore_cost_model_and_max(plugin, gemm_onnx, tmp_path):
         "n_pes": 64.0, "power": 100.0}
 
 
-def test_resume_reloads_a_cost_model_given_by_spec(plugin, gemm_onnx, tmp_path):
+def test_resume_reloads_a_module_cost_model_only_when_named_again(plugin, gemm_onnx, tmp_path):
+    # a run folder never names code to import: run.json's spec is not imported on its own
     out = tmp_path / "run"
     first = CliRunner().invoke(main, ["explore", gemm_onnx, "--cost-model", plugin,
                                       "--objectives", "latency,n_pes", "--out", str(out), *FAST])
     assert first.exit_code == 0, first.output
     assert json.loads((out / "run.json").read_text())["config"]["cost_model_spec"] == plugin
-    more = CliRunner().invoke(main, ["explore", "--resume", str(out), "--generations", "3"])
+    sys.modules.pop("cs_pe_plugin", None)
+    refused = CliRunner().invoke(main, ["explore", "--resume", str(out), "--generations", "3"])
+    assert refused.exit_code == 2, refused.output
+    assert f"pass it again with --cost-model '{plugin}'" in refused.stderr
+    assert "cs_pe_plugin" not in sys.modules
+    more = CliRunner().invoke(main, ["explore", "--resume", str(out), "--generations", "3",
+                                     "--cost-model", plugin])
     assert more.exit_code == 0, more.output  # n_pes exists only in the plugin's model
+    assert f"--resume {out}: cost model '{plugin}' (given again)" in more.stderr
     run = json.loads((out / "run.json").read_text())
     assert run["config"]["cost_model"] == "cs_pe_plugin:PeModel"
     assert run["generations_done"] == 3
+    other = CliRunner().invoke(main, ["explore", "--resume", str(out), "--generations", "4",
+                                      "--cost-model", "analytical"])
+    assert other.exit_code == 2 and other.stderr.startswith("Error: ")  # n_pes unknown there
 
 
 def test_resume_refuses_to_swap_an_unrecorded_cost_model(tmp_path):
@@ -193,6 +204,13 @@ def test_resume_refuses_to_swap_an_unrecorded_cost_model(tmp_path):
     again = codesign.explore(TABLE, resume=tmp_path / "run", generations=3, plot=False,
                              cost_model=PeModel())
     assert again.run["generations_done"] == 3
+
+    class OtherPeModel(PeModel):
+        pass
+
+    with pytest.raises(ConfigError, match="resume with the same model"):
+        codesign.explore(TABLE, resume=tmp_path / "run", generations=4, plot=False,
+                         cost_model=OtherPeModel())
 
 
 @pytest.mark.parametrize(("args", "message"), [

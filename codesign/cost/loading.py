@@ -124,14 +124,37 @@ def as_cost_model(target: Any, where: str = "cost model") -> CostModel:
                               "function") from exc
         return _check(model, where)
     if isinstance(target, CostModel):
-        return target
+        return _check(target, where)
     if callable(target):
         if _n_required_params(target) == 0:
             return _check(target(), where)
+        if not _accepts(target, 3):
+            raise ConfigError(f"{where}: {_name(target)} is not a cost model: a per-design "
+                              "function must take (accelerator, layers, mappings) and return "
+                              "a dict, a cost model class or object needs an evaluate(hardware, "
+                              "workload, mappings) method (see docs/API.md, 'Custom cost "
+                              "models')")
         from codesign.cost.function import FunctionCostModel
 
         return FunctionCostModel(target, getattr(target, "extra_objectives", ()))
     return _check(target, where)
+
+
+def _name(target: Any) -> str:
+    name = getattr(target, "__qualname__", None) or type(target).__name__
+    module = getattr(target, "__module__", None)
+    return f"{module}.{name}" if module else str(name)
+
+
+def _accepts(fn: Any, n_args: int) -> bool:
+    """Whether ``fn`` can be called with ``n_args`` positional arguments (as far as its
+    signature tells; one that cannot be inspected, like some builtins, cannot be checked and
+    is refused)."""
+    try:
+        inspect.signature(fn).bind(*range(n_args))
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _n_required_params(fn: Any) -> int:
@@ -144,7 +167,9 @@ def _n_required_params(fn: Any) -> int:
 
 
 def _check(model: Any, where: str) -> CostModel:
-    if not isinstance(model, CostModel):
+    """``model`` if it is a cost model: an ``evaluate`` method that takes (hardware,
+    workload, mappings)."""
+    if not isinstance(model, CostModel) or not _accepts(model.evaluate, 3):
         raise ConfigError(f"{where}: {type(model).__name__} is not a cost model; it needs an "
                           "evaluate(hardware, workload, mappings) -> CostResult method "
                           "(see docs/API.md, 'Custom cost models')")

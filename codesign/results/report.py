@@ -71,6 +71,8 @@ def read_run(run_dir: str | Path) -> dict[str, Any]:
         data = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise _fail(path, f"not readable JSON ({exc})") from None
+    except RecursionError:
+        raise _fail(path, "JSON nested too deep to read (damaged or edited)") from None
     designs = data.get("designs") if isinstance(data, dict) else None
     if not isinstance(designs, list):
         raise _fail(path, "no 'designs' list")
@@ -96,6 +98,9 @@ def read_run(run_dir: str | Path) -> dict[str, Any]:
             run = json.loads((folder / "run.json").read_text())
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise _fail(folder / "run.json", f"not readable JSON ({exc})") from None
+        except RecursionError:
+            raise _fail(folder / "run.json", "JSON nested too deep to read (damaged or "
+                        "edited)") from None
     objectives = data.get("objectives") or run.get("config", {}).get("objectives") or []
     return {"folder": str(folder), "objectives": list(objectives), "designs": designs,
             "history": history, "run": run if isinstance(run, dict) else {}}

@@ -235,6 +235,9 @@ def _read_json(path: Path, run_dir: Path) -> Any:
                           "output folder?") from None
     except ValueError as exc:
         raise ConfigError(f"{path}: not valid JSON ({exc}); re-run explore") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: JSON nested too deep to read (damaged or edited); "
+                          "re-run explore") from None
 
 
 def _run_table(run_dir: Path, run: dict, layers: list[dict]) -> tuple[LayerTable, list[str]]:
@@ -320,6 +323,10 @@ def _design_inputs(run_dir: Path, designs: Any, run: Any, design_id: int,
     source = f"{run_dir}/designs.json design {design_id}"
     accelerator = parse_accelerator(entry["accelerator"], source=source)
     layers = entry["layers"]
+    if isinstance(layers, list) and not layers:
+        raise ConfigError(f"{source}: 'layers' is empty, so there is nothing to differentiate "
+                          "(every design has one entry per unique layer); pass a folder "
+                          "codesign explore wrote")
     mappings = [Mapping.from_json(e["mapping"], where=f"{source} layer {i}")
                 for i, e in enumerate(layers)]
     table, notes = _run_table(run_dir, run, layers)

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from codesign.atomic import atomic_write_bytes, atomic_write_text
-from codesign.errors import RunError
+from codesign.errors import ConfigError, RunError
 
 __all__ = [
     "CHECKPOINT_ARRAYS",
@@ -68,16 +69,27 @@ def read_checkpoint(folder: str | Path) -> tuple[dict[str, Any], dict[str, np.nd
         elif json_path.is_file():  # a checkpoint from before the state was embedded
             state = json.loads(json_path.read_text())
         else:
-            raise RunError(f"{folder}: no checkpoint state (expected {CHECKPOINT_JSON}); "
-                           "start a new run with --out instead")
-    except (OSError, ValueError) as exc:
-        raise RunError(f"{folder}: checkpoint is unreadable ({exc}); start a new run") from None
+            raise ConfigError(f"{npz_path}: no checkpoint state inside and no "
+                              f"{CHECKPOINT_JSON}; start a new run with --out instead")
+    except PermissionError as exc:
+        raise RunError(f"{npz_path}: cannot read the checkpoint ({exc.strerror}); check its "
+                       "permissions") from None
+    except EOFError:  # np.load of an empty file (never to be taken for Ctrl-D)
+        raise ConfigError(f"{npz_path}: the checkpoint is empty (0 bytes: the disk was full "
+                          "or the file was cut); start a new run") from None
+    except zipfile.BadZipFile as exc:
+        raise ConfigError(f"{npz_path}: the checkpoint is damaged, not a whole .npz file "
+                          f"({exc}); start a new run") from None
+    except (OSError, ValueError, RecursionError, zipfile.LargeZipFile) as exc:
+        raise ConfigError(f"{npz_path}: the checkpoint is unreadable "
+                          f"({type(exc).__name__}: {str(exc)[:200]}); start a new run") from None
     generation = arrays.get("generation")
     if not isinstance(state, dict) or generation is None or generation.shape != () \
             or generation.dtype.kind not in "iu":
-        raise RunError(f"{folder}: checkpoint is not one codesign wrote (no generation "
-                       "number); start a new run")
+        raise ConfigError(f"{npz_path}: not a checkpoint codesign wrote (no generation "
+                          "number); start a new run")
     if int(generation) != state.get("generation"):
-        raise RunError(f"{folder}: {CHECKPOINT_JSON} and {CHECKPOINT_ARRAYS} are from different "
-                       "generations (interrupted while saving?); start a new run")
+        raise ConfigError(f"{npz_path}: its arrays and its state ({CHECKPOINT_JSON} for an "
+                          "older checkpoint) are from different generations (interrupted "
+                          "while saving, or edited); start a new run")
     return state, arrays

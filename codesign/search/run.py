@@ -27,9 +27,16 @@ from codesign.search.problem import (
 )
 from codesign.search.strategies import ALGORITHMS, Strategy
 
-__all__ = ["Budget", "GenerationStats", "RunState", "generation_stats", "make_algorithm",
+__all__ = ["REMAP_TIME_SHARE", "Budget", "GenerationStats", "RunState", "check_budget",
+           "check_state",
+           "generation_evals", "generation_stats", "make_algorithm", "minimum_evals",
            "remap_reserve",
            "run_search"]
+
+
+#: With a time limit and a final remap, the search stops at (1 - this) of the limit and
+#: the remap gets the rest (scaled down to fit, `_remap`): the limit bounds the whole run.
+REMAP_TIME_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,8 @@ class GenerationStats:
     """What the progress display shows after a generation.
 
     ``best`` maps each objective to the best feasible value found so far; ``phase`` is
-    ``search`` for a generation, ``remap`` for the final mapping of the front.
+    ``search`` for a generation, ``remap`` for the final mapping of the front; ``note``
+    says how the remap was scaled down to stay within the budget (not a history column).
     """
 
     generation: int
@@ -76,6 +84,7 @@ class GenerationStats:
     wall_s: float
     evals_per_s: float
     phase: str = "search"
+    note: str = ""
 
     def to_row(self) -> dict[str, Any]:
         row = {"generation": self.generation, "phase": self.phase, "evaluations": self.n_evals,
@@ -137,6 +146,55 @@ class RunState:
         )
 
 
+def check_state(state: RunState, n_var: int, n_hw_genes: int, n_layers: int,
+                n_objectives: int, where: str) -> None:
+    """Raise `ConfigError` naming ``where`` (the checkpoint file) if the arrays of a
+    restored ``state`` do not fit this run: shapes, integer factors, genes that are finite
+    and in [0, 1], finite positive objectives. A damaged or edited checkpoint otherwise
+    fails deep inside pymoo or the decoder."""
+    n_d = 8  # the loop dims N G K C P Q R S
+    problems: list[str] = []
+
+    def need(name: str, array: np.ndarray | None, shape: tuple[int | None, ...], kind: str,
+             lo: float | None = None, hi: float | None = None) -> None:
+        if array is None:
+            return
+        a = np.asarray(array)
+        if a.ndim != len(shape) or any(n is not None and n != m
+                                       for n, m in zip(shape, a.shape, strict=True)):
+            want = ", ".join("N" if n is None else str(n) for n in shape)
+            problems.append(f"{name} has shape {list(a.shape)}, expected [{want}]")
+        elif a.dtype.kind not in kind:
+            problems.append(f"{name} holds {a.dtype} values, expected numbers")
+        elif a.size and (not np.isfinite(a).all() or (lo is not None and a.min() < lo)
+                         or (hi is not None and a.max() > hi)):
+            bounds = "finite" + (f" and in [{lo}, {hi}]" if hi is not None else
+                                 f" and >= {lo}" if lo is not None else "")
+            problems.append(f"{name} holds values that are not {bounds}")
+
+    archive = state.archive
+    need("population", state.population, (None, n_var), "fiu", 0.0, 1.0)
+    if state.population is not None and not problems and len(state.population) == 0:
+        problems.append("population is empty")
+    need("archive_objectives", archive.objectives, (None, n_objectives), "fiu", 0.0)
+    need("archive_hw_genes", archive.hw_genes, (len(archive), n_hw_genes), "fiu", 0.0, 1.0)
+    need("archive_factors", archive.factors, (len(archive), n_layers, 5, n_d), "iu", 1)
+    need("archive_order", archive.order, (len(archive), n_layers, 3, n_d), "iu", 0, n_d - 1)
+    for name in ("hv_lo", "hv_hi"):
+        need(name, getattr(state, name), (n_objectives,), "fiu")
+    memory = state.memory
+    if memory is not None and memory.keys is not None:
+        need("memory_keys", memory.keys, (None, n_hw_genes), "iu", 0)
+        if memory.keys.ndim == 2:
+            n_m = memory.keys.shape[0]
+            need("memory_factors", memory.factors, (n_m, n_layers, 5, n_d), "iu", 1)
+            need("memory_order", memory.order, (n_m, n_layers, 3, n_d), "iu", 0, n_d - 1)
+            need("memory_score", memory.score, (n_m, n_layers), "fiu")
+    if problems:
+        raise ConfigError(f"{where}: {'; '.join(problems)}; the file was damaged or edited "
+                          "or is from another model or design space: start a new run")
+
+
 def make_algorithm(name: str, population: int, n_objectives: int,
                    initial: np.ndarray | None = None):
     """A pymoo algorithm by name (see `ALGORITHMS`); ``initial`` ``[P, V]`` seeds the first
@@ -183,16 +241,55 @@ def _n_simplex_points(n_objectives: int, partitions: int) -> int:
 
 
 def _stop_reason(state: RunState, budget: Budget, started: float, elapsed0: float,
-                 reserve: int = 0) -> str:
+                 reserve: int = 0, next_evals: int = 0, last_generation_s: float = 0.0,
+                 time_share: float = 1.0) -> str:
+    """Why the search stops before the next generation ("" to go on): the generations
+    are done, the next generation (``next_evals``) and the remap ``reserve`` would pass
+    ``max_evals``, or the next generation (taking about ``last_generation_s``) would end
+    past ``time_share`` of the time limit. The first generation always runs: a run never
+    ends empty."""
     if budget.generations is not None and state.generation >= budget.generations:
         return "generations"
     if budget.max_evals is not None and state.generation > 0 and \
-            state.n_evals + reserve >= budget.max_evals:
-        return "max_evals"  # also checked after the first generation only
+            state.n_evals + next_evals + reserve > budget.max_evals:
+        return "max_evals"
     if budget.time_limit_s is not None and state.generation > 0 and \
-            elapsed0 + time.perf_counter() - started >= budget.time_limit_s:
-        return "time_limit"  # checked after the first generation: a run never ends empty
+            elapsed0 + time.perf_counter() - started + last_generation_s \
+            >= budget.time_limit_s * time_share:
+        return "time_limit"
     return ""
+
+
+def generation_evals(evaluator: BatchEvaluator, budget: Budget) -> int:
+    """The most design evaluations one generation spends: every design, times the nested
+    mapper's evaluations per design."""
+    per_design = nested_evals_per_design(evaluator.effort) if evaluator.mode == "nested" else 1
+    return budget.population * per_design
+
+
+def _remap_floor(strategy: Strategy) -> int:
+    """The fewest evaluations of a remap: one design, the mapper's candidates, no steps."""
+    if strategy.remap is None:
+        return 0
+    return nested_evals_per_design(MapperEffort(strategy.remap.n_candidates, 0,
+                                                strategy.remap.objective))
+
+
+def check_budget(evaluator: BatchEvaluator, strategy: Strategy, budget: Budget) -> None:
+    """`ConfigError` when ``max_evals`` is below what a new run needs (`minimum_evals`)."""
+    need = minimum_evals(evaluator, strategy, budget)
+    if budget.max_evals is not None and budget.max_evals < need:
+        remap = _remap_floor(strategy)
+        raise ConfigError(
+            f"max evals {budget.max_evals}: a run needs at least {need} evaluations (one "
+            f"generation of {budget.population} designs, {generation_evals(evaluator, budget)}"
+            + (f", and {remap} for the final remap of one design" if remap else "")
+            + "); raise it, or lower the population or the mapper candidates")
+
+
+def minimum_evals(evaluator: BatchEvaluator, strategy: Strategy, budget: Budget) -> int:
+    """The fewest evaluations a run needs: one generation and the smallest remap."""
+    return generation_evals(evaluator, budget) + _remap_floor(strategy)
 
 
 def run_search(evaluator: BatchEvaluator, strategy: Strategy, algorithm: str, budget: Budget,
@@ -224,14 +321,21 @@ def run_search(evaluator: BatchEvaluator, strategy: Strategy, algorithm: str, bu
         # to an uninterrupted run, since pymoo's generator state is not saved
         algo.setup(problem, seed=int(np.random.SeedSequence([seed, state.generation])
                                      .generate_state(1)[0]), verbose=False)
+    if state.generation == 0:
+        check_budget(evaluator, strategy, budget)
     started = time.perf_counter()
     elapsed0 = state.elapsed_s
     state.interrupted = False
+    next_evals = generation_evals(evaluator, budget)
+    time_share = 1.0 - REMAP_TIME_SHARE if strategy.remap is not None else 1.0
+    last_generation_s = 0.0
     try:
         reserve = remap_reserve(strategy, budget)
         searched = False
-        while not (reason := _stop_reason(state, budget, started, elapsed0, reserve)):
+        while not (reason := _stop_reason(state, budget, started, elapsed0, reserve,
+                                          next_evals, last_generation_s, time_share)):
             searched = True
+            generation_started = time.perf_counter()
             if use_pymoo:
                 pop = algo.ask()
                 algo.evaluator.eval(problem, pop)
@@ -249,13 +353,17 @@ def run_search(evaluator: BatchEvaluator, strategy: Strategy, algorithm: str, bu
             state.history.append(stats.to_row())
             if on_generation is not None:
                 on_generation(state, stats)
+            last_generation_s = time.perf_counter() - generation_started
         state.stop_reason = reason
         # remap when this call searched (a resumed run may have found new designs)
         if strategy.remap is not None and (searched or not state.remapped) \
                 and len(state.archive):
-            _remap(state, evaluator, strategy, budget)
+            deadline = None
+            if budget.time_limit_s is not None:  # perf_counter time the remap must end by
+                deadline = started + budget.time_limit_s - elapsed0
+            note = _remap(state, evaluator, strategy, budget, deadline)
             state.elapsed_s = elapsed0 + time.perf_counter() - started
-            stats = generation_stats(state, objectives, phase="remap")
+            stats = generation_stats(state, objectives, phase="remap", note=note)
             state.history.append(stats.to_row())
             if on_generation is not None:
                 on_generation(state, stats)
@@ -285,47 +393,89 @@ def _record(state: RunState, evaluation: Evaluation, evaluator: BatchEvaluator,
 
 
 def remap_reserve(strategy: Strategy, budget: Budget) -> int:
-    """Evaluations kept back for the final remap: at most ``population`` front designs."""
+    """Evaluations kept back for the final remap: at most ``population`` front designs
+    (with ``max_evals``, at most half of it and at least the smallest remap)."""
     if strategy.remap is None:
         return 0
     full = budget.population * nested_evals_per_design(strategy.remap)
     if budget.max_evals is not None:  # a small budget: the search keeps at least half
-        full = min(full, budget.max_evals // 2)
+        full = max(min(full, budget.max_evals // 2), _remap_floor(strategy))
     return full
 
 
+#: Front designs the first chunk of a time-limited remap maps (1/16 of them, at least one),
+#: to measure how long a design takes before sizing the next chunks to the time left.
+_FIRST_REMAP_CHUNK = 16
+
+
 def _remap(state: RunState, evaluator: BatchEvaluator, strategy: Strategy,
-           budget: Budget) -> None:
+           budget: Budget, deadline: float | None = None) -> str:
     """Map front designs again with the full mapper, starting from their mappings so far;
     merge into the archive (never lose a design: a remapped mapping that is worse in some
-    objective leaves the old one there)."""
+    objective leaves the old one there). Returns a note saying how it was scaled down to
+    stay within ``max_evals`` or the ``deadline`` (a `time.perf_counter` value), "" if not.
+    With a deadline the designs are mapped in chunks sized to the time left; those not
+    reached keep their mappings from the search."""
     assert strategy.remap is not None
     archive = state.archive.sorted()
     # one row per distinct decoded design (different genes may snap to the same design)
     _, first = np.unique(evaluator.space.indices(archive.hw_genes), axis=0,
                          return_index=True)
     rows = np.sort(first)
+    n_front = rows.shape[0]
     effort, reserve = strategy.remap, remap_reserve(strategy, budget)
-    n_designs = max(1, min(budget.population, reserve // nested_evals_per_design(effort)))
+    scaled = []
+    if budget.max_evals is not None:
+        left = budget.max_evals - state.n_evals
+        if left < _remap_floor(strategy):
+            return "skipped: the evaluation budget is spent"
+        if left < reserve or reserve < budget.population * nested_evals_per_design(effort):
+            scaled.append("--max-evals")
+        reserve = min(reserve, left)
+    full = nested_evals_per_design(effort)
+    n_designs = max(1, min(budget.population, reserve // full))
     if rows.shape[0] > n_designs:  # evenly spread along the first objective
         rows = rows[np.unique(np.linspace(0, rows.shape[0] - 1, n_designs).round()
                               .astype(np.int64))]
     # a front smaller than that gets the whole reserve: deeper searches per design
-    per_design = max(reserve, nested_evals_per_design(effort)) // rows.shape[0]
-    # the most steps whose nested_evals_per_design fits in per_design
-    steps = max(1, (per_design - 1) // effort.n_candidates - 1)
+    per_design = reserve // rows.shape[0]
+    # the most steps whose nested_evals_per_design fits in per_design (>= 0: see the floor)
+    steps = max(0, (per_design - 1) // effort.n_candidates - 1)
     effort = MapperEffort(effort.n_candidates, steps, effort.objective)
-    evaluation = evaluator.remap(archive.hw_genes[rows], effort,
-                                 known=(archive.factors[rows], archive.order[rows]))
-    state.archive.update(evaluation.objectives, evaluation.feasible, evaluation.hw_genes,
-                         evaluation.factors, evaluation.order)
-    state.n_evals += evaluation.n_evals
-    state.evaluator_calls = evaluator.calls
-    state.remapped = True
+    chunks = [rows]
+    if deadline is not None:
+        chunks = [rows[:max(1, rows.shape[0] // _FIRST_REMAP_CHUNK)]]
+    done = 0
+    while chunks:
+        chunk = chunks.pop()
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
+        chunk_started = time.perf_counter()
+        evaluation = evaluator.remap(archive.hw_genes[chunk], effort,
+                                     known=(archive.factors[chunk], archive.order[chunk]))
+        state.archive.update(evaluation.objectives, evaluation.feasible, evaluation.hw_genes,
+                             evaluation.factors, evaluation.order)
+        state.n_evals += evaluation.n_evals
+        state.evaluator_calls = evaluator.calls
+        done += chunk.shape[0]
+        if deadline is not None and done < rows.shape[0]:
+            per_design_s = (time.perf_counter() - chunk_started) / chunk.shape[0]
+            fits = int((deadline - time.perf_counter()) / max(per_design_s, 1e-9))
+            if fits >= 1:
+                chunks.append(rows[done:done + fits])
+    state.remapped = state.remapped or done > 0
+    if done < rows.shape[0]:
+        scaled.append("--time-limit")
+    if not scaled:
+        return ""
+    return (f"scaled down to stay within {' and '.join(scaled)}: {done} of {n_front} front "
+            f"designs remapped, {steps} mapper steps each (full remap: "
+            f"{min(n_front, budget.population)} designs, {strategy.remap.n_steps} steps); "
+            "the others keep their mappings from the search")
 
 
-def generation_stats(state: RunState, objectives: tuple[str, ...], phase: str = "search"
-                     ) -> GenerationStats:
+def generation_stats(state: RunState, objectives: tuple[str, ...], phase: str = "search",
+                     note: str = "") -> GenerationStats:
     """The history row of ``state`` now: archive hypervolume, best per objective, counters."""
     archive = state.archive
     if len(archive) and state.hv_lo is not None:
@@ -336,4 +486,5 @@ def generation_stats(state: RunState, objectives: tuple[str, ...], phase: str = 
     wall = state.elapsed_s
     return GenerationStats(generation=state.generation, n_evals=state.n_evals, hypervolume=hv,
                            best=best, n_pareto=len(archive), wall_s=wall,
-                           evals_per_s=state.n_evals / wall if wall > 0 else 0.0, phase=phase)
+                           evals_per_s=state.n_evals / wall if wall > 0 else 0.0, phase=phase,
+                           note=note)

@@ -1,5 +1,6 @@
 """`load_cost_model` / `as_cost_model`: built-in name, ``module:Name`` specs, entry points."""
 
+import os
 import sys
 import textwrap
 from importlib import metadata
@@ -145,3 +146,28 @@ def test_as_cost_model_passes_models_through_and_rejects_others():
     assert type(as_cost_model("analytical")) is AnalyticalCostModel   # specs are loaded
     with pytest.raises(ConfigError, match="float is not a cost model"):
         as_cost_model(1.5)
+
+
+def test_resume_reloads_an_installed_plugin_by_name_and_says_so(entry_points, tmp_path):
+    import codesign
+
+    mine, _ = entry_points
+    table = codesign.LayerTable.from_layers([codesign.Layer.gemm(M=8, K=16, N=16)])
+    tiny = dict(population=4, mapper_candidates=2, mapper_steps=1, device="cpu", plot=False)
+    codesign.explore(table, cost_model="mine", out=tmp_path / "run", generations=1, **tiny)
+    said = []
+    again = codesign.explore(table, resume=tmp_path / "run", generations=2, plot=False,
+                             notify=said.append)
+    assert again.run["generations_done"] == 2 and again.run["config"]["cost_model_spec"] == "mine"
+    assert said == [f"--resume {tmp_path / 'run'}: cost model 'mine' (installed plugin, entry "
+                    "point 'codesign.cost_models')"]
+
+
+@pytest.mark.parametrize("target", [
+    os.system,  # one parameter: it was wrapped, then failed mid-run with a TypeError
+    type("TwoArgs", (), {"evaluate": lambda self, hardware, workload: None})(),
+    lambda accelerator, layers: {},
+])
+def test_what_is_not_a_cost_model_is_refused_before_use(target):
+    with pytest.raises(ConfigError, match="is not a cost model"):
+        loading.as_cost_model(target, where="cost model 'x'")

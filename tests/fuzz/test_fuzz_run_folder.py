@@ -143,7 +143,7 @@ def _edit_checkpoint_state(folder, edit):
 def test_resume_from_a_damaged_checkpoint_is_one_line(case, good_run, tmp_path):
     folder = _copy(good_run, tmp_path)
     _edit_checkpoint_state(folder, RESUME_CASES[case])
-    _one_line(["explore", "--resume", folder, "--generations", "3", "--no-plot"], codes=(1,))
+    _one_line(["explore", "--resume", folder, "--generations", "3", "--no-plot"], codes=(2,))
 
 
 def test_resume_ignores_a_damaged_readable_copy(good_run, tmp_path):
@@ -178,3 +178,77 @@ def test_report_survives_random_damage(good_run, tmp_path):
         result = CliRunner().invoke(main, ["report", str(folder), "--no-png"])
         assert result.exit_code in (0, 2), (i, result.output, result.exception)
         assert "Traceback" not in result.output
+
+
+# -- issue 14: damaged checkpoints and files, each one line naming the file, exit 2 ---------
+
+def _edit_checkpoint_arrays(folder, edit):
+    path = folder / "checkpoint.npz"
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    edit(arrays)
+    np.savez(path, **arrays)
+
+
+def _put(name, value):
+    return lambda arrays: arrays.__setitem__(name, value(arrays[name]))
+
+
+ARRAY_CASES = {
+    # AssertionError / IndexError inside pymoo's sampling (run.py)
+    "population of the wrong shape": _put("population", lambda a: a[:, :3]),
+    # IndexError in DesignSpace.decode: NaN genes become garbage indices (space.py)
+    "population all NaN": _put("population", lambda a: a * np.nan),
+    "archive genes NaN": _put("archive_hw_genes", lambda a: a * np.nan),
+    "archive factors of the wrong shape": _put("archive_factors", lambda a: a[:, :, :2]),
+    "archive order out of range": _put("archive_order", lambda a: a + 100),
+    "memory keys a scalar": _put("memory_keys", lambda a: np.array(3)),
+}
+
+
+@pytest.mark.parametrize("case", list(ARRAY_CASES))
+def test_resume_from_damaged_checkpoint_arrays_is_one_line(case, good_run, tmp_path):
+    folder = _copy(good_run, tmp_path)
+    _edit_checkpoint_arrays(folder, ARRAY_CASES[case])
+    result = _one_line(["explore", "--resume", folder, "--generations", "3", "--no-plot"],
+                       codes=(2,))
+    assert result.stderr.startswith(f"Error: {folder}/checkpoint.npz: ")
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.0], ids=["cut in half", "0 bytes"])
+def test_resume_from_a_cut_checkpoint_is_one_line(keep, good_run, tmp_path):
+    # cut in half: zipfile.BadZipFile traceback; 0 bytes: the EOFError was taken by click
+    # for Ctrl-D ("Aborted!", exit 1)
+    folder = _copy(good_run, tmp_path)
+    path = folder / "checkpoint.npz"
+    path.write_bytes(path.read_bytes()[:int(path.stat().st_size * keep)])
+    result = _one_line(["explore", "--resume", folder, "--generations", "3", "--no-plot"],
+                       codes=(2,))
+    assert result.stderr.startswith(f"Error: {path}: ") and "Aborted" not in result.output
+
+
+DEEP = "[" * 100_000 + "]" * 100_000  # RecursionError in json.loads
+
+
+@pytest.mark.parametrize("command", [["report", "{folder}", "--no-png"],
+                                     ["sensitivity", "{folder}", "--design", "0"]])
+def test_designs_json_nested_too_deep_is_one_line(command, good_run, tmp_path):
+    folder = _copy(good_run, tmp_path)
+    (folder / "designs.json").write_text(DEEP)
+    result = _one_line([a.format(folder=folder) for a in command], codes=(2,))
+    assert f"{folder / 'designs.json'}: JSON nested too deep" in result.stderr
+
+
+def test_run_json_nested_too_deep_is_one_line_on_resume(good_run, tmp_path):
+    folder = _copy(good_run, tmp_path)
+    (folder / "run.json").write_text(DEEP)
+    result = _one_line(["explore", "--resume", folder, "--generations", "3"], codes=(2,))
+    assert f"{folder / 'run.json'}: not a readable run.json" in result.stderr
+
+
+def test_sensitivity_of_a_design_without_layers_is_one_line(good_run, tmp_path):
+    # torch.linalg.LinAlgError on the Hessian of nothing
+    folder = _copy(good_run, tmp_path)
+    _edit_json(folder / "designs.json", _set(["designs", 0, "layers"], []))
+    result = _one_line(["sensitivity", folder, "--design", "0"], codes=(2,))
+    assert "'layers' is empty" in result.stderr

@@ -174,3 +174,79 @@ def test_two_runs_on_one_out_folder_the_second_is_refused(model, tmp_path):
         first.communicate(timeout=60)
     assert first.returncode == 130
     _check_folder(out, interrupted=True)
+
+
+# -- issue 14: every stop signal exits 130, whenever it comes ------------------------------
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_while_starting_exits_130_and_keeps_the_old_run(model, tmp_path, sig):
+    """In the first seconds (importing torch, reading the model) SIGINT used to exit 1
+    ("Aborted!" from click) and SIGTERM -15; --force had not removed the old run yet and
+    must not have."""
+    out = tmp_path / "run"
+    first = subprocess.run([sys.executable, "-m", "codesign.cli", "explore", model, "--out",
+                            str(out), "--generations", "1", *FAST], capture_output=True,
+                           text=True, env=ENV, timeout=120)
+    assert first.returncode == 0, first.stderr[-2000:]
+    before = (out / "run.json").read_text()
+    proc = _start(model, "--out", out, "--force", "--generations", "100000", *FAST)
+    time.sleep(0.4)  # start-up takes ~0.1 s, importing torch 1-2 s
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (proc.returncode, stderr[-2000:])
+    assert stderr.strip().endswith("Aborted!") and "Traceback" not in stderr + stdout
+    assert (out / "run.json").read_text() == before
+    _check_folder(out, interrupted=False)
+
+
+def test_a_second_sigint_exits_130_with_a_consistent_folder(model, tmp_path):
+    """The first Ctrl-C ends the search; a second one, while the front is re-costed and
+    written, stops at once. That used to exit 1; run.json now says "interrupted" and
+    --resume finishes the run."""
+    out = tmp_path / "run"
+    proc = _start(model, "--out", out, "--generations", "100000", *FAST)
+    _wait_for_checkpoint(proc, out)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (proc.returncode, stderr[-2000:])
+    assert "Aborted!" in stderr and "Traceback" not in stderr + stdout
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+    run = json.loads((out / "run.json").read_text())
+    assert run["status"] == "interrupted" and run["interrupted"] is True
+    done = json.loads((out / "checkpoint.json").read_text())["generation"]
+    resumed = subprocess.run([sys.executable, "-m", "codesign.cli", "explore", "--resume",
+                              str(out), "--generations", str(done + 1), "--no-plot"],
+                             capture_output=True, text=True, env=ENV, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    _check_folder(out, interrupted=False)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_after_the_command_finished_exits_130(sig):
+    """After the summary line the interpreter shuts down, which resets Python's handlers:
+    SIGINT then exited 1 or -2, SIGTERM -15. The CLI's last step is the same as here."""
+    code = ("import os, signal, sys, time\n"
+            "from codesign.cli import _exit_on_stop_signals\n"
+            "print('done', flush=True)\n"
+            "_exit_on_stop_signals()\n"
+            f"os.kill(os.getpid(), {int(sig)})\n"
+            "time.sleep(30)\n"
+            "sys.exit(0)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=ENV, timeout=60, preexec_fn=_sigint_as_from_a_terminal)
+    assert proc.returncode == 130 and proc.stdout == "done\n", (proc.returncode, proc.stderr)
+
+
+def test_the_cli_process_exits_with_its_command_status(model, tmp_path):
+    """The CLI ends with os._exit(status) after flushing: what it printed still arrives, and
+    the status is the command's (0 done, 2 bad input)."""
+    ok = subprocess.run([sys.executable, "-m", "codesign.cli", "explore", model, "--out",
+                         str(tmp_path / "run"), "--generations", "1", *FAST],
+                        capture_output=True, text=True, env=ENV, timeout=120)
+    assert ok.returncode == 0 and "Pareto designs from" in ok.stdout, ok.stderr[-2000:]
+    bad = subprocess.run([sys.executable, "-m", "codesign.cli", "explore", model, "--out",
+                          str(tmp_path / "run"), "--generations", "1", *FAST],
+                         capture_output=True, text=True, env=ENV, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.startswith("Error: ") and "--force" in bad.stderr

@@ -127,7 +127,6 @@ def test_checkpoint_arrays_refuse_objects(tmp_path):
     need pickle) is refused when written, and a doctored .npz holding one is refused on read."""
     import numpy as np
 
-    from codesign.errors import RunError
     from codesign.search.checkpoint import read_checkpoint, write_checkpoint
 
     with pytest.raises(ValueError, match="numeric"):
@@ -135,7 +134,7 @@ def test_checkpoint_arrays_refuse_objects(tmp_path):
     write_checkpoint(tmp_path, {"generation": 1}, {"generation": np.array(1)})
     np.savez(tmp_path / "checkpoint.npz", generation=np.array(1),
              evil=np.array([{"a": 1}], dtype=object))  # what an attacker could hand in
-    with pytest.raises(RunError, match="unreadable"):
+    with pytest.raises(ConfigError, match="unreadable"):  # a damaged run folder: exit 2
         read_checkpoint(tmp_path)
 
 
@@ -167,3 +166,53 @@ def test_a_misspelled_cost_model_is_a_config_error_not_an_import():
         load_cost_model("analyticl")
     with pytest.raises(ConfigError, match="cannot import module"):
         load_cost_model("no_such_module_xyz:Model")
+
+
+@pytest.mark.parametrize("spec", ["codesign_guarantee_plugin:Model", "this:s", "os:system"])
+def test_resume_never_imports_what_run_json_names(spec, tmp_path, monkeypatch):
+    """A run folder never names code to run: --resume used to import whatever
+    config.cost_model_spec named ("this:s" printed the Zen of Python, "os:system" was
+    called). Without --cost-model it is one line asking for it; a module is imported only
+    when the user names it again."""
+    import json
+
+    import numpy as np
+    import onnx
+    from click.testing import CliRunner
+    from onnx import TensorProto, helper, numpy_helper
+
+    from codesign.cli import main
+
+    name = "codesign_guarantee_plugin"
+    (tmp_path / f"{name}.py").write_text(_PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])], "mm",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 8])],
+        [numpy_helper.from_array(np.zeros((8, 8), np.float32), "w")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
+              tmp_path / "mm.onnx")
+    out = tmp_path / "run"
+    first = CliRunner().invoke(main, [
+        "explore", str(tmp_path / "mm.onnx"), "--out", str(out), "--population", "4",
+        "--generations", "1", "--mapper-candidates", "2", "--device", "cpu", "--no-plot",
+        "--cost-model", f"{name}:Model"])
+    assert first.exit_code == 0, first.output
+    run = json.loads((out / "run.json").read_text())
+    run["config"]["cost_model_spec"] = spec
+    (out / "run.json").write_text(json.dumps(run))
+    module = spec.partition(":")[0]
+    for loaded in (name, "this"):
+        monkeypatch.delitem(sys.modules, loaded, raising=False)
+    result = CliRunner().invoke(main, ["explore", "--resume", str(out), "--generations", "2",
+                                       "--no-plot"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "--cost-model" in result.stderr
+    assert "Beautiful is better" not in result.output
+    if module != "os":
+        assert module not in sys.modules
+    again = CliRunner().invoke(main, ["explore", "--resume", str(out), "--generations", "2",
+                                      "--no-plot", "--cost-model", f"{name}:Model"])
+    assert again.exit_code == 0, again.output
+    assert f"cost model '{name}:Model' (given again)" in again.stderr

@@ -126,6 +126,7 @@ class _Level:
     carry: list[bool]                         # [steps]: step k > 0 came with a carry
     boxes: dict[str, list[list[tuple]]]       # t -> [steps][instances] box
     keys: dict[str, list[list[tuple]]]        # t -> [steps][instances] relevant indices
+    fan_keys: dict[str, list[tuple]]          # t -> [instances] relevant offsets per fan-out
     owned: list[int]                          # [instances] distinct outputs ever touched
     points: int                               # iterations inside one tile
 
@@ -158,10 +159,26 @@ def _simulate_level(case: Case, m: int, weight) -> _Level:
                     for lo_k, hi_k in zip(lo, hi, strict=True)]
         base = (t_off[:, None, :] + s_off[None, :, :])[..., list(RELEVANT[t])].tolist()
         keys[t] = [[tuple(b) for b in row] for row in base]
+    # each instance's offset per fan-out above it (to tell which fan-outs an alias spans)
+    fans = sorted({h.slots[s].node for s, _ in spatial})
+    fan_keys = {}
+    for t in TENSORS:
+        rows = []
+        for tup in s_idx:
+            per_fan = []
+            for node in fans:
+                off = [0] * _D
+                for (s, d), i in zip(spatial, tup, strict=True):
+                    if h.slots[s].node == node:
+                        off[d] += i * weight[s][d]
+                per_fan.append(tuple(off[d] for d in RELEVANT[t]))
+            rows.append(tuple(per_fan))
+        fan_keys[t] = rows
     out = _coords("O", points, case.stride, case.dilation)
     owned = [len({tuple(r) for r in out[:, i].reshape(-1, 5).tolist()})
              for i in range(len(s_idx))]
-    return _Level(s_idx, len(spatial), len(t_idx), carry, boxes, keys, owned, len(in_off))
+    return _Level(s_idx, len(spatial), len(t_idx), carry, boxes, keys, fan_keys, owned,
+                  len(in_off))
 
 
 def _fetches(lv: _Level, t: str, halo: bool) -> list[list[int]]:
@@ -215,14 +232,16 @@ def walk(case: Case) -> list[_Level]:
 def simulate(case: Case, halo: bool = True, compute_multicast: bool = True,
              levels: list[_Level] | None = None) -> dict:
     """Run the nest. Returns ``{"reads", "fills", "updates", "tile": [M][T] ints,
-    "utilized": [M], "computes", "aliased": {(count, m, t), ...}}``.
+    "utilized": [M], "computes", "aliased": {(count, m, t): {kind, ...}}}``.
 
     ``compute_multicast``: a fan-out between the innermost keeper of a tensor and the
     compute units multicasts operands (reduces outputs) as any other fan-out: per step and
     keeper instance, one read per distinct operand among the compute units under it;
     without it, one read (update) per iteration. ``aliased`` names the counts that aliasing
     (module docstring) makes depend on whether identical data or identical index slices
-    are counted once. ``levels``: `walk`'s result, if already at hand.
+    are counted once, and how: ``"temporal"`` (a tile reached again after a carry),
+    ``"spatial"`` (children of one fan-out with identical windows), ``"spatial-across"``
+    (children whose windows coincide only through the shifts of two fan-outs together). ``levels``: `walk`'s result, if already at hand.
     """
     n_m = len(case.hierarchy.levels)
     levels = walk(case) if levels is None else levels                  # + the compute
@@ -234,7 +253,8 @@ def simulate(case: Case, halo: bool = True, compute_multicast: bool = True,
     res = {"reads": [r[:] for r in zero], "fills": [r[:] for r in zero],
            "updates": [r[:] for r in zero], "tile": [r[:] for r in zero],
            "utilized": [len(lv.instances) for lv in levels[:n_m]], "computes": computes,
-           "aliased": set()}
+           "aliased": {}}
+    aliased = res["aliased"]
     for ti, t in enumerate(TENSORS):
         fetched = [_fetches(lv, t, halo) for lv in levels[:n_m]]
         for m, lv in enumerate(levels[:n_m]):
@@ -249,7 +269,7 @@ def simulate(case: Case, halo: bool = True, compute_multicast: bool = True,
                 if any(lv.boxes[t][k][i] == lv.boxes[t][k - 1][i]
                        and lv.keys[t][k][i] != lv.keys[t][k - 1][i]
                        for i in range(len(lv.instances))):
-                    res["aliased"].add(("fills", m, t))
+                    aliased.setdefault(("fills", m, t), set()).add("temporal")
                     break
         for m, lv in enumerate(levels[:n_m]):
             if not case.keep[m][ti]:
@@ -263,7 +283,7 @@ def simulate(case: Case, halo: bool = True, compute_multicast: bool = True,
                     served = _drains_served(ch, lv, [row for row in ch.boxes["O"]])
                 else:
                     ones = [[1] * len(ch.instances) for _ in range(ch.steps)]
-                    served = _fetches_served(ch, lv, t, ones, res["aliased"], m, old=False)
+                    served = _fetches_served(ch, lv, t, ones, aliased, m, old=False)
             elif t == "O":
                 drains = _drains(ch)
                 served = _drains_served(ch, lv, drains)
@@ -272,9 +292,9 @@ def simulate(case: Case, halo: bool = True, compute_multicast: bool = True,
                     assert sum(_size(row[i]) for row in drains if row[i] is not None) \
                         == sum(row[i] for row in _fetches(ch, "O", halo=False))
             else:
-                served = _fetches_served(ch, lv, t, fetched[child], res["aliased"], m)
-            if ("fills", child, t) in res["aliased"]:
-                res["aliased"].add(("reads", m, t))
+                served = _fetches_served(ch, lv, t, fetched[child], aliased, m)
+            if ("fills", child, t) in aliased:
+                aliased.setdefault(("reads", m, t), set()).update(aliased[("fills", child, t)])
             if t == "O":
                 res["updates"][m][ti] = served
                 res["reads"][m][ti] = served - sum(lv.owned)
@@ -283,22 +303,27 @@ def simulate(case: Case, halo: bool = True, compute_multicast: bool = True,
     return res
 
 
-def _fetches_served(ch: _Level, parent: _Level, t: str, fetched, aliased: set, m: int,
+def _fetches_served(ch: _Level, parent: _Level, t: str, fetched, aliased: dict, m: int,
                     old: bool = True) -> int:
     """Parent reads for the child's fetches: identical (new, old) boxes (``old=False``:
     identical new boxes) under one parent instance at one step are one multicast read."""
     total = 0
     for k in range(ch.steps):
-        groups: dict[tuple, tuple[int, set]] = {}
+        groups: dict[tuple, tuple[int, dict]] = {}
         for i, inst in enumerate(ch.instances):
             before = ch.boxes[t][k - 1][i] if k and old else None
             key = (inst[:parent.n_spatial], ch.boxes[t][k][i], before)
-            amount, seen = groups.setdefault(key, (fetched[k][i], set()))
+            amount, seen = groups.setdefault(key, (fetched[k][i], {}))
             assert amount == fetched[k][i]
-            seen.add(ch.keys[t][k][i])
+            seen.setdefault(ch.keys[t][k][i], ch.fan_keys[t][i])
         total += sum(amount for amount, _ in groups.values())
-        if any(len(seen) > 1 for _, seen in groups.values()):
-            aliased.add(("reads", m, t))
+        for _, seen in groups.values():
+            if len(seen) > 1:
+                # how many fan-outs do two members with different indices differ in?
+                spans = max(sum(x != y for x, y in zip(a, b, strict=True))
+                            for a, b in itertools.combinations(seen.values(), 2))
+                kind = "spatial" if spans <= 1 else "spatial-across"
+                aliased.setdefault(("reads", m, t), set()).add(kind)
     return total
 
 

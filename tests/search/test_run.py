@@ -11,7 +11,13 @@ from codesign.errors import ConfigError
 from codesign.mapping.batch import WorkloadTensors
 from codesign.search.archive import non_dominated_mask
 from codesign.search.problem import BatchEvaluator, MapperEffort
-from codesign.search.run import Budget, RunState, make_algorithm, run_search
+from codesign.search.run import (
+    REMAP_TIME_SHARE,
+    Budget,
+    RunState,
+    make_algorithm,
+    run_search,
+)
 from codesign.search.strategies import STRATEGIES
 from codesign.workload.layer import Layer, LayerTable
 
@@ -47,20 +53,60 @@ def test_each_strategy_finds_a_feasible_non_dominated_front(strategy):
         assert state.history[-1]["phase"] == "remap"
 
 
-def test_max_evals_stops_after_the_generation_that_reaches_it():
+def test_max_evals_is_never_exceeded():
+    # 8, 16; a third generation would make 24 > 20 (it used to run: 24 evaluations)
     state = run_search(_evaluator(), STRATEGIES["joint"], "nsga2",
                        Budget(population=8, generations=None, max_evals=20), seed=0)
-    assert state.n_evals == 24 and state.stop_reason == "max_evals"  # 8, 16, 24 >= 20
+    assert state.n_evals == 16 and state.stop_reason == "max_evals"
 
 
-@pytest.mark.parametrize("max_evals", [10, 600])
-def test_a_budget_smaller_than_the_remap_reserve_still_searches_and_remaps(max_evals):
-    # nested keeps back population x 545 evaluations for the final remap (8 x 545 = 4360);
-    # a smaller --max-evals used to end before the first generation with an empty front.
+@pytest.mark.parametrize("max_evals", [105, 600, 3000])
+def test_nested_search_and_remap_stay_within_max_evals(max_evals):
+    # nested: 8 designs x (4 x 2 + 1) = 72 evaluations a generation; the remap keeps back
+    # at most half the budget; --max-evals 3000 used to do 3202 with the default budget
     state = run_search(_evaluator("nested"), STRATEGIES["nested"], "nsga2",
                        Budget(population=8, generations=None, max_evals=max_evals), seed=0)
     assert state.generation >= 1 and state.remapped and len(state.archive) > 0
     assert state.stop_reason == "max_evals"
+    assert state.n_evals <= max_evals
+    assert max_evals - state.n_evals < 72 + 32 * 17 + 1  # and it did not stop far short
+
+
+def test_a_budget_below_one_generation_and_a_remap_says_the_minimum():
+    # 72 for one generation + 33 for the smallest remap (one design, 32 candidates, no
+    # steps); --max-evals 1 used to run 833 evaluations
+    with pytest.raises(ConfigError, match="needs at least 105 evaluations"):
+        run_search(_evaluator("nested"), STRATEGIES["nested"], "nsga2",
+                   Budget(population=8, generations=None, max_evals=104), seed=0)
+    with pytest.raises(ConfigError, match="needs at least 8 evaluations"):
+        run_search(_evaluator(), STRATEGIES["joint"], "nsga2",
+                   Budget(population=8, generations=None, max_evals=7), seed=0)
+
+
+class _SlowModel(AnalyticalCostModel):
+    """The analytical model, 0.5 ms slower per design costed (the remap costs 545 a
+    design): time dominated by something the test controls."""
+
+    def evaluate(self, hardware, workload, mappings):
+        import time
+
+        time.sleep(5e-4 * hardware.n_designs)
+        return super().evaluate(hardware, workload, mappings)
+
+
+def test_the_time_limit_bounds_the_remap_too():
+    # 16 designs x 545 evaluations x 0.5 ms: a full remap alone would take 4.4 s; the
+    # search stops at 3/4 of the limit and the remap is scaled down to the rest
+    ev = _evaluator("nested", model=_SlowModel())
+    seen = []
+    state = run_search(ev, STRATEGIES["nested"], "nsga2",
+                       Budget(population=16, generations=None, time_limit_s=2.0), seed=0,
+                       on_generation=lambda state, stats: seen.append(stats))
+    assert state.stop_reason == "time_limit" and state.remapped
+    assert state.elapsed_s < 2.0 * 1.5, state.elapsed_s
+    assert seen[-1].phase == "remap" and "note" not in state.history[-1]
+    assert "scaled down to stay within --time-limit" in seen[-1].note, seen[-1].note
+    assert seen[-2].wall_s < 2.0 * (1 - REMAP_TIME_SHARE) + 0.5  # the search left it time
 
 
 def test_same_seed_same_front_other_seed_other_search():
