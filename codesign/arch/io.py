@@ -348,12 +348,14 @@ MAX_YAML_BYTES = 1 << 20
 MAX_YAML_NODES = 10_000
 
 
-def load_yaml(path: str | Path) -> Any:
+def load_yaml(path: str | Path, *, loader: type | None = None,
+              max_bytes: int = MAX_YAML_BYTES, max_nodes: int = MAX_YAML_NODES) -> Any:
     """Plain data from a YAML file (`parse_yaml`); every failure is a one-line
     `ConfigError` naming the file.
 
     Only regular files are opened (a FIFO would block forever, a device never ends), and
-    at most `MAX_YAML_BYTES` of them read.
+    at most ``max_bytes`` of them read. ``loader`` and ``max_nodes`` go to `parse_yaml`
+    (Timeloop's files, with their tags and larger tables, use their own).
     """
     import stat
 
@@ -377,25 +379,27 @@ def load_yaml(path: str | Path) -> Any:
             if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
                 raise ConfigError(f"{path}: not a regular file (a FIFO, device or socket); "
                                   "pass a YAML file")
-            data = file.read(MAX_YAML_BYTES + 1)
+            data = file.read(max_bytes + 1)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror}); check its permissions"
                           ) from None
-    if len(data) > MAX_YAML_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_YAML_BYTES} bytes, too big for a codesign "
-                          "spec (they are a few hundred bytes); check that it is the right file")
+    if len(data) > max_bytes:
+        raise ConfigError(f"{path}: larger than {max_bytes} bytes, too big for a codesign "
+                          "input of its kind; check that it is the right file")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a text file; expected YAML") from None
-    return parse_yaml(text, str(path))
+    return parse_yaml(text, str(path), loader=loader, max_nodes=max_nodes)
 
 
-def parse_yaml(text: str, source: str = "<yaml>") -> Any:
+def parse_yaml(text: str, source: str = "<yaml>", *, loader: type | None = None,
+               max_nodes: int = MAX_YAML_NODES) -> Any:
     r"""Plain data from YAML text, strictly: the safe loader only (no tag builds a Python
-    object), and `ConfigError` (one line, naming ``source``) for a text with no content
+    object; ``loader`` may be a `yaml.SafeLoader` subclass that maps more tags to plain
+    data), and `ConfigError` (one line, naming ``source``) for a text with no content
     (empty, only comments or ``null``), duplicate keys in a mapping (all of them listed),
-    aliases that expand to more than `MAX_YAML_NODES` values or into themselves, and
+    aliases that expand to more than ``max_nodes`` values or into themselves, and
     anything PyYAML cannot parse.
 
     >>> parse_yaml("pe_rows: 4\npe_cols: [8, 16]")
@@ -407,16 +411,20 @@ def parse_yaml(text: str, source: str = "<yaml>") -> Any:
     """
     import yaml
 
-    loader = None
+    if loader is None:
+        loader = yaml.SafeLoader
+    if not issubclass(loader, yaml.SafeLoader):
+        raise TypeError("parse_yaml takes yaml.SafeLoader subclasses only")
+    cls, loader = loader, None
     try:
-        loader = yaml.SafeLoader(text)  # the reader refuses control characters at once
+        loader = cls(text)  # the reader refuses control characters at once
         node = loader.get_single_node()
         if node is None or (isinstance(node, yaml.ScalarNode)
                             and node.tag == "tag:yaml.org,2002:null"):
             raise ConfigError(f"{source}: is empty (no YAML content: only blank lines, "
                               "comments or null); write the spec into it, or leave the option "
                               "out for the default")
-        _check_nodes(node, loader, source)
+        _check_nodes(node, loader, source, max_nodes)
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -433,8 +441,9 @@ def parse_yaml(text: str, source: str = "<yaml>") -> Any:
             loader.dispose()
 
 
-def _check_nodes(root: Any, loader: Any, source: str) -> None:
-    """Refuse alias expansions past `MAX_YAML_NODES`, recursive aliases and duplicate keys.
+def _check_nodes(root: Any, loader: Any, source: str, max_nodes: int = MAX_YAML_NODES
+                 ) -> None:
+    """Refuse alias expansions past ``max_nodes``, recursive aliases and duplicate keys.
 
     Walks each distinct node once (an alias shares its anchor's node): ``size`` is a node's
     value count with every alias expanded, so a bomb is measured without expanding it.
@@ -473,11 +482,12 @@ def _check_nodes(root: Any, loader: Any, source: str) -> None:
         if isinstance(node, yaml.MappingNode):
             _duplicate_keys(node, loader, merge, duplicates)
     total = size[id(root)]
-    if total > MAX_YAML_NODES:
+    if total > max_nodes:
         how = (f"its aliases expand to {total} values" if total > len(size)
                else f"it holds {total} values")
-        raise ConfigError(f"{source}: {how}, more than the {MAX_YAML_NODES} a codesign spec "
-                          "may hold; write out only the values you need, with fewer aliases")
+        raise ConfigError(f"{source}: {how}, more than the {max_nodes} a codesign input of "
+                          "its kind may hold; write out only the values you need, with fewer "
+                          "aliases")
     if duplicates:
         raise ConfigError(f"{source}: {joined_problems(duplicates)}; keep one of them")
 

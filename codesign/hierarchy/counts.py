@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import torch
 
-from codesign.hierarchy.levels import Hierarchy
+from codesign.hierarchy.levels import FanOut, Hierarchy
 from codesign.workload.layer import DIMS, RELEVANT_DIMS, TENSORS
 
 __all__ = ["TIMELOOP", "V1", "CountingRules", "NestCounts", "nest_counts"]
@@ -75,6 +75,9 @@ class NestCounts:
         keep: ``[B, L, M, T]`` bool.
         computes: ``[B, L]`` iterations of the (padded) nest.
         temporal_steps: ``[B, L]`` product of every temporal factor (cycles at one op/cycle).
+        fanout_words: ``[B, L, nF]`` words crossing each fan-out (`Hierarchy.fanouts`), all
+            tensors: received by the children below it (a multicast word once per child),
+            plus outputs drained back up.
     """
 
     reads: torch.Tensor
@@ -85,6 +88,7 @@ class NestCounts:
     keep: torch.Tensor
     computes: torch.Tensor
     temporal_steps: torch.Tensor
+    fanout_words: torch.Tensor
 
 
 def _footprints(e, stride, dilation) -> list[torch.Tensor]:
@@ -102,7 +106,8 @@ def _pick(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return x.gather(0, index.unsqueeze(0)).squeeze(0)
 
 
-def _distinct_shifts(t: int, fac, child, stride, dilation, exact: bool) -> torch.Tensor:
+def _distinct_shifts(t: int, fac, child, stride, dilation, exact: bool,
+                     fanout: FanOut | None = None) -> torch.Tensor:
     """Children of one fan-out whose tiles of ``t`` differ (identical tiles multicast, or
     for outputs reduce): the fan-out's factors of the dims t uses, except that an input
     window unrolled on both an output dim and its filter dim (P and R) can coincide:
@@ -111,10 +116,14 @@ def _distinct_shifts(t: int, fac, child, stride, dilation, exact: bool) -> torch
     ``Pf * Rf - max(Pf - b, 0) * max(Rf - a, 0)`` distinct offsets (a pair (p, r) repeats
     (p - b, r + a) exactly when both exist).
 
+    A fan-out that does not multicast (for W, I) or reduce (for O) counts every child.
+
     Shape: fac, child: D tensors ``[N]`` (the fan-out's X*Y factors, its children's box);
     returns ``[N]``.
     """
     e = fac
+    if fanout is not None and not (fanout.reduce if t == _O else fanout.multicast):
+        return torch.stack(list(e)).prod(0)    # every child reads (or updates) its own
     if t == _W:
         return e[_G] * e[_K] * e[_C] * e[_R] * e[_S]
     if t == _O:
@@ -271,6 +280,7 @@ def nest_counts(hierarchy: Hierarchy, factors: torch.Tensor, order: torch.Tensor
         return out
 
     zero = torch.zeros_like(computes)
+    crossing = [zero] * len(fans)
     reads = [[zero] * n_t for _ in range(n_m)]
     fills = [[zero] * n_t for _ in range(n_m)]
     updates = [[zero] * n_t for _ in range(n_m)]
@@ -284,7 +294,9 @@ def nest_counts(hierarchy: Hierarchy, factors: torch.Tensor, order: torch.Tensor
         last_rel = walk.last(relevant[t][walk.dim] & (walk.fac > 1))
         fetched = [_fetched(walk, last_rel, t, m, box[m], st, dl, rules)
                    if k[m] is not False else None for m in range(n_m)]
-        shifts = {s: _distinct_shifts(t, fac, child, st, dl, exact) for s, fac, child in fans}
+        shifts = {s: _distinct_shifts(t, fac, child, st, dl, exact,
+                                      hierarchy.nodes[hierarchy.slots[s].node])
+                  for s, fac, child in fans}
 
         def distinct(lo: int, hi: int, t=t, shifts=shifts) -> torch.Tensor:
             out = None
@@ -328,6 +340,22 @@ def nest_counts(hierarchy: Hierarchy, factors: torch.Tensor, order: torch.Tensor
                 reads[m][t] = where(k[m], serve - owned[m] * util, zero)
             else:
                 reads[m][t] = serve
+        # words of t crossing each fan-out: what the first level below it that keeps t
+        # receives (fills; outputs also drain back up), or the compute units' operands
+        for i, (s, _, _) in enumerate(fans):
+            none_above = True
+            words = zero
+            for c in range(n_m):
+                if tslots[c] < s or k[c] is False:
+                    continue
+                got = fills[c][t] + (fetched[c] * utilized[c] if t == _O else 0.0)
+                words = where(k[c] & none_above, got, words)
+                none_above = False if isinstance(k[c], bool) else none_above & ~k[c]
+                if none_above is False:
+                    break
+            if none_above is not False:
+                words = where(none_above, computes, words)
+            crossing[i] = crossing[i] + words
 
     def out(x: torch.Tensor, *shape: int) -> torch.Tensor:
         x = x.reshape(*shape, n_b, n_l)
@@ -341,4 +369,6 @@ def nest_counts(hierarchy: Hierarchy, factors: torch.Tensor, order: torch.Tensor
     return NestCounts(reads=out(mt(reads), n_m, n_t), fills=out(mt(fills), n_m, n_t),
                       updates=out(mt(updates), n_m, n_t), tile=out(tile, n_m, n_t),
                       utilized=out(torch.stack(utilized), n_m), keep=keep,
-                      computes=out(computes), temporal_steps=out(steps))
+                      computes=out(computes), temporal_steps=out(steps),
+                      fanout_words=out(torch.stack(crossing) if crossing else
+                                       zero.expand(0, n), len(fans)))

@@ -291,6 +291,14 @@ class Hierarchy:
         """Compute instances: the product of every fan-out."""
         return math.prod(f.size for f in self.fanouts)
 
+    @property
+    def area_mm2(self) -> float:
+        """Every instance of every level and compute unit (`StorageLevel.area_um2`, as given
+        or from a technology table: `codesign.cost.levels.with_technology`)."""
+        um2 = sum(level.area_um2 * n for level, n in zip(self.levels, self.instances,
+                                                          strict=True))
+        return (um2 + self.compute.area_um2 * self.n_compute) * 1e-6
+
     @cached_property
     def keep_mask(self) -> tuple[tuple[bool, ...], ...]:
         """``[M][T]``: level ``m`` may keep tensor ``t`` (before the mapping's bypass choice)."""

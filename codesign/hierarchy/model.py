@@ -7,7 +7,8 @@ Energy per level and tensor, per instance: ``ceil(reads / block) * read_pj + cei
 block) * fill_pj + ceil(updates / block) * update_pj`` (a vector access moves a block),
 times the utilized instances; plus leakage (``leak_pj`` per cycle per utilized instance, as
 Timeloop: simple_weight_stationary uses 12 of 256 PE scratchpads and leaks 12) and
-``computes * mac_pj`` (Timeloop charges the compute units no leakage). Capacity: the tiles
+``computes * mac_pj`` (Timeloop charges the compute units no leakage), plus the words
+crossing each fan-out times its ``hop_pj``. Capacity: the tiles
 a level keeps fit its shared capacity (divided by ``multiple_buffering``) or each tensor
 its partition.
 
@@ -23,7 +24,7 @@ import torch
 from codesign.hierarchy.counts import TIMELOOP, CountingRules, NestCounts, nest_counts
 from codesign.hierarchy.levels import Hierarchy
 from codesign.hierarchy.nest import NestBatch
-from codesign.workload.layer import TENSORS
+from codesign.workload.layer import DIMS, TENSORS
 
 __all__ = ["NestCost", "nest_cost"]
 
@@ -36,7 +37,11 @@ class NestCost:
         compute_cycles: ``[B, L]``.
         energy_pj: ``[B, L]``; level_energy_pj: ``[B, L, M, T]`` (accesses, no leakage);
         leak_pj: ``[B, L, M]``; compute_energy_pj: ``[B, L]``.
-        feasible: ``[B, L]`` bool; capacity_excess: ``[B, L, M]`` words over capacity.
+        network_energy_pj: ``[B, L]`` words crossing each fan-out x its ``hop_pj``.
+        feasible: ``[B, L]`` bool: every tile fits, every fan-out axis holds its factors
+            and unrolls only the dims it allows, and (with ``dims``) the factors cover the
+            layer; capacity_excess: ``[B, L, M]`` words over capacity.
+        area_mm2: the hierarchy's area (`Hierarchy.area_mm2`).
     """
 
     counts: NestCounts
@@ -47,8 +52,10 @@ class NestCost:
     level_energy_pj: torch.Tensor
     leak_pj: torch.Tensor
     compute_energy_pj: torch.Tensor
+    network_energy_pj: torch.Tensor
     feasible: torch.Tensor
     capacity_excess: torch.Tensor
+    area_mm2: float
 
     def energy_by_level_pj(self) -> torch.Tensor:
         """``[B, L, M]`` access plus leakage energy of each level."""
@@ -59,10 +66,38 @@ def _ceil_div(x: torch.Tensor, d: int) -> torch.Tensor:
     return torch.ceil(x / d) if d > 1 else x
 
 
+def spatial_feasible(hierarchy: Hierarchy, factors: torch.Tensor,
+                     dims: torch.Tensor | None = None) -> torch.Tensor:
+    """``[B, L]`` bool: each fan-out axis's factors multiply to at most its size and unroll
+    only the dims it allows (``x_dims`` / ``y_dims``); with ``dims`` ``[L, D]`` also that
+    every dim's factors cover the layer (ceil-padding allowed).
+
+    Shape: factors ``[B, L, F, D]``.
+    """
+    ok = torch.ones(factors.shape[:2], dtype=torch.bool, device=factors.device)
+    for s in hierarchy.spatial_slots:
+        slot = hierarchy.slots[s]
+        node = hierarchy.nodes[slot.node]
+        fac = factors[..., s, :]                                          # [B, L, D]
+        ok = ok & (fac.prod(-1) <= hierarchy.fanout_axis_size(s))
+        allowed = node.x_dims if slot.axis == "X" else node.y_dims
+        if allowed is not None:
+            banned = torch.tensor([d not in allowed for d in DIMS], device=factors.device)
+            ok = ok & ~((fac > 1) & banned).any(-1)
+    if dims is not None:
+        ok = ok & (factors.prod(-2) >= dims).all(-1)
+    return ok
+
+
 def nest_cost(hierarchy: Hierarchy, nests: NestBatch, stride: torch.Tensor,
-              dilation: torch.Tensor, rules: CountingRules = TIMELOOP) -> NestCost:
-    """Cost ``nests`` (``[B, L]`` loop nests) on ``hierarchy`` (rules in the module doc)."""
-    c = nest_counts(hierarchy, nests.factors, nests.order, nests.keep, stride, dilation, rules)
+              dilation: torch.Tensor, rules: CountingRules = TIMELOOP,
+              dims: torch.Tensor | None = None) -> NestCost:
+    """Cost ``nests`` (``[B, L]`` loop nests) on ``hierarchy`` (rules in the module doc).
+    ``dims`` ``[L, D]`` (the layers' bounds) adds the coverage check to ``feasible`` and
+    gives the `V1` rules their useful MACs."""
+    useful = dims.prod(-1) if dims is not None else None
+    c = nest_counts(hierarchy, nests.factors, nests.order, nests.keep, stride, dilation, rules,
+                    useful_macs=useful)
     dtype = torch.float64
     util = c.utilized.to(dtype).clamp(min=1)                            # [B, L, M]
     reads, fills, updates = (x.to(dtype) for x in (c.reads, c.fills, c.updates))
@@ -103,7 +138,11 @@ def nest_cost(hierarchy: Hierarchy, nests: NestBatch, stride: torch.Tensor,
                         device=cycles.device)
     leak_pj = cycles.unsqueeze(-1) * leak * util                          # [B, L, M]
     compute_pj = c.computes.to(dtype) * hierarchy.compute.mac_pj
-    energy = level_energy.sum((-1, -2)) + leak_pj.sum(-1) + compute_pj
+    hops = torch.tensor([fan.hop_pj for fan in hierarchy.fanouts], dtype=dtype,
+                        device=cycles.device)
+    network_pj = (c.fanout_words.to(dtype) * hops).sum(-1)               # [B, L]
+    energy = level_energy.sum((-1, -2)) + leak_pj.sum(-1) + compute_pj + network_pj
     excess = torch.stack(capacity_excess, -1)
+    feasible = (excess.sum(-1) == 0) & spatial_feasible(hierarchy, nests.factors, dims)
     return NestCost(c, cycles, level_cycles, compute_cycles, energy, level_energy, leak_pj,
-                    compute_pj, excess.sum(-1) == 0, excess)
+                    compute_pj, network_pj, feasible, excess, hierarchy.area_mm2)

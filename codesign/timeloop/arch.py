@@ -17,9 +17,9 @@ import os
 import re
 from dataclasses import dataclass
 
-from codesign.errors import ConfigError
+from codesign.errors import ConfigError, short_repr
 from codesign.hierarchy.levels import Compute, FanOut, Hierarchy, StorageLevel
-from codesign.timeloop.files import load_yaml, section, short
+from codesign.timeloop.files import load_yaml, section
 from codesign.workload.layer import TENSORS
 
 __all__ = ["TimeloopArch", "ert_mismatches", "parse_arch", "parse_ert", "read_arch", "read_ert",
@@ -48,7 +48,7 @@ def _number(attrs: dict, key: str, where: str, default=None):
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise ConfigError(f"{where}.attributes.{key}: expected a positive number, got "
-                          f"{short(value)}")
+                          f"{short_repr(value)}")
     return value
 
 
@@ -58,7 +58,7 @@ def _names(value, where: str) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,)
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{where}: expected a list of data-space names, got {short(value)}")
+        raise ConfigError(f"{where}: expected a list of data-space names, got {short_repr(value)}")
     return tuple(value)
 
 
@@ -95,7 +95,7 @@ def parse_arch(data, path: str | os.PathLike = "arch") -> TimeloopArch:
                 v = mesh.get(key, 1)
                 if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                     raise ConfigError(f"{at}.spatial.{key}: expected a positive integer, got "
-                                      f"{short(v)}")
+                                      f"{short_repr(v)}")
             cons = node.get("constraints") or {}
             if not isinstance(cons, dict):
                 raise ConfigError(f"{at}.constraints: expected a mapping")
@@ -112,7 +112,7 @@ def parse_arch(data, path: str | os.PathLike = "arch") -> TimeloopArch:
                 out.append({"kind": "compute", "name": name})
                 continue
             if not any(s in cls for s in _STORAGE_CLASSES):
-                raise ConfigError(f"{at}: class {short(node.get('class'))} is neither a "
+                raise ConfigError(f"{at}: class {short_repr(node.get('class'))} is neither a "
                                   f"storage nor a compute class")
             datawidth = _number(attrs, "datawidth", at, 8) or 8
             width = _number(attrs, "width", at, datawidth)
@@ -182,7 +182,7 @@ def parse_ert(data, path: str | os.PathLike = "ERT") -> dict[str, dict[str, floa
             energy = action.get("energy")
             if isinstance(energy, bool) or not isinstance(energy, (int, float)) or energy < 0:
                 raise ConfigError(f"{path}: {table['name']}.{action['name']}.energy: expected "
-                                  f"a non-negative number, got {short(energy)}")
+                                  f"a non-negative number, got {short_repr(energy)}")
             actions.setdefault(str(action["name"]), float(energy))
     return out
 

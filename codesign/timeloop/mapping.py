@@ -16,10 +16,10 @@ import math
 import os
 import re
 
-from codesign.errors import ConfigError
+from codesign.errors import ConfigError, short_repr
 from codesign.hierarchy.levels import FanOut, Hierarchy, StorageLevel
 from codesign.hierarchy.nest import LoopNest
-from codesign.timeloop.files import load_yaml, section, short
+from codesign.timeloop.files import load_yaml, section
 from codesign.timeloop.problem import TimeloopProblem
 from codesign.workload.layer import DIMS
 
@@ -33,12 +33,12 @@ def _parse_factors(raw, where: str) -> dict[str, int]:
         return {}
     items = raw.split() if isinstance(raw, str) else raw
     if not isinstance(items, list):
-        raise ConfigError(f"{where}.factors: expected 'D=n ...' or a list, got {short(raw)}")
+        raise ConfigError(f"{where}.factors: expected 'D=n ...' or a list, got {short_repr(raw)}")
     out = {}
     for item in items:
         m = _FACTOR.match(str(item).strip())
         if not m:
-            raise ConfigError(f"{where}.factors: cannot read {short(item)} (write 'R=3')")
+            raise ConfigError(f"{where}.factors: cannot read {short_repr(item)} (write 'R=3')")
         out[m.group(1)] = int(m.group(2))
     return out
 
@@ -55,7 +55,7 @@ def _parse_permutation(raw, names: set[str], where: str) -> list[str]:
         while rest:
             match = max((n for n in names if rest.startswith(n)), key=len, default=None)
             if match is None:
-                raise ConfigError(f"{where}.permutation: cannot read {short(raw)}")
+                raise ConfigError(f"{where}.permutation: cannot read {short_repr(raw)}")
             items.append(match)
             rest = rest[len(match):]
     else:

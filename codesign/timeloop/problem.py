@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from codesign.errors import ConfigError
-from codesign.timeloop.files import load_yaml, section, short
+from codesign.errors import ConfigError, short_repr
+from codesign.timeloop.files import load_yaml, section
 from codesign.workload.layer import DIMS, TENSORS, Layer
 
 __all__ = ["TimeloopProblem", "parse_problem", "read_problem"]
@@ -47,17 +47,17 @@ def _terms(projection, where: str) -> list[list[tuple[str, str | None]]]:
     """Each projection axis as a list of (dim, coefficient name or None) terms."""
     axes = []
     if not isinstance(projection, list):
-        raise ConfigError(f"{where}: projection must be a list, got {short(projection)}")
+        raise ConfigError(f"{where}: projection must be a list, got {short_repr(projection)}")
     for axis in projection:
         if not isinstance(axis, list) or not axis:
             raise ConfigError(f"{where}: projection axis must be a list of terms, got "
-                              f"{short(axis)}")
+                              f"{short_repr(axis)}")
         terms = []
         for term in axis:
             if not isinstance(term, list) or not 1 <= len(term) <= 2 \
                     or not all(isinstance(x, str) for x in term):
                 raise ConfigError(f"{where}: projection term must be [dim] or [dim, "
-                                  f"coefficient], got {short(term)}")
+                                  f"coefficient], got {short_repr(term)}")
             terms.append((term[0], term[1] if len(term) == 2 else None))
         axes.append(terms)
     return axes
@@ -84,7 +84,7 @@ def parse_problem(data, path: str | os.PathLike = "problem") -> TimeloopProblem:
     for d in dims:
         value = instance.get(d, 1)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            problems.append(f"instance.{d} must be a positive integer, got {short(value)}")
+            problems.append(f"instance.{d} must be a positive integer, got {short_repr(value)}")
         bounds[d] = value
     for name in coeffs:
         if name in instance:
@@ -129,12 +129,12 @@ def parse_problem(data, path: str | os.PathLike = "problem") -> TimeloopProblem:
     for k, axis in enumerate(pairs):
         if len(axis) != 2:
             raise ConfigError(f"{path}: {i_space[0]}: a window axis must add two terms, got "
-                              f"{short(axis)}")
+                              f"{short_repr(axis)}")
         (a, ca), (b, cb) = axis
         out_dim, filt = (a, b) if a in used["O"] else (b, a)
         oc, fc = (ca, cb) if a in used["O"] else (cb, ca)
         if out_dim not in used["O"] or filt not in used["W"] or filt in used["O"]:
-            raise ConfigError(f"{path}: {i_space[0]}: window axis {short(axis)} must add an "
+            raise ConfigError(f"{path}: {i_space[0]}: window axis {short_repr(axis)} must add an "
                               f"output dim and a filter dim")
         p, r = ("P", "R") if k == 0 else ("Q", "S")
         ours[p], ours[r] = out_dim, filt
@@ -143,7 +143,7 @@ def parse_problem(data, path: str | os.PathLike = "problem") -> TimeloopProblem:
                 value = coeffs.get(coef, instance.get(coef))
                 if not isinstance(value, int) or value < 1:
                     raise ConfigError(f"{path}: coefficient {coef!r} must be a positive "
-                                      f"integer, got {short(value)}")
+                                      f"integer, got {short_repr(value)}")
                 target[idx] = value
     for axis in (*w_space[1], *o_space[1], *(a for a in i_space[1] if len(a) == 1)):
         if len(axis) == 1 and axis[0][1] is not None:

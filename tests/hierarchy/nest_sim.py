@@ -19,17 +19,22 @@ here; the rules below are the whole of it (Timeloop's semantics, docs/COST_MODEL
 - fills = fetched summed over instances (O: minus the outputs each instance ever touches);
 - reads of a parent (W, I): per step of the child's timeline and per parent instance, the
   children's fetches grouped by identical (new box, old box), each group once (multicast);
-  to the compute: one read per iteration;
 - updates of a parent (O): the child's drains (its whole previous tile whenever its tile
   changes, and its last tile at the end), identical boxes under one parent instance once
-  (spatial reduction); from the compute: one per iteration; reads(O) = updates - the
-  outputs each parent instance ever touches.
+  (spatial reduction); reads(O) = updates - the outputs each parent instance ever touches;
+- a fan-out with ``multicast=False`` (``reduce=False``, for O) groups none of its
+  children: each reads (updates) its own;
+- the innermost keeper of a tensor serves the compute units: every compute unit takes its
+  operand (sends its update) at every temporal step, nothing is kept; identical operands
+  (outputs) of the units under one keeper instance at one step are one read (update), as
+  through any fan-out (``compute_multicast=False``: one per iteration).
 
 Besides the counts it reports *aliasing*: steps where a tile is unchanged although the
 loop indices its tensor depends on changed (an input window reached again by another
 (p, r) pair after a carry), and groups of children with identical input boxes whose
-indices differ (a fan-out unrolling both P and R). Those are the places where counting
-by identical data and counting by index slices part ways.
+indices differ (a fan-out unrolling both P and R, or P on one fan-out and R on another).
+Those are the places where counting by identical data and counting by index slices part
+ways.
 """
 
 from __future__ import annotations
@@ -74,8 +79,9 @@ class Case:
         names = [s.name for s in self.hierarchy.slots]
         fac = {n: {DIMS[d]: f for d, f in enumerate(row) if f > 1}
                for n, row in zip(names, self.factors, strict=True)}
-        nodes = [(n.name, n.keeps) if isinstance(n, StorageLevel) else (n.name, n.x, n.y)
-                 for n in self.hierarchy.nodes]
+        nodes = [(n.name, n.keeps) if isinstance(n, StorageLevel) else
+                 (n.name, n.x, n.y) + (() if n.multicast else ("no multicast",))
+                 + (() if n.reduce else ("no reduce",)) for n in self.hierarchy.nodes]
         keep = [[t for t, k in zip(TENSORS, row, strict=True) if k] for row in self.keep]
         return (f"nodes={nodes} keep={keep} "
                 f"dims={dict(zip(DIMS, self.dims, strict=True))} stride={self.stride} "
@@ -127,6 +133,8 @@ class _Level:
     boxes: dict[str, list[list[tuple]]]       # t -> [steps][instances] box
     keys: dict[str, list[list[tuple]]]        # t -> [steps][instances] relevant indices
     fan_keys: dict[str, list[tuple]]          # t -> [instances] relevant offsets per fan-out
+    private: dict[str, list[tuple]]           # t -> [instances] indices in the fan-outs
+                                              # that do not multicast t (reduce, for O)
     owned: list[int]                          # [instances] distinct outputs ever touched
     points: int                               # iterations inside one tile
 
@@ -174,11 +182,21 @@ def _simulate_level(case: Case, m: int, weight) -> _Level:
                 per_fan.append(tuple(off[d] for d in RELEVANT[t]))
             rows.append(tuple(per_fan))
         fan_keys[t] = rows
+    private = {}
+    for t in TENSORS:
+        own = [j for j, (s, _) in enumerate(spatial)
+               if not _shares(h.nodes[h.slots[s].node], t)]
+        private[t] = [tuple((j, tup[j]) for j in own) for tup in s_idx]
     out = _coords("O", points, case.stride, case.dilation)
     owned = [len({tuple(r) for r in out[:, i].reshape(-1, 5).tolist()})
              for i in range(len(s_idx))]
-    return _Level(s_idx, len(spatial), len(t_idx), carry, boxes, keys, fan_keys, owned,
-                  len(in_off))
+    return _Level(s_idx, len(spatial), len(t_idx), carry, boxes, keys, fan_keys, private,
+                  owned, len(in_off))
+
+
+def _shares(fanout: FanOut, t: str) -> bool:
+    """Whether children of ``fanout`` with identical data of t share one transfer."""
+    return fanout.reduce if t == "O" else fanout.multicast
 
 
 def _fetches(lv: _Level, t: str, halo: bool) -> list[list[int]]:
@@ -241,7 +259,8 @@ def simulate(case: Case, halo: bool = True, compute_multicast: bool = True,
     (module docstring) makes depend on whether identical data or identical index slices
     are counted once, and how: ``"temporal"`` (a tile reached again after a carry),
     ``"spatial"`` (children of one fan-out with identical windows), ``"spatial-across"``
-    (children whose windows coincide only through the shifts of two fan-outs together). ``levels``: `walk`'s result, if already at hand.
+    (children whose windows coincide only through the shifts of two fan-outs together).
+    ``levels``: `walk`'s result, if already at hand.
     """
     n_m = len(case.hierarchy.levels)
     levels = walk(case) if levels is None else levels                  # + the compute
@@ -312,7 +331,7 @@ def _fetches_served(ch: _Level, parent: _Level, t: str, fetched, aliased: dict, 
         groups: dict[tuple, tuple[int, dict]] = {}
         for i, inst in enumerate(ch.instances):
             before = ch.boxes[t][k - 1][i] if k and old else None
-            key = (inst[:parent.n_spatial], ch.boxes[t][k][i], before)
+            key = (inst[:parent.n_spatial], ch.private[t][i], ch.boxes[t][k][i], before)
             amount, seen = groups.setdefault(key, (fetched[k][i], {}))
             assert amount == fetched[k][i]
             seen.setdefault(ch.keys[t][k][i], ch.fan_keys[t][i])
@@ -332,9 +351,9 @@ def _drains_served(ch: _Level, parent: _Level, drains) -> int:
     identical output boxes under one parent instance at one step are reduced to one."""
     total = 0
     for row in drains:
-        groups = {(inst[:parent.n_spatial], row[i]) for i, inst in enumerate(ch.instances)
-                  if row[i] is not None}
-        total += sum(_size(box) for _, box in groups)
+        groups = {(inst[:parent.n_spatial], ch.private["O"][i], row[i])
+                  for i, inst in enumerate(ch.instances) if row[i] is not None}
+        total += sum(_size(box) for _, _, box in groups)
     return total
 
 
@@ -359,6 +378,8 @@ def random_case(rng: random.Random, max_computes: int = 600) -> Case:
                     rng.randint(1, 4), rng.randint(1, 4), rng.randint(1, 3), rng.randint(1, 3))
         keeps = [TENSORS] + [tuple(t for t in TENSORS if rng.random() < 0.6)
                              for _ in range(n_levels - 1)]
+        # some levels leave the choice to the mapping: they may keep any tensor
+        chosen = [j > 0 and rng.random() < 0.3 for j in range(n_levels)]
         layout = []      # ("L", j) or ("F", j)
         for j in range(n_levels):
             layout.append(("L", j))
@@ -381,16 +402,22 @@ def random_case(rng: random.Random, max_computes: int = 600) -> Case:
             pair = rng.choice(((_P, _R), (_Q, _S)))
             factors[x][pair[0]] = rng.randint(2, 3)
             factors[rng.choice((x, y))][pair[1]] = rng.randint(2, 3)
+            totals = [math.prod(row[d] for row in factors) for d in range(_D)]
+            dims = tuple(min(b, n) for b, n in zip(dims, totals, strict=True))
         computes = math.prod(map(math.prod, factors))
         if computes > max_computes:
             continue
         nodes = []
         for (kind, j), idx in zip(layout, _slot_starts(layout), strict=True):
-            if kind == "L":
+            if kind == "L" and chosen[j]:
+                nodes.append(StorageLevel(f"L{j}", keeps=TENSORS, bypass_choice=TENSORS))
+            elif kind == "L":
                 nodes.append(StorageLevel(f"L{j}", keeps=keeps[j]))
             else:
                 xs, ys = math.prod(factors[idx]), math.prod(factors[idx + 1])
-                nodes.append(FanOut(f"F{j}", x=xs + rng.randint(0, 1), y=ys))
+                nodes.append(FanOut(f"F{j}", x=xs + rng.randint(0, 1), y=ys,
+                                    multicast=rng.random() < 0.85,
+                                    reduce=rng.random() < 0.85))
         hierarchy = Hierarchy("random", tuple(nodes), Compute())
         order = tuple(tuple(rng.sample(range(_D), _D)) for _ in range(n_levels))
         keep = tuple(tuple(t in keeps[j] for t in TENSORS) for j in range(n_levels))
