@@ -151,8 +151,12 @@ class _Walk:
     that matters" (`last`) finds the innermost relevant loop above every level at once.
     """
 
-    def __init__(self, f, order, tslots, n_m: int) -> None:
+    def __init__(self, f, order, tslots, n_m: int, ext) -> None:
         d = len(DIMS)
+        n_f = len(ext)
+        # [M, D, N] the box just inside each level's temporal slot
+        self._inner = torch.stack([ext[tslots[j] + 1] if tslots[j] + 1 < n_f
+                                   else torch.ones_like(ext[0]) for j in range(n_m)])
         fac = torch.cat([f[tslots[j]].gather(0, order[j]) for j in range(n_m)])  # [MD, N]
         self.dim = torch.cat([order[j] for j in range(n_m)])                      # [MD, N]
         self.fac = fac
@@ -160,6 +164,13 @@ class _Walk:
         self._pos = torch.arange(fac.shape[0], device=fac.device).unsqueeze(1)
         self.d, self.n_m = d, n_m
         self.any_last = self.last(fac > 1)
+
+    def inner_extent(self, at: torch.Tensor) -> torch.Tensor:
+        """``[D, N]``: the box just inside the level that loop row ``at`` ``[N]`` belongs
+        to (the extent one step of that loop moves)."""
+        level = torch.div(at, self.d, rounding_mode="floor")              # [N]
+        index = level.view(1, 1, -1).expand(1, *self._inner.shape[1:])
+        return self._inner.gather(0, index).squeeze(0)
 
     def last(self, active: torch.Tensor) -> list[torch.Tensor]:
         """``[M]`` x ``[N]``: index of the last active loop above each level (-1: none);
@@ -198,9 +209,12 @@ def _fetched(walk: _Walk, last_rel: torch.Tensor, t: int, m: int, box, stride, d
         h = (box[_P] - 1) * stride[0] + (box[_R] - 1) * dilation[0] + 1
         w = (box[_Q] - 1) * stride[1] + (box[_S] - 1) * dilation[1] + 1
         rest = box[_N] * box[_G] * box[_C]
-        step = torch.where(d == _P, box[_P] * stride[0],
-               torch.where(d == _R, box[_R] * dilation[0],
-               torch.where(d == _Q, box[_Q] * stride[1], box[_S] * dilation[1])))
+        # one step of the loop moves the window by the extent just inside the loop's own
+        # level (the tile, times any fan-out between that level and m)
+        inner = walk.inner_extent(at)                                     # D x [N]
+        step = torch.where(d == _P, inner[_P] * stride[0],
+               torch.where(d == _R, inner[_R] * dilation[0],
+               torch.where(d == _Q, inner[_Q] * stride[1], inner[_S] * dilation[1])))
         along_h = (d == _P) | (d == _R)
         along_w = (d == _Q) | (d == _S)
         new = torch.where(along_h, torch.minimum(step, h) * w * rest,
@@ -267,7 +281,7 @@ def nest_counts(hierarchy: Hierarchy, factors: torch.Tensor, order: torch.Tensor
     box = [ext[tslots[m]] for m in range(n_m)]                           # M x [D, N]
     tiles = [_footprints(b, st, dl) for b in box]                        # M x T x [N]
     owned = [_footprints(whole / above[m], st, dl)[_O] for m in range(n_m)]
-    walk = _Walk(f, o, tslots, n_m)
+    walk = _Walk(f, o, tslots, n_m, ext)
     relevant = torch.tensor(_RELEVANCE, device=f.device)                 # [T, D]
     fans = [(s, f[s] * f[s + 1], ext[s + 2] if s + 2 < n_f else ones)
             for s in hierarchy.spatial_slots if hierarchy.slots[s].axis == "X"]

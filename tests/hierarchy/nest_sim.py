@@ -15,10 +15,14 @@ here; the rules below are the whole of it (Timeloop's semantics, docs/COST_MODEL
   w = q*sw + s*dw; O: n g k p q), the loops above m held fixed;
 - a level fetches the whole tile at its first step; at each later step, if only the
   innermost loop above it advanced (no carry), |new \\ old| (halo) or |new| if the box
-  changed (no halo); after a carry |new| if the box changed; otherwise nothing;
+  changed (no halo); after a carry |new| if an index the tensor depends on moved (even
+  onto a window already held: Timeloop's "stride change" refetch), else nothing;
 - fills = fetched summed over instances (O: minus the outputs each instance ever touches);
 - reads of a parent (W, I): per step of the child's timeline and per parent instance, the
-  children's fetches grouped by identical (new box, old box), each group once (multicast);
+  children's fetches grouped by identical (new box, old box) *and* identical shift at
+  every fan-out between them, each group once (multicast; Timeloop groups each spatial
+  level's children separately, so windows that coincide only through two fan-outs'
+  shifts together are read twice);
 - updates of a parent (O): the child's drains (its whole previous tile whenever its tile
   changes, and its last tile at the end), identical boxes under one parent instance once
   (spatial reduction); reads(O) = updates - the outputs each parent instance ever touches;
@@ -133,6 +137,8 @@ class _Level:
     boxes: dict[str, list[list[tuple]]]       # t -> [steps][instances] box
     keys: dict[str, list[list[tuple]]]        # t -> [steps][instances] relevant indices
     fan_keys: dict[str, list[tuple]]          # t -> [instances] relevant offsets per fan-out
+    fan_shifts: dict[str, list[tuple]]        # t -> [instances] (fan-out, shift of t's
+                                              # coordinates that fan-out alone puts on it)
     private: dict[str, list[tuple]]           # t -> [instances] indices in the fan-outs
                                               # that do not multicast t (reduce, for O)
     owned: list[int]                          # [instances] distinct outputs ever touched
@@ -169,19 +175,23 @@ def _simulate_level(case: Case, m: int, weight) -> _Level:
         keys[t] = [[tuple(b) for b in row] for row in base]
     # each instance's offset per fan-out above it (to tell which fan-outs an alias spans)
     fans = sorted({h.slots[s].node for s, _ in spatial})
-    fan_keys = {}
+    fan_keys, fan_shifts = {}, {}
     for t in TENSORS:
-        rows = []
+        rows, shifts = [], []
         for tup in s_idx:
-            per_fan = []
+            per_fan, per_shift = [], []
             for node in fans:
                 off = [0] * _D
                 for (s, d), i in zip(spatial, tup, strict=True):
                     if h.slots[s].node == node:
                         off[d] += i * weight[s][d]
                 per_fan.append(tuple(off[d] for d in RELEVANT[t]))
+                per_shift.append((node, tuple(_coords(t, np.array(off), case.stride,
+                                                      case.dilation).tolist())))
             rows.append(tuple(per_fan))
+            shifts.append(tuple(per_shift))
         fan_keys[t] = rows
+        fan_shifts[t] = shifts
     private = {}
     for t in TENSORS:
         own = [j for j, (s, _) in enumerate(spatial)
@@ -190,8 +200,8 @@ def _simulate_level(case: Case, m: int, weight) -> _Level:
     out = _coords("O", points, case.stride, case.dilation)
     owned = [len({tuple(r) for r in out[:, i].reshape(-1, 5).tolist()})
              for i in range(len(s_idx))]
-    return _Level(s_idx, len(spatial), len(t_idx), carry, boxes, keys, fan_keys, private,
-                  owned, len(in_off))
+    return _Level(s_idx, len(spatial), len(t_idx), carry, boxes, keys, fan_keys, fan_shifts,
+                  private, owned, len(in_off))
 
 
 def _shares(fanout: FanOut, t: str) -> bool:
@@ -210,9 +220,14 @@ def _fetches(lv: _Level, t: str, halo: bool) -> list[list[int]]:
                 row.append(_size(new))
                 continue
             old = lv.boxes[t][k - 1][i]
-            if new == old:
+            if lv.carry[k]:
+                # a carry refetches the whole tile when an index t depends on moved, even
+                # onto a window held already (Timeloop: the step's translation differs
+                # from the last one's, a "stride change")
+                row.append(_size(new) if lv.keys[t][k][i] != lv.keys[t][k - 1][i] else 0)
+            elif new == old:
                 row.append(0)
-            elif lv.carry[k] or not halo:
+            elif not halo:
                 row.append(_size(new))
             else:
                 row.append(_size(new) - _overlap(new, old))
@@ -331,11 +346,18 @@ def _fetches_served(ch: _Level, parent: _Level, t: str, fetched, aliased: dict, 
         groups: dict[tuple, tuple[int, dict]] = {}
         for i, inst in enumerate(ch.instances):
             before = ch.boxes[t][k - 1][i] if k and old else None
-            key = (inst[:parent.n_spatial], ch.private[t][i], ch.boxes[t][k][i], before)
+            # one group per fan-out's distinct shift (Timeloop groups each spatial level's
+            # children by identical data, then multiplies across levels): identical boxes
+            # reached only through two fan-outs' shifts together are two reads
+            key = (inst[:parent.n_spatial], ch.private[t][i], ch.boxes[t][k][i], before,
+                   ch.fan_shifts[t][i])
             amount, seen = groups.setdefault(key, (fetched[k][i], {}))
             assert amount == fetched[k][i]
             seen.setdefault(ch.keys[t][k][i], ch.fan_keys[t][i])
         total += sum(amount for amount, _ in groups.values())
+        if len({key[:4] for key in groups}) < len(groups):
+            # identical windows kept apart: they coincide only through two fan-outs
+            aliased.setdefault(("reads", m, t), set()).add("spatial-across")
         for _, seen in groups.values():
             if len(seen) > 1:
                 # how many fan-outs do two members with different indices differ in?
