@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_cost_model import LAYERS, random_population  # noqa: E402
 
 from codesign import LayerTable  # noqa: E402
+from codesign.cost.access_counts import soa_view  # noqa: E402
 from codesign.cost.analytical import AnalyticalCostModel  # noqa: E402
 from codesign.hierarchy import FanOut, Hierarchy, NestBatch, StorageLevel  # noqa: E402
 from codesign.hierarchy.model import nest_cost  # noqa: E402
@@ -55,7 +56,9 @@ def random_nests(hierarchy: Hierarchy, dims: torch.Tensor, n_designs: int,
     outer = -(-dims // inner.prod(-2))
     factors = torch.cat([outer.unsqueeze(-2), inner], -2)
     order = torch.rand(n_designs, n_l, n_m, dims.shape[1], generator=generator).argsort(-1)
-    return NestBatch(factors.to(device), order.to(device))     # the hierarchy's keep sets
+    # structure-of-arrays storage, as bench_cost_model gives the v1 model (soa_view), and
+    # the hierarchy's own keep sets
+    return NestBatch(soa_view(factors.to(device)), soa_view(order.to(device)))
 
 
 def main(argv: list[str] | None = None) -> int:

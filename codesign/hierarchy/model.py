@@ -32,7 +32,8 @@ __all__ = ["NestCost", "nest_cost"]
 @dataclass(frozen=True)
 class NestCost:
     """Shape:
-        counts: `NestCounts` (``[B, L, M, T]`` reads, fills, updates, ...).
+        counts: `NestCounts` (``[B, L, M, T]`` reads, fills, updates, ...), in float64
+            holding exact integers (below 2**53) for integer mappings.
         cycles: ``[B, L]``; level_cycles: ``[B, L, M]`` (each level's bandwidth bound);
         compute_cycles: ``[B, L]``.
         energy_pj: ``[B, L]``; level_energy_pj: ``[B, L, M, T]`` (accesses, no leakage);
@@ -97,7 +98,7 @@ def nest_cost(hierarchy: Hierarchy, nests: NestBatch, stride: torch.Tensor,
     gives the `V1` rules their useful MACs."""
     useful = dims.prod(-1) if dims is not None else None
     c = nest_counts(hierarchy, nests.factors, nests.order, nests.keep, stride, dilation, rules,
-                    useful_macs=useful)
+                    useful_macs=useful, as_float=True)
     dtype = torch.float64
     util = c.utilized.to(dtype).clamp(min=1)                            # [B, L, M]
     reads, fills, updates = (x.to(dtype) for x in (c.reads, c.fills, c.updates))

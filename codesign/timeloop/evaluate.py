@@ -62,7 +62,8 @@ def cost_case(case: TimeloopCase, rules: CountingRules = TIMELOOP,
 def summary(case: TimeloopCase, cost: NestCost) -> dict:
     """The JSON form above for design 0, layer 0 of ``cost`` (one host copy)."""
     c = cost.counts
-    reads, fills, updates = (x[0, 0].tolist() for x in (c.reads, c.fills, c.updates))
+    reads, fills, updates = (x[0, 0].to(torch.int64).tolist()
+                             for x in (c.reads, c.fills, c.updates))
     keep = c.keep[0, 0].tolist()
     levels = {}
     for m, name in enumerate(case.hierarchy.level_names):

@@ -123,3 +123,31 @@ def test_technology_fills_in_energies_and_area():
     assert filled.area_mm2 == pytest.approx(
         (glb.area_um2 + 4 * rf.area_um2 + 4 * filled.compute.area_um2) * 1e-6)
     assert rf.area_um2 == 64 * 16 * tech.rf_um2_per_bit
+
+
+def test_relaxed_factors_give_gradients():
+    """Float factors (a continuous relaxation) flow through the counts and the energy."""
+    h = _hierarchy()
+    batch = NestBatch.from_nests(h, [[NEST]])
+    factors = batch.factors.to(torch.float64).requires_grad_(True)
+    cost = nest_cost(h, NestBatch(factors, batch.order, batch.keep),
+                     torch.tensor([LAYER.stride]), torch.tensor([LAYER.dilation]))
+    exact = _cost(h)
+    assert float(cost.energy_pj.detach()[0, 0]) == pytest.approx(float(exact.energy_pj[0, 0]))
+    cost.energy_pj.sum().backward()
+    assert torch.isfinite(factors.grad).all() and factors.grad.abs().sum() > 0
+
+
+@pytest.mark.cuda
+def test_cuda_gives_the_cpu_counts():
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    h = _hierarchy(hop_pj=1.0)
+    cpu = _cost(h)
+    batch = NestBatch.from_nests(h, [[NEST]], device="cuda")
+    gpu = nest_cost(h, batch, torch.tensor([LAYER.stride], device="cuda"),
+                    torch.tensor([LAYER.dilation], device="cuda"),
+                    dims=torch.tensor([LAYER.dims], device="cuda"))
+    for name in ("reads", "fills", "updates"):
+        assert torch.equal(getattr(gpu.counts, name).cpu(), getattr(cpu.counts, name))
+    assert torch.allclose(gpu.energy_pj.cpu(), cpu.energy_pj)
