@@ -20,7 +20,7 @@ from codesign.cost.latency import (
     latency_cycles,
     utilization,
 )
-from codesign.cost.model import CostResult
+from codesign.cost.model import MEMORY_LEVELS, CostResult, LevelBreakdown
 from codesign.cost.systolic import systolic_compute_cycles
 from codesign.cost.vector import vector_cost
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
@@ -164,4 +164,6 @@ def evaluate_batch(hardware: HardwareBatch, workload: WorkloadTensors, mappings:
         total_energy_pj=(energy * counts).sum(-1) + vec_energy.to(fdtype),
         feasible_design=feasible.all(-1),
         clock_mhz=hardware.clock_mhz,
+        levels=LevelBreakdown(MEMORY_LEVELS, torch.stack([torch.zeros_like(glb), glb, dram], -1),
+                              parts[..., :len(MEMORY_LEVELS)]),
     )

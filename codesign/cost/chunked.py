@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import fields
+from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -136,14 +136,26 @@ def concat_results(parts: list[CostResult]) -> CostResult:
     """One `CostResult` from consecutive per-design slices (every field has a leading B)."""
     if len(parts) == 1:
         return parts[0]
+    return _concat(parts)
+
+
+def _concat(parts: list[Any]) -> Any:
+    """Field by field: tensors and dicts of tensors concatenated on B, nested dataclasses
+    (a `LevelBreakdown`) recursively, anything else (None, names) taken from the first."""
     values: dict[str, Any] = {}
-    for f in fields(CostResult):
-        if f.name == "extra_objectives":
-            names = parts[0].extra_objectives.keys()
-            values[f.name] = {n: torch.cat([p.extra_objectives[n] for p in parts]) for n in names}
-        else:
+    first = parts[0]
+    for f in fields(first):
+        value = getattr(first, f.name)
+        if isinstance(value, dict):
+            values[f.name] = {n: torch.cat([getattr(p, f.name)[n] for p in parts])
+                              for n in value}
+        elif isinstance(value, torch.Tensor):
             values[f.name] = torch.cat([getattr(p, f.name) for p in parts])
-    return CostResult(**values)
+        elif is_dataclass(value):
+            values[f.name] = _concat([getattr(p, f.name) for p in parts])
+        else:
+            values[f.name] = value
+    return type(first)(**values)
 
 
 def _slice(batch: Any, start: int, stop: int) -> Any:

@@ -205,17 +205,13 @@ class FunctionCostModel:
         slots = cycles * n_pes                                               # [B, L]
         utilization = torch.where(slots > 0, useful / slots.clamp(min=1e-30),
                                   torch.zeros_like(slots)).clamp(max=1.0)
-        zeros_bl = torch.zeros(n_b, n_l, dtype=dtype, device=device)
-        zeros_b = torch.zeros(n_b, dtype=dtype, device=device)
+        # the core only: no bounds, accesses or energy parts are invented, so nothing
+        # downstream calls such a model compute-bound or shows made-up traffic
         return CostResult(
-            cycles=cycles, compute_cycles=cycles, glb_cycles=zeros_bl, dram_cycles=zeros_bl,
-            utilization=utilization, energy_pj=energy, feasible=feasible,
-            capacity_excess=zeros_bl,
-            accesses=torch.zeros(n_b, n_l, 3, 3, 2, dtype=torch.int64, device=device),
-            energy_parts_pj=torch.zeros(n_b, n_l, 5, dtype=dtype, device=device),
-            area_mm2=s[:, 2], vector_cycles=zeros_b, vector_energy_pj=zeros_b,
+            cycles=cycles, energy_pj=energy, feasible=feasible, area_mm2=s[:, 2],
             latency_cycles=s[:, 0], total_energy_pj=s[:, 1],
             feasible_design=feasible_design, clock_mhz=hardware.clock_mhz,
+            utilization=utilization,
             extra_objectives={n: s[:, 3 + i] for i, n in enumerate(self.extra_objectives)},
         )
 

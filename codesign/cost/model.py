@@ -22,6 +22,7 @@ __all__ = [
     "MEMORY_LEVELS",
     "CostModel",
     "CostResult",
+    "LevelBreakdown",
     "objective_names",
 ]
 
@@ -36,44 +37,70 @@ BUILTIN_OBJECTIVES: tuple[str, ...] = ("latency", "energy", "area", "edp", "powe
 
 
 @dataclass(frozen=True)
-class CostResult:
-    """Everything a cost model says about a batch.
+class LevelBreakdown:
+    """Per-level figures named by the architecture's own levels (optional in a result).
 
     Shape:
-        Per layer, ``[B, L]``: cycles, compute_cycles, glb_cycles, dram_cycles (the three
-        bounds whose max is ``cycles``), utilization, energy_pj, feasible (bool),
-        capacity_excess (>= 0 words over the RF/GLB capacity, 0 when the mapping fits).
-        accesses: ``[B, L, 3, 3, 2]`` (level RF/GLB/DRAM, tensor W/I/O, reads/writes); exact
-            int64 for integer mappings.
-        energy_parts_pj: ``[B, L, 5]`` (RF, GLB, DRAM, MAC, leakage).
-        Per design, ``[B]``: area_mm2; vector_cycles and vector_energy_pj (all vector ops);
-            latency_cycles and energy_pj (network totals: per-layer values weighted by layer
-            counts, plus vector ops); feasible_design (every layer feasible).
-        clock_mhz: ``[B]`` to turn cycles into seconds.
+        names: ``M`` level names, outer to inner as the model defines them.
+        cycles: ``[B, L, M]`` each level's bound on a layer's cycles (its bandwidth).
+        energy_pj: ``[B, L, M]`` each level's energy for one occurrence of the layer.
+    """
+
+    names: tuple[str, ...]
+    cycles: torch.Tensor
+    energy_pj: torch.Tensor
+
+
+@dataclass(frozen=True)
+class CostResult:
+    """Everything a cost model says about a batch: a required core, optional breakdowns.
+
+    Shape:
+        Core, per layer ``[B, L]``: cycles, energy_pj (one occurrence of the layer),
+        feasible (bool). Per design ``[B]``: area_mm2; latency_cycles and total_energy_pj
+        (network totals: per-layer values weighted by layer counts, plus vector ops);
+        feasible_design (every layer feasible); clock_mhz to turn cycles into seconds.
         extra_objectives: name -> ``[B]`` float, objectives a custom cost model adds
-            (minimised; e.g. peak power); empty for the analytical model. The names must not
-            shadow `BUILTIN_OBJECTIVES`, and the model should list them in its
-            ``extra_objectives`` attribute so a search can check names before it starts.
+        (minimised; e.g. peak power); empty for the analytical model. The names must not
+        shadow `BUILTIN_OBJECTIVES`, and the model should list them in its
+        ``extra_objectives`` attribute so a search can check names before it starts.
+
+        Optional (None when a model does not know them; nothing downstream invents them):
+        compute_cycles, glb_cycles, dram_cycles ``[B, L]`` (v1's three bounds whose max is
+        ``cycles``: they name the bottleneck), utilization ``[B, L]``, capacity_excess
+        ``[B, L]`` (>= 0 words over capacity, 0 when the mapping fits; lets a search rank
+        infeasible mappings), accesses ``[B, L, 3, 3, 2]`` (v1 level RF/GLB/DRAM, tensor
+        W/I/O, reads/writes; exact int64 for integer mappings), energy_parts_pj
+        ``[B, L, 5]`` (RF, GLB, DRAM, MAC, leakage), vector_cycles and vector_energy_pj
+        ``[B]`` (all vector ops), levels (a `LevelBreakdown` by the architecture's names).
     """
 
     cycles: torch.Tensor
-    compute_cycles: torch.Tensor
-    glb_cycles: torch.Tensor
-    dram_cycles: torch.Tensor
-    utilization: torch.Tensor
     energy_pj: torch.Tensor
     feasible: torch.Tensor
-    capacity_excess: torch.Tensor
-    accesses: torch.Tensor
-    energy_parts_pj: torch.Tensor
     area_mm2: torch.Tensor
-    vector_cycles: torch.Tensor
-    vector_energy_pj: torch.Tensor
     latency_cycles: torch.Tensor
     total_energy_pj: torch.Tensor
     feasible_design: torch.Tensor
     clock_mhz: torch.Tensor
+    compute_cycles: torch.Tensor | None = None
+    glb_cycles: torch.Tensor | None = None
+    dram_cycles: torch.Tensor | None = None
+    utilization: torch.Tensor | None = None
+    capacity_excess: torch.Tensor | None = None
+    accesses: torch.Tensor | None = None
+    energy_parts_pj: torch.Tensor | None = None
+    vector_cycles: torch.Tensor | None = None
+    vector_energy_pj: torch.Tensor | None = None
+    levels: LevelBreakdown | None = None
     extra_objectives: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def bounds(self) -> torch.Tensor | None:
+        """``[B, L, 3]`` the compute, GLB and DRAM bounds, or None if the model gave none
+        (then no bottleneck can be named)."""
+        if self.compute_cycles is None or self.glb_cycles is None or self.dram_cycles is None:
+            return None
+        return torch.stack([self.compute_cycles, self.glb_cycles, self.dram_cycles], -1)
 
     @property
     def latency_s(self) -> torch.Tensor:

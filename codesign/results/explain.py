@@ -7,6 +7,7 @@ Downstream of the cost model: tensors become Python numbers here.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -65,8 +66,10 @@ def explain(accelerators: Sequence[Accelerator], table: LayerTable, result: Cost
     dtype = torch.float64
     cycles = result.cycles.detach().cpu().to(dtype)                       # [B, L]
     energy = result.energy_pj.detach().cpu().to(dtype)
-    per_bound = torch.stack([result.compute_cycles, result.glb_cycles, result.dram_cycles],
-                            dim=-1).detach().cpu().to(dtype)              # [B, L, 3]
+    known = result.bounds()        # a model that gives no bounds names no bottleneck
+    nan_bl = torch.full_like(cycles, math.nan)
+    per_bound = (known.detach().cpu().to(dtype) if known is not None
+                 else torch.stack([nan_bl] * 3, -1))                      # [B, L, 3]
     bound = per_bound.argmax(-1)                                          # [B, L]
     counts = workload.counts.to(dtype)                                    # [L]
 
@@ -74,8 +77,15 @@ def explain(accelerators: Sequence[Accelerator], table: LayerTable, result: Cost
     share = torch.stack([(weighted * (bound == j)).sum(-1) for j in range(3)], dim=-1)
     total = weighted.sum(-1, keepdim=True)                                # [B, 1]
     frac = torch.where(total > 0, share / total.clamp(min=1e-300), 0.0)   # [B, 3]
-    vec_cycles = result.vector_cycles.detach().cpu().to(dtype)            # [B]
-    vec_energy = result.vector_energy_pj.detach().cpu().to(dtype)
+    if known is None:
+        frac = torch.full_like(frac, math.nan)
+
+    def per_design(x: torch.Tensor | None) -> torch.Tensor:
+        return (x.detach().cpu().to(dtype) if x is not None
+                else torch.zeros(n_b, dtype=dtype))
+
+    vec_cycles = per_design(result.vector_cycles)                         # [B]
+    vec_energy = per_design(result.vector_energy_pj)
     net_lb_cycles = (lb["cycles"] * counts).sum(-1) + vec_cycles          # [B]
     net_lb_energy = (lb["energy_pj"] * counts).sum(-1) + vec_energy
     net_cycles = result.latency_cycles.detach().cpu().to(dtype)           # [B]
@@ -88,8 +98,11 @@ def explain(accelerators: Sequence[Accelerator], table: LayerTable, result: Cost
                  torch.cat([frac, latency_gap[:, None], energy_gap[:, None],
                             vec_latency[:, None], vec_share[:, None]], -1).tolist()]
 
-    acc = result.accesses.detach().cpu().to(dtype)                        # [B, L, 3, 3, 2]
-    words = acc.sum(dim=(-2, -1))                                         # [B, L, 3]
+    if result.accesses is not None:
+        acc = result.accesses.detach().cpu().to(dtype)                    # [B, L, 3, 3, 2]
+        words = acc.sum(dim=(-2, -1))                                     # [B, L, 3]
+    else:
+        words = torch.stack([nan_bl] * 3, -1)
     macs = workload.dims.prod(-1).tolist()                                # [L]
     layer_gap = _ratio(cycles, lb["cycles"]).tolist()
     layer_egap = _ratio(energy, lb["energy_pj"]).tolist()
@@ -98,7 +111,8 @@ def explain(accelerators: Sequence[Accelerator], table: LayerTable, result: Cost
         "compute_cycles": per_bound[..., 0].tolist(), "glb_cycles": per_bound[..., 1].tolist(),
         "dram_cycles": per_bound[..., 2].tolist(),
     }
-    parts = result.energy_parts_pj.detach().cpu().to(dtype).tolist()      # [B, L, 5]
+    parts = (result.energy_parts_pj.detach().cpu().to(dtype).tolist()     # [B, L, 5]
+             if result.energy_parts_pj is not None else None)
     lb_lists = {k: lb[k].tolist() for k in ("cycles", "compute_cycles", "glb_cycles",
                                             "dram_cycles", "energy_pj")}
     bounds = bound.tolist()
@@ -106,12 +120,20 @@ def explain(accelerators: Sequence[Accelerator], table: LayerTable, result: Cost
     for b in range(n_b):
         rows = []
         for i in range(len(macs)):
-            row: dict[str, Any] = {"bound": BOUND_NAMES[bounds[b][i]], "macs": macs[i]}
-            row.update({k: v[b][i] for k, v in columns.items()})
-            row["energy_parts_pj"] = dict(zip(ENERGY_PARTS, parts[b][i], strict=True))
+            row: dict[str, Any] = {
+                "bound": BOUND_NAMES[bounds[b][i]] if known is not None else "unknown",
+                "macs": macs[i]}
+            row.update({k: _finite(v[b][i]) for k, v in columns.items()})
+            row["energy_parts_pj"] = (dict(zip(ENERGY_PARTS, parts[b][i], strict=True))
+                                      if parts is not None else {})
             row["lower_bound"] = {k: v[b][i] for k, v in lb_lists.items()}
             row["latency_gap"] = layer_gap[b][i]
             row["energy_gap"] = layer_egap[b][i]
             rows.append(row)
         layers.append(rows)
     return summaries, layers
+
+
+def _finite(value: float) -> float | None:
+    """A number, or None where the cost model gave none (JSON has no NaN)."""
+    return None if math.isnan(value) else value

@@ -91,10 +91,12 @@ def pareto_designs(accelerators: list[Accelerator], table: LayerTable, mappings:
     utilization = (counts * macs).sum() / (np.asarray(latency_cycles) * n_pes)
     cycles = result.cycles.tolist()
     energy_pj = result.energy_pj.tolist()
-    layer_util = result.utilization.tolist()
+    layer_util = (result.utilization.tolist() if result.utilization is not None
+                  else [[None] * len(table) for _ in accelerators])
     feasible = result.feasible.tolist()
-    bounds = np.stack([result.compute_cycles.cpu().numpy(), result.glb_cycles.cpu().numpy(),
-                       result.dram_cycles.cpu().numpy()]).argmax(0)  # [B, L]
+    per_bound = result.bounds()
+    bounds = (per_bound.detach().cpu().argmax(-1).tolist() if per_bound is not None
+              else None)                                                 # [B, L]
     summaries, notes = explain(accelerators, table, result, technology)
     designs = []
     for b, acc in enumerate(accelerators):
@@ -105,7 +107,8 @@ def pareto_designs(accelerators: list[Accelerator], table: LayerTable, mappings:
                 "shape": layer.to_dict(),
                 "mapping": mappings.mapping(b, i).to_json(),
                 "cycles": cycles[b][i], "energy_pj": energy_pj[b][i],
-                "utilization": layer_util[b][i], "bound": _BOUNDS[int(bounds[b, i])],
+                "utilization": layer_util[b][i],
+                "bound": _BOUNDS[bounds[b][i]] if bounds is not None else "unknown",
                 "feasible": bool(feasible[b][i]), **notes[b][i],
             })
         metrics = {"latency_cycles": latency_cycles[b], "latency_s": latency_s[b],

@@ -24,6 +24,7 @@ Moves (each keeps the product of every dim's factors and the array fit):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -99,7 +100,9 @@ def _rank_key(result: CostResult, objective: str) -> torch.Tensor:
     offset plus ``log1p(capacity_excess)`` (feasible always beats infeasible)."""
     obj = layer_objective(result, objective).to(torch.float64)
     good = torch.log(obj.clamp(min=1e-300))
-    bad = _INFEASIBLE + torch.log1p(result.capacity_excess.to(torch.float64).clamp(min=0))
+    excess = result.capacity_excess
+    bad = _INFEASIBLE if excess is None else \
+        _INFEASIBLE + torch.log1p(excess.to(torch.float64).clamp(min=0))
     key = torch.where(result.feasible, good, bad)
     return torch.nan_to_num(key, nan=2 * _INFEASIBLE, posinf=2 * _INFEASIBLE)
 
@@ -717,11 +720,14 @@ def _result(table: LayerTable, accelerator: Accelerator, objective: str,
             mappings: MappingBatch, result: CostResult, device: str, seed: int,
             settings: dict) -> LayerMappingResult:
     """Bring design 0 of a batched answer to plain Python (the one place that syncs)."""
-    bounds = torch.stack([result.compute_cycles[0], result.glb_cycles[0],
-                          result.dram_cycles[0]], -1)  # [L, 3]
-    limit = bounds.argmax(-1).tolist()
+    bounds = result.bounds()                                   # [B, L, 3] or None
+    n_l = len(table)
+    bottleneck = (tuple(_BOTTLENECKS[i] for i in bounds[0].argmax(-1).tolist())
+                  if bounds is not None else ("unknown",) * n_l)
 
-    def floats(x: torch.Tensor) -> tuple[float, ...]:
+    def floats(x: torch.Tensor | None) -> tuple[float, ...]:
+        if x is None:
+            return (math.nan,) * n_l
         return tuple(float(v) for v in x[0].tolist())
 
     return LayerMappingResult(
@@ -730,7 +736,7 @@ def _result(table: LayerTable, accelerator: Accelerator, objective: str,
         cycles=floats(result.cycles), energy_pj=floats(result.energy_pj),
         utilization=floats(result.utilization),
         feasible=tuple(bool(v) for v in result.feasible[0].tolist()),
-        bottleneck=tuple(_BOTTLENECKS[i] for i in limit),
+        bottleneck=bottleneck,
         latency_cycles=float(result.latency_cycles[0]),
         total_energy_pj=float(result.total_energy_pj[0]),
         area_mm2=float(result.area_mm2[0]), device=device, seed=int(seed),

@@ -397,7 +397,10 @@ class BatchEvaluator:
                               "infeasible (warned once per run)", UserWarning, stacklevel=3)
         objectives = torch.where(finite.unsqueeze(1), objectives,
                                  torch.full_like(objectives, _WORST))
-        excess = result.capacity_excess.to(torch.float64).clamp(min=0).sum(1)  # [B]
+        if result.capacity_excess is None:    # the model says only feasible or not
+            excess = torch.zeros_like(objectives[:, 0], dtype=torch.float64)
+        else:
+            excess = result.capacity_excess.to(torch.float64).clamp(min=0).sum(1)  # [B]
         fits = result.feasible_design & finite
         capacity = torch.where(fits, torch.zeros_like(excess),
                                torch.log1p(excess).clamp(min=1e-3))

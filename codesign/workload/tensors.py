@@ -5,7 +5,7 @@ Shapes: ``L`` unique layers, ``D = 8`` dims (`DIMS` order), ``V`` vector ops.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 
 import torch
@@ -85,6 +85,12 @@ def take_designs(batch: Any, index: torch.Tensor | slice) -> Any:
     values = {}
     for f in fields(batch):
         value = getattr(batch, f.name)
-        values[f.name] = ({k: v[index] for k, v in value.items()} if isinstance(value, dict)
-                          else value[index])
+        if isinstance(value, dict):
+            values[f.name] = {k: v[index] for k, v in value.items()}
+        elif isinstance(value, torch.Tensor):
+            values[f.name] = value[index]
+        elif is_dataclass(value):     # a nested breakdown with its own leading B axes
+            values[f.name] = take_designs(value, index)
+        else:                         # None, names: not per design
+            values[f.name] = value
     return type(batch)(**values)

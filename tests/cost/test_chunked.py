@@ -63,8 +63,12 @@ def _assert_same(a, b) -> None:
             assert a.extra_objectives.keys() == b.extra_objectives.keys()
             for k in a.extra_objectives:
                 assert torch.equal(a.extra_objectives[k], b.extra_objectives[k]), k
-        else:
+        elif dataclasses.is_dataclass(getattr(a, f.name)):     # the level breakdown
+            _assert_same(getattr(a, f.name), getattr(b, f.name))
+        elif isinstance(getattr(a, f.name), torch.Tensor):
             assert torch.equal(getattr(a, f.name), getattr(b, f.name)), f.name
+        else:
+            assert getattr(a, f.name) == getattr(b, f.name), f.name
 
 
 def test_chunks_give_exactly_the_unchunked_result():

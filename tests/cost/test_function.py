@@ -149,7 +149,21 @@ def test_follows_the_hardware_dtype():
     hw32 = HW.to(dtype=torch.float32)
     res = quiet(FunctionCostModel(ideal), hw=hw32)
     assert res.latency_cycles.dtype == torch.float32
-    assert res.accesses.dtype == torch.int64 and res.accesses.shape == (2, 2, 3, 3, 2)
+    # only the core: no invented bounds, traffic or energy parts (nothing reads it as
+    # compute-bound or as moving no data)
+    assert res.accesses is None and res.energy_parts_pj is None and res.bounds() is None
+
+
+def test_a_function_model_is_not_reported_compute_bound():
+    from codesign import Accelerator
+    from codesign.search.mapper import map_layers
+
+    table = LayerTable.from_layers([Layer.gemm(M=8, K=8, N=8)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = map_layers(table, Accelerator(pe_rows=4, pe_cols=4), effort="fast",
+                         cost_model=FunctionCostModel(ideal))
+    assert out.bottleneck == ("unknown",)
 
 
 def test_workload_table_round_trip_keeps_vector_ops():
