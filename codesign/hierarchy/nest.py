@@ -28,7 +28,8 @@ from codesign.workload.layer import DIM_INDEX, DIMS, TENSORS
 __all__ = ["LoopNest", "NestBatch"]
 
 
-def _factors(raw: Any, where: str, problems: list[str]) -> dict[str, int]:
+def parse_factors(raw: Any, where: str, problems: list[str]) -> dict[str, int]:
+    """``{dim: factor}`` from JSON (factors of 1 dropped); problems appended, not raised."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -83,7 +84,7 @@ class LoopNest:
                 problems.append(f"temporal: unknown level {level!r}; levels are "
                                 f"{', '.join(hierarchy.level_names)}")
                 continue
-            factors[level] = _factors(raw, f"temporal.{level}", problems)
+            factors[level] = parse_factors(raw, f"temporal.{level}", problems)
         spatial = data.get("spatial") or {}
         if set(spatial) <= {"rows", "cols"} and spatial and len(fanouts) == 1:
             spatial = {fanouts[0]: {"X": spatial.get("rows"), "Y": spatial.get("cols")}}
@@ -97,7 +98,7 @@ class LoopNest:
                                 f"Y: {{dim: factor}}}}")
                 continue
             for axis in ("X", "Y"):
-                factors[f"{name}.{axis}"] = _factors(axes.get(axis), f"spatial.{name}.{axis}",
+                factors[f"{name}.{axis}"] = parse_factors(axes.get(axis), f"spatial.{name}.{axis}",
                                                      problems)
         order: dict[str, tuple[str, ...]] = {}
         for level, dims in (data.get("order") or {}).items():

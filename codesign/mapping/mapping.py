@@ -14,9 +14,10 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from codesign.errors import MappingError
+from codesign.hierarchy.nest import parse_factors
 from codesign.workload.layer import DIMS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,21 +34,8 @@ SPATIAL_AXES: tuple[str, ...] = ("rows", "cols")
 FACTOR_LEVELS: tuple[str, ...] = ("DRAM", "GLB", "rows", "cols", "RF")
 
 
-def _clean_factors(raw: Any, where: str, problems: list[str]) -> dict[str, int]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        problems.append(f"{where}: expected an object of dim -> factor, got {type(raw).__name__}")
-        return {}
-    out: dict[str, int] = {}
-    for dim, factor in raw.items():
-        if dim not in DIMS:
-            problems.append(f"{where}: unknown dim {dim!r} (dims are {' '.join(DIMS)})")
-        elif not isinstance(factor, int) or isinstance(factor, bool) or factor < 1:
-            problems.append(f"{where}.{dim}: factor must be a positive integer, got {factor!r}")
-        elif factor > 1:
-            out[dim] = factor
-    return out
+# one parser for {dim: factor} objects, shared with the hierarchy's loop nests
+_clean_factors = parse_factors
 
 
 @dataclass(frozen=True)
