@@ -63,8 +63,9 @@ class NestCost:
         return self.level_energy_pj.sum(-1) + self.leak_pj
 
 
-def _ceil_div(x: torch.Tensor, d: int) -> torch.Tensor:
-    return torch.ceil(x / d) if d > 1 else x
+def _blocks(x: torch.Tensor, block_words: int) -> torch.Tensor:
+    """Vector accesses that move ``x`` scalars, ``block_words`` at a time."""
+    return torch.ceil(x / block_words) if block_words > 1 else x
 
 
 def spatial_feasible(hierarchy: Hierarchy, factors: torch.Tensor,
@@ -117,9 +118,9 @@ def nest_cost(hierarchy: Hierarchy, nests: NestBatch, stride: torch.Tensor,
             bound = torch.maximum(bound, (r + f + u) / level.shared_bw)
         level_cycles.append(torch.ceil(bound))
         blk = level.block_words
-        e = (_ceil_div(per[0][..., m, :], blk) * level.read_pj
-             + _ceil_div(per[1][..., m, :], blk) * level.fill_pj
-             + _ceil_div(per[2][..., m, :], blk) * level.update_pj) * util[..., m, None]
+        e = (_blocks(per[0][..., m, :], blk) * level.read_pj
+             + _blocks(per[1][..., m, :], blk) * level.fill_pj
+             + _blocks(per[2][..., m, :], blk) * level.update_pj) * util[..., m, None]
         level_energy.append(e)                                            # [B, L, T]
         tile = c.tile[..., m, :].to(dtype)                                # [B, L, T]
         if level.partition_words is not None:

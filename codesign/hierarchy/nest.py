@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from codesign.errors import MappingError
-from codesign.hierarchy.levels import FanOut, Hierarchy
+from codesign.hierarchy.levels import Hierarchy
 from codesign.workload.layer import DIM_INDEX, DIMS, TENSORS
 
 __all__ = ["LoopNest", "NestBatch"]
@@ -200,10 +200,3 @@ class NestBatch:
             None if all(k == hierarchy.keep_mask for row in kept for k in row) else
             torch.tensor(kept, dtype=torch.bool, device=device).reshape(n_b, n_l, m,
                                                                         len(TENSORS)))
-
-
-def fanout_of(hierarchy: Hierarchy, name: str) -> FanOut:
-    for f in hierarchy.fanouts:
-        if f.name == name:
-            return f
-    raise MappingError(f"no fan-out {name!r}")

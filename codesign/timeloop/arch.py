@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from codesign.errors import ConfigError, short_repr
 from codesign.hierarchy.levels import Compute, FanOut, Hierarchy, StorageLevel
@@ -31,10 +31,9 @@ _STORAGE_CLASSES = ("dram", "sram", "regfile", "smartbuffer", "storage", "buffer
 
 @dataclass(frozen=True)
 class TimeloopArch:
-    """What the arch file says, before energies: the nodes and each level's constraints.
-
-    ``dataspace_keep[level]`` / ``dataspace_bypass[level]`` use the file's data-space names
-    (resolved against a problem by `to_hierarchy`).
+    """What the arch file says, before energies: the nodes outer to inner, as dicts with
+    ``kind`` storage / fanout / compute; a storage node's ``keep`` / ``bypass`` use the
+    file's data-space names (resolved against a problem by `to_hierarchy`).
     """
 
     name: str
@@ -235,6 +234,6 @@ def to_hierarchy(arch: TimeloopArch, tensor_of: dict[str, str],
                 bypass_choice=choice))
     if nodes and isinstance(nodes[0], StorageLevel) and set(nodes[0].keeps) != set(TENSORS):
         first = nodes[0]
-        nodes[0] = StorageLevel(**{**first.__dict__, "keeps": TENSORS, "bypass_choice": ()})
+        nodes[0] = replace(first, keeps=TENSORS, bypass_choice=())
     return Hierarchy(arch.name or "timeloop", tuple(nodes), compute or Compute(),
                      clock_mhz=1e-6 / arch.cycle_seconds)

@@ -64,19 +64,17 @@ def _parse_permutation(raw, names: set[str], where: str) -> list[str]:
 
 
 def _fanout_for(target: str, hierarchy: Hierarchy) -> FanOut | None:
-    name = target
+    """The fan-out a spatial directive means: by its name, as ``inter_<name>_spatial``, or
+    the fan-out right below a storage level of that name."""
     m = re.fullmatch(r"inter_(.+)_spatial", target)
-    if m:
-        name = m.group(1)
-    for f in hierarchy.fanouts:
-        if f.name == name:
-            return f
-    for i, node in enumerate(hierarchy.nodes):
-        if isinstance(node, StorageLevel) and node.name == target:
-            for below in hierarchy.nodes[i + 1:]:
-                if isinstance(below, FanOut):
-                    return below
-                break
+    name = m.group(1) if m else target
+    nodes = hierarchy.nodes
+    for i, node in enumerate(nodes):
+        if isinstance(node, FanOut) and node.name == name:
+            return node
+        if isinstance(node, StorageLevel) and node.name == target and i + 1 < len(nodes) \
+                and isinstance(nodes[i + 1], FanOut):
+            return nodes[i + 1]
     return None
 
 
@@ -100,13 +98,12 @@ def parse_mapping(data, hierarchy: Hierarchy, problem: TimeloopProblem,
         target, kind = str(d["target"]), str(d["type"])
         where = f"{path}: {target} ({kind})"
         raw = _parse_factors(d.get("factors"), where)
-        bad = sorted(set(raw) - file_dims - set(problem_extra_dims(problem)))
+        bad = sorted(set(raw) - file_dims)
         if bad:
             raise ConfigError(f"{where}: unknown dims {bad}; the problem has "
                               f"{sorted(file_dims)}")
         fac = {ours[k]: v for k, v in raw.items() if k in ours}
-        perm = [ours[x] for x in _parse_permutation(d.get("permutation"), file_dims
-                                                    | set(problem_extra_dims(problem)), where)
+        perm = [ours[x] for x in _parse_permutation(d.get("permutation"), file_dims, where)
                 if x in ours]
         if kind == "temporal":
             if target in levels:
@@ -166,11 +163,6 @@ def parse_mapping(data, hierarchy: Hierarchy, problem: TimeloopProblem,
     nest = LoopNest(factors, order, {lv: tuple(sorted(k)) for lv, k in keep.items()})
     nest.check_keep(hierarchy)
     return nest
-
-
-def problem_extra_dims(problem: TimeloopProblem) -> tuple[str, ...]:
-    """File dims that map to no `Layer` dim (bound 1, unused): accepted in directives."""
-    return tuple(getattr(problem, "unused_dims", ()))
 
 
 def read_mapping(path: str | os.PathLike, hierarchy: Hierarchy,
