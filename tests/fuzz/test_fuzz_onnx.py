@@ -319,6 +319,7 @@ def fuzz_op_graphs(seed: int, n_graphs: int) -> list[str]:
     return failures
 
 
+@pytest.mark.slow  # a subprocess per example
 def test_random_op_graphs_do_not_crash_the_process():
     """About 12,000 graphs in about 5 s. Checked to fail without either fix it pinned: with
     no negative-dim check the subprocess dies of a segfault (exit -11) in ONNX's GatherND
