@@ -562,5 +562,60 @@ def _evaluate_table(result: dict) -> str:
                  f"{result['computes']:,} computes")
     return "\n".join(lines)
 
+
+@main.command()
+@click.argument("campaign_file", metavar="CAMPAIGN", type=click.Path(dir_okay=False,
+                                                                      path_type=str))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=str),
+              help="Campaign folder: campaign.csv, pareto.csv, index.html, runs/<job>/.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Run up to N jobs at once in local processes (with --ray: the CPUs of "
+                   "the local Ray cluster).  [default: one job at a time in this process]")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None,
+              metavar="[ADDRESS]",
+              help='Run jobs as Ray tasks (pip install "codesign[ray]"): on a local cluster '
+                   "started for the sweep, or on the cluster at ADDRESS (ray start --head).")
+@click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True,
+              help="Times a job whose worker process died is started again (it resumes "
+                   "from its checkpoint).")
+@click.option("--resume", is_flag=True,
+              help="Go on with the campaign in --out: skip finished jobs, resume stopped ones.")
+@click.option("--force", is_flag=True, help="Start the campaign in --out again.")
+def sweep(campaign_file: str, out: str, workers: int | None, ray_address: str | None,
+          retries: int, resume: bool, force: bool) -> None:
+    """Run every job of a CAMPAIGN file (workloads x spaces x objectives x strategies x
+    budgets x seeds; the format is in codesign.campaign.spec and README.md), each an
+    ordinary explore run in --out/runs/<job>; print one line per finished job with the
+    live count, and write campaign.csv (one row per job) and pareto.csv (per workload, the
+    designs no other job's design beats on latency, energy and area).
+
+    Ctrl-C writes what finished and exits 130; --resume goes on from there.
+    """
+    from codesign.campaign import LocalProcesses, RayCluster, Serial, load_campaign
+    from codesign.campaign import sweep as run_sweep
+    from codesign.errors import ConfigError
+
+    if resume and force:
+        raise ConfigError("pass --resume or --force, not both")
+    campaign = load_campaign(campaign_file)
+    if ray_address is not None:
+        executor = RayCluster(None if ray_address == "local" else ray_address, workers,
+                              retries)
+    elif workers is not None:
+        executor = LocalProcesses(workers, retries)
+    else:
+        executor = Serial()
+    click.echo(f"{len(campaign.jobs)} jobs, {executor.name} executor -> {out}", err=True)
+    result = run_sweep(campaign, out, executor=executor, resume=resume, force=force,
+                       progress=lambda line: click.echo(line, err=True))
+    click.echo(f"{result.count('done')} of {len(result.rows)} jobs done, "
+               f"{result.count('failed')} failed -> {out}/campaign.csv, {out}/pareto.csv")
+    if result.interrupted:
+        click.echo("Aborted!", err=True)
+        sys.exit(INTERRUPT_EXIT)
+    if result.count("failed"):
+        sys.exit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
