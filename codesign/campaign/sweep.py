@@ -174,8 +174,10 @@ class _Tally:
         eta = (f", about {elapsed / self.ran * left / self.workers:.0f} s left"
                if self.ran and left else "")
         status = row["status"] + (f" ({row['error']})" if row.get("error") else "")
-        self.say(f"[{self.done + self.failed}/{self.n}] {row['job']}: {status}"
-                 + (f" in {row['wall_s']:.1f} s" if row.get("wall_s") is not None else "")
+        took = (f" in {row['wall_s']:.1f} s" if row.get("wall_s") is not None else "")
+        if not counted:  # finished by an earlier sweep: --resume skips it
+            status, took = "already done", ""
+        self.say(f"[{self.done + self.failed}/{self.n}] {row['job']}: {status}{took}"
                  + (" (resumed)" if row.get("resumed") else "")
                  + f" | done {self.done}, running {running}, failed {self.failed}, "
                    f"left {left}, {elapsed:.0f} s{eta}")

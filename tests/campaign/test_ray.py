@@ -75,3 +75,21 @@ def test_a_killed_worker_is_retried_and_the_campaign_completes(cluster, campaign
     assert killed, "no worker was killed: the jobs finished before a checkpoint appeared"
     assert result.count("done") == 4, [(r["job"], r["status"], r["error"]) for r in result.rows]
     assert any(r["resumed"] for r in result.rows)  # the retry went on from the checkpoint
+
+
+def test_the_cli_runs_on_ray_and_resume_skips_finished_jobs(cluster, campaign_file, tmp_path):
+    from click.testing import CliRunner
+
+    from codesign.cli import main
+
+    path, out = campaign_file(), tmp_path / "out"
+    first = CliRunner().invoke(main, ["sweep", str(path), "--out", str(out), "--ray",
+                                      "--workers", "2"])
+    assert first.exit_code == 0, first.output
+    assert "ray executor" in first.output and "4 of 4 jobs done" in first.output
+    again = CliRunner().invoke(main, ["sweep", str(path), "--out", str(out), "--ray",
+                                      "--resume"])
+    assert again.exit_code == 0, again.output
+    assert ": done in " not in again.output  # nothing ran again
+    assert again.output.count(": already done") == 4
+    assert "4 of 4 jobs done" in again.output
