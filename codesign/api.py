@@ -244,28 +244,17 @@ def explore(
     fails after it started records ``"status": "failed"`` and the error in ``run.json``.
     """
     from codesign.cost.model import objective_names
-    from codesign.search.strategies import strategy as get_strategy
 
     spec = cost_model if isinstance(cost_model, str) else None
     workload_settings = {"input_shapes": input_shapes, "dims": dims, "fusion": fusion}
-    saved_state: RunState | None = None
-    facts: dict[str, Any] = {}
+    resumed: _Resumed | None = None
     if resume is not None:
-        resume = Path(resume)
-        saved, facts, saved_state = _load_resume(resume)
-        config = saved.resumed(generations=generations, max_evals=max_evals,
-                               time_limit_s=time_limit_s, refine=refine,
-                               cost_model_spec=spec, device=device)
-        if workload is not None:  # the caller's workload, with the caller's settings
-            config = config.replace(model=_model_path(workload), **workload_settings)
-        elif config.model is None:
-            raise RunError(f"{resume}: the run explored an in-memory workload; pass the "
-                           "same LayerTable to explore(..., resume=...)")
-        else:
-            workload = config.model
-        cost_model, which = _resume_cost_model(config.cost_model_spec, facts, resume,
-                                               cost_model)
-        out = resume
+        config, resumed = _resumed_config(
+            Path(resume), workload, workload_settings, cost_model,
+            generations=generations, max_evals=max_evals, time_limit_s=time_limit_s,
+            refine=refine, cost_model_spec=spec, device=device)
+        workload = workload if workload is not None else config.model
+        cost_model, out = resumed.cost_model, resumed.folder
     else:
         if workload is None:
             raise ConfigError("explore: give a workload (a LayerTable or an ONNX path)")
@@ -277,18 +266,57 @@ def explore(
             mapper_candidates=mapper_candidates, mapper_steps=mapper_steps, seed=seed,
             device=device, cost_model_spec=spec, space=space, model=_model_path(workload),
             **workload_settings, **{k: v for k, v in defaulted.items() if v is not None})
-
     if cost_model is not None:
         from codesign.cost.loading import as_cost_model
 
         cost_model = as_cost_model(cost_model)
     config.validate(objective_names(cost_model))
+    return _run(config, workload, cost_model, resumed, out=out, force=force,
+                progress=progress, command=command, plot=plot, notify=notify)
+
+
+@dataclass(frozen=True)
+class _Resumed:
+    """What `explore` needs of the run folder it resumes besides the config: run.json's
+    `RUN_FACTS`, the checkpoint, the cost model to go on with and a line saying which."""
+
+    folder: Path
+    facts: dict[str, Any]
+    state: RunState
+    cost_model: Any
+    which: str
+
+
+def _resumed_config(folder: Path, workload: Any, workload_settings: dict[str, Any],
+                    cost_model: Any, **call: Any) -> tuple[ExploreConfig, _Resumed]:
+    """The saved config of ``folder`` with the caller's settings ``call`` that a resumed
+    run takes (`ExploreConfig.resumed`); a workload given again comes with the caller's
+    workload settings."""
+    saved, facts, state = _load_resume(folder)
+    config = saved.resumed(**call)
+    if workload is not None:
+        config = config.replace(model=_model_path(workload), **workload_settings)
+    elif config.model is None:
+        raise RunError(f"{folder}: the run explored an in-memory workload; pass the "
+                       "same LayerTable to explore(..., resume=...)")
+    cost_model, which = _resume_cost_model(config.cost_model_spec, facts, folder, cost_model)
+    return config, _Resumed(folder, facts, state, cost_model, which)
+
+
+def _run(config: ExploreConfig, workload: LayerTable | str, cost_model: Any,
+         resumed: _Resumed | None, *, out: str | Path | None, force: bool,
+         progress: Callable[[GenerationStats], None] | None, command: Sequence[str] | None,
+         plot: bool, notify: Callable[[str], None] | None) -> ExploreResult:
+    """Run a checked config: load the workload, build the evaluator, search, write."""
+    from codesign.search.run import make_algorithm
+    from codesign.search.strategies import strategy as get_strategy
+
     strat = get_strategy(config.strategy)
     space = config.space
     budget = config.budget()
-    from codesign.search.run import make_algorithm
-
     make_algorithm(config.algorithm, budget.population, len(config.objectives))  # numba?
+    saved_state = resumed.state if resumed is not None else None
+    resume = resumed.folder if resumed is not None else None
 
     out_path = Path(out) if out is not None else None
     existing: list[str] = []
@@ -316,8 +344,8 @@ def explore(
         from codesign.cost.analytical import AnalyticalCostModel
 
         cost_model = AnalyticalCostModel(resolve_technology(space.technology))
-    if resume is not None:
-        _check_same_model(facts, resume, cost_model)
+    if resumed is not None:
+        _check_same_model(resumed.facts, resumed.folder, cost_model)
     if config.refine == "gradient":
         from codesign.cost.analytical import AnalyticalCostModel
 
@@ -353,7 +381,7 @@ def explore(
         check_state(saved_state, evaluator.n_var, space.n_genes, evaluator.n_layers,
                     len(config.objectives), f"{resume}/checkpoint.npz")
         if notify is not None:  # every input is valid: say which model goes on
-            notify(which)
+            notify(resumed.which)
     written = False
     try:
         if out_path is not None:
