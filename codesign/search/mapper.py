@@ -45,6 +45,7 @@ from codesign.mapping.encoding import (
     snap_spatial,
 )
 from codesign.mapping.mapping import FACTOR_LEVELS, Mapping
+from codesign.search.config import MAPPER_MIN_CANDIDATES, MAPPER_MIN_STEPS
 from codesign.search.limits import check_mapper_fits
 from codesign.workload.layer import DIMS, LayerTable
 
@@ -480,9 +481,9 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
     """
     if objective not in OBJECTIVES:
         raise ConfigError(f"objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
-    if n_candidates < 2 or n_steps < 0:
-        raise ConfigError(f"mapper: need n_candidates >= 2 and n_steps >= 0, got "
-                          f"{n_candidates} and {n_steps}")
+    if n_candidates < MAPPER_MIN_CANDIDATES or n_steps < MAPPER_MIN_STEPS:
+        raise ConfigError(f"mapper: need n_candidates >= {MAPPER_MIN_CANDIDATES} and n_steps "
+                          f">= {MAPPER_MIN_STEPS}, got {n_candidates} and {n_steps}")
     rng = _Rng(generator)
     device = rng.device
     n_b, n_l, n = hardware.n_designs, workload.n_layers, n_candidates
