@@ -25,7 +25,9 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None,
 
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", "--enable-logging=stderr", "--v=0")
+         "--hide-scrollbars", "--enable-logging=stderr", "--v=0",
+         # offline: no host name resolves, so the page renders from its own file or not at all
+         "--host-resolver-rules=MAP * ~NOTFOUND")
 
 
 def _chromium(tmp_path, page, *args) -> subprocess.CompletedProcess:
