@@ -300,9 +300,9 @@ def explore(
     if mapper_candidates < 1 or mapper_steps < 1:
         raise ConfigError(f"mapper effort must be >= 1 candidate and >= 1 step, got "
                           f"{mapper_candidates} and {mapper_steps}")
-    from codesign.search.run import make_algorithm
+    from codesign.search.searches import check_search
 
-    make_algorithm(algorithm, budget.population, len(objectives))  # validate the name early
+    check_search(algorithm, len(objectives), budget.population)  # validate the name early
     refine = refine if refine is not None else DEFAULT_REFINE
     if refine not in REFINE_METHODS:
         raise ConfigError(f"unknown refine method {refine!r}; choose one of "
