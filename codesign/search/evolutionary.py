@@ -120,7 +120,8 @@ class PymooSearch:
 
     @property
     def population(self) -> np.ndarray | None:
-        return self.algorithm.pop.get("X")
+        pop = self.algorithm.pop  # None before the first generation
+        return None if pop is None else pop.get("X")
 
 
 def pymoo_search(name: str) -> SearchFactory:
