@@ -102,3 +102,17 @@ def test_the_cli_offers_the_built_in_searches():
     explore_command = main.commands["explore"]
     (option,) = [p for p in explore_command.params if p.name == "algorithm"]
     assert tuple(option.type.choices) == tuple(SEARCHES)
+
+
+def test_the_example_search_of_the_docs_runs(monkeypatch):
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "SEARCH.md").read_text()
+    block = text.split("```python\n# codesign/search/local_search.py\n")[1].split("```")[0]
+    namespace: dict = {}
+    exec(compile(block, "docs/SEARCH.md", "exec"), namespace)
+    monkeypatch.setitem(SEARCHES, "local", namespace["LocalSearch"])
+    result = explore(TABLE, algorithm="local", strategy="joint", population=6, generations=3,
+                     device="cpu")
+    assert result.run["config"]["algorithm"] == "local" and len(result.history) == 3
+    assert result.pareto
