@@ -294,6 +294,8 @@ class BatchEvaluator:
             factors and ``[B, L, 3, D]`` order, int64.
         """
         x = np.asarray(x, dtype=np.float64)
+        if x.shape[0] == 0:  # a search may propose nothing new (pymoo's duplicate filter)
+            return self._empty()
         seed = _mix(self.seed, self.calls)
         self.calls += 1
         n_b, size = x.shape[0], self.chunk_size()
@@ -313,6 +315,16 @@ class BatchEvaluator:
                 size = max(1, min(size, n_b) // 2)
                 warnings.warn(f"out of memory on {self.device}: evaluating in chunks of {size} "
                               "designs instead", UserWarning, stacklevel=2)
+
+    def _empty(self) -> Evaluation:
+        """The `Evaluation` of no designs (no cost call, no call number spent)."""
+        n_l, n_d = self.workload.dims.shape
+        return Evaluation(
+            objectives=np.zeros((0, len(self.objectives))),
+            constraints=np.zeros((0, len(self.constraint_names))),
+            feasible=np.zeros(0, dtype=bool), hw_genes=np.zeros((0, self.space.n_genes)),
+            factors=np.zeros((0, n_l, 5, n_d), dtype=np.int64),
+            order=np.zeros((0, n_l, 3, n_d), dtype=np.int64), n_evals=0)
 
     def _evaluate_chunks(self, x: np.ndarray, generator: torch.Generator, size: int,
                          known: tuple[np.ndarray, np.ndarray] | None = None) -> Evaluation:
@@ -511,8 +523,10 @@ def _mix(seed: int, call: int) -> int:
 class CodesignProblem(Problem):
     """pymoo problem over genes in ``[0, 1]``; each generation is one `BatchEvaluator` call.
 
-    ``last`` holds the latest `Evaluation` (the run loop reads mappings and evaluation
-    counts from it); pymoo sees ``log10`` objectives.
+    For driving the evaluator with pymoo's own ``minimize``; the run loop instead costs
+    each batch itself and tells the search (`codesign.search.protocol`). ``last`` holds the
+    latest `Evaluation` (its mappings and evaluation counts); pymoo sees ``log10``
+    objectives, as `codesign.search.evolutionary` gives them.
     """
 
     def __init__(self, evaluator: BatchEvaluator) -> None:

@@ -112,8 +112,9 @@ class RunState:
     """Everything a run needs to go on later (`to_checkpoint` / `from_checkpoint`).
 
     Shape:
-        population: ``[P, V]`` the algorithm's genomes (``None`` before the first
-        generation); hv_lo, hv_hi: ``[O]`` log10 normalisation bounds.
+        population: ``[P, V]`` the genomes the search goes on from (`Search.population`;
+        ``None`` before the first generation or for a search that keeps none);
+        hv_lo, hv_hi: ``[O]`` log10 normalisation bounds.
     """
 
     archive: Archive

@@ -165,3 +165,16 @@ def test_the_remap_leaves_the_evaluator_as_it_is_and_shares_its_accounting():
     fresh.calls = 2
     assert np.array_equal(again.factors, fresh.evaluate(loop.hw_genes).factors)
     assert ev.calls == fresh.calls == 3
+
+
+@pytest.mark.parametrize("mode", ["joint", "nested"])
+def test_an_empty_batch_costs_nothing_and_keeps_the_seeds(mode):
+    ev, model = _evaluator(mode, effort=MapperEffort(2, 1))
+    full = ev.evaluate(np.random.default_rng(0).random((3, ev.n_var)))
+    cost_calls = model.calls
+    empty = ev.evaluate(np.zeros((0, ev.n_var)))
+    assert model.calls == cost_calls > 0 and ev.calls == 1  # the next batch's seed is kept
+    for name in ("objectives", "constraints", "feasible", "hw_genes", "factors", "order"):
+        got, like = getattr(empty, name), getattr(full, name)
+        assert got.shape == (0, *like.shape[1:]) and got.dtype == like.dtype, name
+    assert empty.n_evals == 0
