@@ -308,13 +308,13 @@ def _run(config: ExploreConfig, workload: LayerTable | str, cost_model: Any,
          progress: Callable[[GenerationStats], None] | None, command: Sequence[str] | None,
          plot: bool, notify: Callable[[str], None] | None) -> ExploreResult:
     """Run a checked config: load the workload, build the evaluator, search, write."""
-    from codesign.search.run import make_algorithm
+    from codesign.search.searches import check_search
     from codesign.search.strategies import strategy as get_strategy
 
     strat = get_strategy(config.strategy)
     space = config.space
     budget = config.budget()
-    make_algorithm(config.algorithm, budget.population, len(config.objectives))  # numba?
+    check_search(config.algorithm, len(config.objectives), budget.population)  # numba?
     saved_state = resumed.state if resumed is not None else None
     resume = resumed.folder if resumed is not None else None
 

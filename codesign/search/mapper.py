@@ -57,6 +57,7 @@ __all__ = [
     "layer_objective",
     "map_layers",
     "mapping_summary",
+    "rank_key",
     "search_mappings",
 ]
 
@@ -96,9 +97,10 @@ def layer_objective(result: CostResult, objective: str) -> torch.Tensor:
     raise ConfigError(f"objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
 
 
-def _rank_key(result: CostResult, objective: str) -> torch.Tensor:
+def rank_key(result: CostResult, objective: str) -> torch.Tensor:
     """``[B, L]`` float64, lower is better: ``log(objective)`` when feasible, else a large
-    offset plus ``log1p(capacity_excess)`` (feasible always beats infeasible)."""
+    offset plus ``log1p(capacity_excess)`` (feasible always beats infeasible). Public: the
+    mapper ranks candidates by it and the mapping memory scores what it keeps with it."""
     obj = layer_objective(result, objective).to(torch.float64)
     good = torch.log(obj.clamp(min=1e-300))
     excess = result.capacity_excess
@@ -496,7 +498,7 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
     def evaluate(f: torch.Tensor, o: torch.Tensor) -> tuple[torch.Tensor, CostResult]:
         """Flat [B * n, L] candidates -> rank key [B, n, L]."""
         result = cost_model.evaluate(hw_pop, workload, MappingBatch(f, o))
-        return _rank_key(result, objective).view(n_b, n, n_l), result
+        return rank_key(result, objective).view(n_b, n, n_l), result
 
     # initial population: classic seeds first, random mappings after, known mappings last
     n_known = 0 if initial is None else initial[0].shape[1]
