@@ -220,7 +220,7 @@ class ExploreConfig:
              "from scratch; sequential costs designs with fixed mapping heuristics first; "
              "joint evolves hardware and mapping genes together; random samples both.")
     algorithm: str = _setting(
-        "nsga2", kind="choice", option="--algorithm", choices=ALGORITHMS,
+        "nsga2", kind="choice", option="--algorithm", choices=ALGORITHMS, strict=False,
         help="pymoo algorithm of the outer search.")
     population: int = _setting(
         DEFAULT_POPULATION, kind="int", option="--population", minimum=2,
@@ -307,8 +307,10 @@ class ExploreConfig:
 
     def validate(self, objective_names: Sequence[str]) -> None:
         """Check the objectives and constraint names against ``objective_names`` (what the
-        run's cost model offers, `codesign.cost.model.objective_names`); a `ConfigError`
-        lists every unknown name."""
+        run's cost model offers, `codesign.cost.model.objective_names`) and the algorithm
+        against the search registry (`codesign.search.searches.SEARCHES`, which code may
+        extend; the CLI offers the built-in ones); a `ConfigError` lists every unknown
+        name."""
         allowed = tuple(objective_names)
         problems = []
         unknown = [n for n in self.objectives if n not in allowed]
@@ -316,6 +318,12 @@ class ExploreConfig:
             problems.append(f"objectives {','.join(self.objectives)!r}: need one or more "
                             f"distinct names from {', '.join(allowed)} (unknown: "
                             f"{', '.join(unknown)}){_did_you_mean(unknown[0], allowed)}")
+        from codesign.search.searches import SEARCHES  # the registry, with added searches
+
+        if self.algorithm not in SEARCHES:
+            problems.append(f"unknown algorithm {short_repr(self.algorithm)}"
+                            f"{_did_you_mean(self.algorithm, tuple(SEARCHES))}; choose one of "
+                            f"{', '.join(SEARCHES)}")
         bad = [n for n in self.constraints if n not in allowed]
         if bad:
             problems.append("constraints: " + "; ".join(
