@@ -26,7 +26,6 @@ A technology YAML is a mapping of `Technology` fields; fields not named keep the
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 from collections.abc import Sequence
@@ -37,7 +36,7 @@ from typing import Any
 from codesign.arch.accelerator import DATAFLOWS, Accelerator, Dataflow
 from codesign.arch.technology import Technology
 from codesign.atomic import atomic_write_text
-from codesign.errors import ArchError, ConfigError, joined_problems, short_repr
+from codesign.errors import ArchError, ConfigError, did_you_mean, joined_problems, short_repr
 from codesign.workload.layer import DIMS
 
 __all__ = [
@@ -63,14 +62,6 @@ _TECHNOLOGY_KEYS = tuple(f.name for f in fields(Technology))
 
 
 # -- small checks ------------------------------------------------------------------------
-def _did_you_mean(word: Any, options: Sequence[str]) -> str:
-    close = (difflib.get_close_matches(word, list(options), n=1)
-             if isinstance(word, str) and len(word) < 100 else [])
-    if close:
-        return f"; did you mean {close[0]!r}?"
-    return f"; valid keys: {', '.join(options)}"
-
-
 def _type_name(value: Any) -> str:
     return f"{type(value).__name__} {short_repr(value)}"
 
@@ -86,7 +77,8 @@ def _is_number(value: Any) -> bool:
 def _unknown_keys(data: dict, valid: Sequence[str], where: str, problems: list[str]) -> None:
     for key in data:
         if key not in valid:
-            problems.append(f"{where}unknown key {short_repr(key)}{_did_you_mean(key, valid)}")
+            hint = did_you_mean(key, valid) or f"; valid keys: {', '.join(valid)}"
+            problems.append(f"{where}unknown key {short_repr(key)}{hint}")
 
 
 def _fail(source: str, what: str, problems: list[str]) -> None:
@@ -165,10 +157,9 @@ def _parse_dataflow(raw: Any, problems: list[str]) -> Dataflow | None:
     if isinstance(raw, str):
         if raw in DATAFLOWS:
             return DATAFLOWS[raw]
-        close = difflib.get_close_matches(raw, list(DATAFLOWS), n=1) if len(raw) < 100 else []
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        problems.append(f"key 'dataflow': unknown preset {short_repr(raw)}; {hint}"
-                        f"presets: {', '.join(DATAFLOWS)}, or give {{name, rows, cols}}")
+        problems.append(f"key 'dataflow': unknown preset {short_repr(raw)}"
+                        f"{did_you_mean(raw, DATAFLOWS)} (presets: {', '.join(DATAFLOWS)}, "
+                        "or give {name, rows, cols})")
         return None
     if not isinstance(raw, dict):
         problems.append(f"key 'dataflow' must be a preset name or a mapping {{name, rows, cols}},"

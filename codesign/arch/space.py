@@ -23,7 +23,6 @@ list means exactly those values, a number means fixed)::
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 from collections.abc import Sequence
@@ -34,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from codesign.arch.accelerator import DATAFLOWS, MAX_SIZES, Accelerator, Dataflow
-from codesign.errors import ConfigError, joined_problems, short_repr
+from codesign.errors import ConfigError, did_you_mean, joined_problems, short_repr
 from codesign.workload.layer import DIM_INDEX, DIMS
 
 __all__ = ["HW_GENES", "DesignSpace", "powers_of_two"]
@@ -115,7 +114,7 @@ class DesignSpace:
         for name in self.dataflows:
             if name not in DATAFLOWS and name not in self.custom_dataflows:
                 problems.append(f"dataflow: unknown preset {short_repr(name)}"
-                                f"{_did_you_mean(name, DATAFLOWS)} "
+                                f"{did_you_mean(name, DATAFLOWS)} "
                                 f"(presets: {', '.join(DATAFLOWS)})")
         for key in ("dram_bw", "clock_mhz"):
             if not _is_number(getattr(self, key)) or not 0 < getattr(self, key) < math.inf:
@@ -247,7 +246,7 @@ class DesignSpace:
         known = (*_ALL_KEYS, "dataflows", "custom_dataflows")
         for key in data:
             if key not in known:
-                problems.append(f"unknown key {short_repr(key)}{_did_you_mean(key, known)}")
+                problems.append(f"unknown key {short_repr(key)}{did_you_mean(key, known)}")
         kwargs: dict[str, Any] = {}
         for key in _INT_PARAMS + ("glb_bw",):
             if key in data:
@@ -280,7 +279,7 @@ class DesignSpace:
                 for n in names:
                     if n not in DATAFLOWS and n not in custom:
                         problems.append(f"dataflow: unknown {short_repr(n)}"
-                                        f"{_did_you_mean(n, [*DATAFLOWS, *custom])}"
+                                        f"{did_you_mean(n, [*DATAFLOWS, *custom])}"
                                         f" (presets: {', '.join(DATAFLOWS)})")
                 kwargs["dataflows"] = tuple(names)
         for key in _FIXED_KEYS:
@@ -309,12 +308,6 @@ class DesignSpace:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _did_you_mean(word: Any, options: Sequence[str]) -> str:
-    close = (difflib.get_close_matches(word, list(options), n=1)
-             if isinstance(word, str) and len(word) < 100 else [])
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _parse_values(key: str, raw: Any, problems: list[str]) -> tuple | None:
