@@ -47,6 +47,7 @@ from codesign.mapping.encoding import (
 from codesign.mapping.mapping import FACTOR_LEVELS, Mapping
 from codesign.search.limits import check_mapper_fits
 from codesign.workload.layer import DIMS, LayerTable
+from codesign.workload.tensors import ceil_div
 
 __all__ = [
     "EFFORTS",
@@ -160,10 +161,6 @@ def _random_prime(values: torch.Tensor, spf: torch.Tensor, u: torch.Tensor) -> t
     return stacked.gather(-1, j.unsqueeze(-1)).squeeze(-1)
 
 
-def _ceil_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return torch.div(a + b - 1, b, rounding_mode="floor")
-
-
 def _get(flat: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """``flat[p, index[p]]``: ``[P, K]`` at ``[P]`` -> ``[P]``."""
     return flat.gather(1, index.unsqueeze(1)).squeeze(1)
@@ -266,11 +263,11 @@ def _move_resplit(f: torch.Tensor, dims: torch.Tensor, array: torch.Tensor,
     s_old = _get(axis_row, dim)
     cap = torch.div(_get(array, axis), torch.div(axis_row.prod(-1), s_old,
                                                  rounding_mode="floor"), rounding_mode="floor")
-    rem = _ceil_div(_get(dims, dim), _get(flat, other_slot * _N_DIMS + dim))
+    rem = ceil_div(_get(dims, dim), _get(flat, other_slot * _N_DIMS + dim))
     max_s = torch.minimum(cap.clamp(min=1), rem)
     s_new = torch.exp(rng.uniform(n) * torch.log(max_s.to(torch.float64) + 1.0)).floor()
     s_new = snap_spatial(s_new.to(torch.int64).clamp(min=1).minimum(max_s), rem)
-    rest = _ceil_div(rem, s_new)  # the dim's new temporal product
+    rest = ceil_div(rem, s_new)  # the dim's new temporal product
 
     slots = _temporal_slots(f.device)
     absorber = rng.integers(3, n)
