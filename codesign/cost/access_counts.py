@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import torch
 
+from codesign.hierarchy.v1 import V1_LEVELS
 from codesign.mapping.footprint import tile_words
 from codesign.workload.layer import DIMS, RELEVANT_DIMS, TENSORS
 
@@ -29,8 +30,8 @@ __all__ = [
 #: Boxes whose footprints `tiles` returns, inner to outer: per-PE RF box, RF x spatial box
 #: (all PEs in one step), RF x spatial x GLB box, the whole (ceil-padded) iteration space.
 BOX_LEVELS: tuple[str, ...] = ("RF", "array", "GLB", "whole")
-#: Levels whose reloads `reloads` returns.
-RELOAD_LEVELS: tuple[str, ...] = ("RF", "GLB")
+#: Levels whose reloads `reloads` returns: the buffers below DRAM, inner to outer.
+RELOAD_LEVELS: tuple[str, ...] = V1_LEVELS[:0:-1]
 
 _DRAM, _GLB, _ROWS, _COLS, _RF = range(5)
 #: Bit t of ``_RELEVANCE_BITS[d]`` is set when dim ``d`` indexes tensor ``t``.

@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
+from codesign.hierarchy.v1 import V1_LEVELS
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
 
 __all__ = [
@@ -27,11 +28,11 @@ __all__ = [
 ]
 
 #: Memory levels of the ``accesses`` axis, inner to outer.
-MEMORY_LEVELS: tuple[str, ...] = ("RF", "GLB", "DRAM")
+MEMORY_LEVELS: tuple[str, ...] = V1_LEVELS[::-1]
 #: Access kinds of the last ``accesses`` axis.
 ACCESS_KINDS: tuple[str, ...] = ("reads", "writes")
 #: Parts of the ``energy_parts_pj`` axis.
-ENERGY_PARTS: tuple[str, ...] = ("RF", "GLB", "DRAM", "MAC", "leakage")
+ENERGY_PARTS: tuple[str, ...] = (*MEMORY_LEVELS, "MAC", "leakage")
 #: Objectives every `CostResult` provides (`CostResult.objectives`), all minimised.
 BUILTIN_OBJECTIVES: tuple[str, ...] = ("latency", "energy", "area", "edp", "power")
 

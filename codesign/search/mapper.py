@@ -44,7 +44,7 @@ from codesign.mapping.encoding import (
     prime_factor_table,
     snap_spatial,
 )
-from codesign.mapping.mapping import FACTOR_LEVELS, Mapping
+from codesign.mapping.mapping import FACTOR_LEVELS, SPATIAL_AXES, TEMPORAL_LEVELS, Mapping
 from codesign.search.limits import check_mapper_fits
 from codesign.workload.layer import DIMS, LayerTable
 from codesign.workload.tensors import ceil_div
@@ -579,10 +579,10 @@ def mapping_summary(mapping: Mapping) -> str:
     data = mapping.to_json()
     parts = []
     spatial = " ".join(f"{axis} " + "".join(f"{d}{v}" for d, v in data["spatial"][axis].items())
-                       for axis in ("rows", "cols") if axis in data["spatial"])
+                       for axis in SPATIAL_AXES if axis in data["spatial"])
     if spatial:
         parts.append(spatial)
-    for level in ("RF", "GLB", "DRAM"):
+    for level in reversed(TEMPORAL_LEVELS):
         if level in data["temporal"]:
             parts.append(f"{level} " + "".join(f"{d}{data['temporal'][level][d]}"
                                                for d in data["order"][level]))
