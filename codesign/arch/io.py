@@ -33,7 +33,14 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from codesign.arch.accelerator import DATAFLOWS, Accelerator, Dataflow
+from codesign.arch.accelerator import (
+    DATAFLOWS,
+    HW_FIELDS,
+    RATE_FIELDS,
+    SIZE_FIELDS,
+    Accelerator,
+    Dataflow,
+)
 from codesign.arch.technology import Technology
 from codesign.atomic import atomic_write_text
 from codesign.errors import ArchError, ConfigError, did_you_mean, joined_problems, short_repr
@@ -54,9 +61,9 @@ __all__ = [
     "write_technology",
 ]
 
-_REQUIRED = ("pe_rows", "pe_cols", "rf_words", "glb_words", "dataflow")
-_INT_KEYS = ("pe_rows", "pe_cols", "rf_words", "glb_words", "word_bits")
-_FLOAT_KEYS = ("glb_bw", "dram_bw", "clock_mhz")
+_REQUIRED = tuple(f.name for f in HW_FIELDS if f.required)
+#: The order `generate_accelerator` writes the parameters in: the required ones first.
+_WRITE_ORDER = (*_REQUIRED, *(f.name for f in HW_FIELDS if not f.required))
 _ACCELERATOR_KEYS = tuple(f.name for f in fields(Accelerator))
 _TECHNOLOGY_KEYS = tuple(f.name for f in fields(Technology))
 
@@ -248,7 +255,7 @@ def parse_accelerator(data: Any, source: str = "accelerator",
         if key not in data:
             problems.append(f"missing key {key!r}")
     kwargs: dict[str, Any] = {}
-    for key in _INT_KEYS:
+    for key in SIZE_FIELDS:
         if key not in data:
             continue
         value = data[key]
@@ -258,7 +265,7 @@ def parse_accelerator(data: Any, source: str = "accelerator",
             problems.append(f"key {key!r} must be a positive integer, got {short_repr(value)}")
         else:
             kwargs[key] = value
-    for key in _FLOAT_KEYS:
+    for key in RATE_FIELDS:
         if key not in data:
             continue
         value = data[key]
@@ -301,18 +308,13 @@ def generate_accelerator(acc: Accelerator) -> dict:
     cols}``; the technology is embedded in full, or left out when it is the default (None).
     """
     data: dict[str, Any] = {"name": acc.name}
-    for key in _INT_KEYS[:4]:
-        data[key] = getattr(acc, key)
+    for key in _WRITE_ORDER:
+        data[key] = float(getattr(acc, key)) if key in RATE_FIELDS else getattr(acc, key)
     df = acc.dataflow
     if DATAFLOWS.get(df.name) == df:
         data["dataflow"] = df.name
     else:
         data["dataflow"] = {"name": df.name, "rows": list(df.rows), "cols": list(df.cols)}
-    for key in _FLOAT_KEYS[:2]:
-        data[key] = float(getattr(acc, key))
-    data["word_bits"] = acc.word_bits
-    data["clock_mhz"] = float(acc.clock_mhz)
-    data["systolic"] = acc.systolic
     if acc.technology is not None:
         data["technology"] = generate_technology(acc.technology)
     return data

@@ -32,17 +32,28 @@ from typing import Any
 
 import numpy as np
 
-from codesign.arch.accelerator import DATAFLOWS, MAX_SIZES, Accelerator, Dataflow
+from codesign.arch.accelerator import (
+    DATAFLOWS,
+    HW_FIELDS,
+    MAX_SIZES,
+    NUMERIC_FIELDS,
+    SIZE_FIELDS,
+    Accelerator,
+    Dataflow,
+)
 from codesign.errors import ConfigError, did_you_mean, joined_problems, short_repr
 from codesign.workload.layer import DIM_INDEX, DIMS
 
-__all__ = ["HW_GENES", "DesignSpace", "powers_of_two"]
+__all__ = ["HW_GENES", "NUMERIC_GENES", "DesignSpace", "powers_of_two"]
 
-#: The hardware genes, in genome order.
-HW_GENES: tuple[str, ...] = ("pe_rows", "pe_cols", "rf_words", "glb_words", "glb_bw", "dataflow")
+#: The hardware genes, in genome order: the `HW_FIELDS` a design space searches.
+HW_GENES: tuple[str, ...] = tuple(f.name for f in HW_FIELDS if f.gene)
+#: The genes that pick a number (all but the dataflow), in genome order.
+NUMERIC_GENES: tuple[str, ...] = tuple(g for g in HW_GENES if g in NUMERIC_FIELDS)
 
-_INT_PARAMS = ("pe_rows", "pe_cols", "rf_words", "glb_words")
-_FIXED_KEYS = ("dram_bw", "word_bits", "clock_mhz", "technology", "systolic")
+_INT_PARAMS = tuple(g for g in HW_GENES if g in SIZE_FIELDS)
+#: The platform values every space fixes: the numbers no gene picks, technology, systolic.
+_FIXED_KEYS = (*(k for k in NUMERIC_FIELDS if k not in HW_GENES), "technology", "systolic")
 _ALL_KEYS = HW_GENES + _FIXED_KEYS
 
 
@@ -187,18 +198,15 @@ class DesignSpace:
             for axis, dims in enumerate((df.rows, df.cols)):
                 for d in dims:
                     allowed[i, axis, DIM_INDEX[d]] = True
-        df_idx = (genes[:, 5] * len(self.dataflows)).to(torch.int64).clamp(
+        df_idx = (genes[:, HW_GENES.index("dataflow")] * len(self.dataflows)).to(torch.int64).clamp(
             max=len(self.dataflows) - 1)
 
         def full(value: float, kind: torch.dtype) -> torch.Tensor:
             return torch.full((n_b,), value, dtype=kind, device=genes.device)
 
         return HardwareBatch(
-            pe_rows=pick(0, self.pe_rows, torch.int64),
-            pe_cols=pick(1, self.pe_cols, torch.int64),
-            rf_words=pick(2, self.rf_words, torch.int64),
-            glb_words=pick(3, self.glb_words, torch.int64),
-            glb_bw=pick(4, self.glb_bw, dtype),
+            **{g: pick(HW_GENES.index(g), self.choices(g),
+                       torch.int64 if g in SIZE_FIELDS else dtype) for g in NUMERIC_GENES},
             dram_bw=full(self.dram_bw, dtype),
             word_bits=full(self.word_bits, torch.int64),
             clock_mhz=full(self.clock_mhz, dtype),
@@ -215,7 +223,7 @@ class DesignSpace:
         """The plain `Accelerator` one hardware genome ``[H]`` stands for."""
         idx = self.indices(np.asarray(hw_genes, dtype=np.float64).reshape(1, -1))[0]
         values = {g: self.choices(g)[int(i)] for g, i in zip(HW_GENES, idx, strict=True)}
-        dataflow = self.dataflow_objects()[int(idx[5])]
+        dataflow = self.dataflow_objects()[int(idx[HW_GENES.index("dataflow")])]
         return Accelerator(
             pe_rows=int(values["pe_rows"]), pe_cols=int(values["pe_cols"]),
             rf_words=int(values["rf_words"]), glb_words=int(values["glb_words"]),

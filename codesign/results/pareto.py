@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from codesign.arch.accelerator import Accelerator
+from codesign.arch.accelerator import NUMERIC_FIELDS, Accelerator
 from codesign.arch.technology import Technology
 from codesign.cost.model import CostResult
 from codesign.mapping.batch import MappingBatch
@@ -24,8 +24,7 @@ from codesign.workload.layer import LayerTable
 __all__ = ["PARETO_COLUMNS", "ParetoDesign", "non_dominated_mask", "pareto_designs"]
 
 #: Hardware columns of ``pareto.csv`` (Accelerator fields), then the metric columns.
-HW_COLUMNS: tuple[str, ...] = ("pe_rows", "pe_cols", "rf_words", "glb_words", "glb_bw",
-                               "dram_bw", "word_bits", "clock_mhz", "dataflow")
+HW_COLUMNS: tuple[str, ...] = (*NUMERIC_FIELDS, "dataflow")
 METRIC_COLUMNS: tuple[str, ...] = ("latency_cycles", "latency_s", "energy_j", "area_mm2",
                                    "edp_js", "power_w", "utilization")
 #: Then why the design is where it is (bottleneck mix, lower-bound gaps; `explain`).

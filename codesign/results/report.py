@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from codesign.arch.accelerator import NUMERIC_FIELDS
 from codesign.errors import ConfigError
 from codesign.results.names import layer_label
 from codesign.search.checkpoint import atomic_write_text
@@ -34,8 +35,7 @@ REPORT_FILE = "report.html"
 #: The PNG figures `write_report` draws next to it.
 PNG_FILES: tuple[str, ...] = ("layers.png", "roofline.png", "convergence.png")
 
-_HW_FIELDS = ("pe_rows", "pe_cols", "rf_words", "glb_words", "glb_bw", "dram_bw", "word_bits",
-              "clock_mhz")
+_HW_FIELDS = NUMERIC_FIELDS
 _DIMS = "NGKCPQRS"
 
 

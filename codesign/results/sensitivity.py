@@ -30,6 +30,7 @@ from typing import Any
 import torch
 
 from codesign.arch.accelerator import Accelerator
+from codesign.arch.space import NUMERIC_GENES
 from codesign.arch.technology import Technology
 from codesign.errors import ConfigError
 from codesign.mapping.mapping import Mapping
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 #: Hardware parameters differentiated by default (the sizes a design space varies).
-SENSITIVITY_PARAMS: tuple[str, ...] = ("pe_rows", "pe_cols", "rf_words", "glb_words", "glb_bw")
+SENSITIVITY_PARAMS: tuple[str, ...] = NUMERIC_GENES
 #: Labels `classify_critical_point` gives.
 CRITICAL_KINDS: tuple[str, ...] = ("local minimum", "local maximum", "saddle", "degenerate",
                                    "still sloped")

@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from codesign.arch.space import HW_GENES, DesignSpace
+from codesign.arch.space import HW_GENES, NUMERIC_GENES, DesignSpace
 from codesign.arch.technology import Technology
 from codesign.cost.access_counts import relevance, tiles
 from codesign.cost.analytical import evaluate_batch
@@ -64,7 +64,7 @@ __all__ = [
 ]
 
 #: Hardware sizes that the relaxation makes continuous, in ``theta`` order.
-HW_PARAMS: tuple[str, ...] = ("pe_rows", "pe_cols", "rf_words", "glb_words", "glb_bw")
+HW_PARAMS: tuple[str, ...] = NUMERIC_GENES
 #: Default step lengths of `refine`, in units of one doubling of the largest-moving variable.
 DEFAULT_LENGTHS: tuple[float, ...] = (0.5, 1.0, 2.0, 3.0)
 #: Default number of MGDA steps of `refine` (each: one gradient pass, one exact batch).
