@@ -1,7 +1,8 @@
 """Cycles of DESIGN.md v1: compute, GLB- and DRAM-bandwidth bounds, and the max of them.
 
 Double buffering overlaps transfers with compute, so a layer takes as long as its slowest
-resource; keeping the three bounds tells which one limits it (`BOTTLENECKS`).
+resource; keeping the three bounds tells which one limits it (their names:
+`codesign.cost.names.BOTTLENECKS`, in the order of `latency_cycles`'s arguments).
 """
 
 from __future__ import annotations
@@ -11,11 +12,7 @@ import torch
 from codesign.mapping.batch import HardwareBatch
 from codesign.mapping.encoding import TEMPORAL_SLOTS
 
-__all__ = ["BOTTLENECKS", "bandwidth_cycles", "compute_cycles", "latency_cycles",
-           "utilization"]
-
-#: Names of the bounds, in the order of `latency_cycles`'s arguments.
-BOTTLENECKS: tuple[str, ...] = ("compute", "GLB", "DRAM")
+__all__ = ["bandwidth_cycles", "compute_cycles", "latency_cycles", "utilization"]
 
 
 def compute_cycles(factors: torch.Tensor, hardware: HardwareBatch) -> torch.Tensor:

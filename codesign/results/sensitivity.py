@@ -32,6 +32,7 @@ import torch
 from codesign.arch.accelerator import Accelerator
 from codesign.arch.space import NUMERIC_GENES
 from codesign.arch.technology import Technology
+from codesign.cost.names import DEFAULT_OBJECTIVES, DESIGN_OBJECTIVES
 from codesign.errors import ConfigError
 from codesign.mapping.mapping import Mapping
 from codesign.workload.layer import Layer, LayerTable
@@ -122,7 +123,7 @@ def _prod(values: Sequence[int]) -> int:
 
 def design_sensitivity(accelerator: Accelerator, table: LayerTable,
                        mappings: Sequence[Mapping], *,
-                       objectives: Sequence[str] = ("latency", "energy", "area"),
+                       objectives: Sequence[str] = DEFAULT_OBJECTIVES,
                        technology: Technology | None = None,
                        params: Sequence[str] = SENSITIVITY_PARAMS,
                        allowed: dict[str, Sequence[float]] | None = None,
@@ -334,17 +335,14 @@ def _design_inputs(run_dir: Path, designs: Any, run: Any, design_id: int,
     space = (run.get("config") or {}).get("space") or {}
     technology = resolve_technology(entry["accelerator"].get("technology")
                                     or space.get("technology"))
-    objectives = objectives or designs.get("objectives") or ("latency", "energy", "area")
+    objectives = objectives or designs.get("objectives") or DEFAULT_OBJECTIVES
     if isinstance(objectives, str) or not all(isinstance(o, str) for o in objectives):
         raise TypeError(f"objectives must be a list of names, got {objectives!r}")
-    from codesign.search.problem import OBJECTIVES
-
-    skipped = [o for o in objectives if o not in OBJECTIVES]
+    skipped = [o for o in objectives if o not in DESIGN_OBJECTIVES]
     if skipped:   # a custom cost model's own objectives: not in the analytical model
         notes.append(f"objectives {', '.join(skipped)} come from the run's own cost model; "
                      "this report differentiates the analytical model only")
-        objectives = [o for o in objectives if o in OBJECTIVES] or ["latency", "energy",
-                                                                     "area"]
+        objectives = [o for o in objectives if o in DESIGN_OBJECTIVES] or list(DEFAULT_OBJECTIVES)
     return accelerator, table, mappings, technology, objectives, notes
 
 

@@ -32,6 +32,7 @@ import torch
 
 from codesign.arch.accelerator import Accelerator
 from codesign.cost.model import CostModel, CostResult
+from codesign.cost.names import BOTTLENECKS, LAYER_OBJECTIVES, UNKNOWN_BOTTLENECK
 from codesign.errors import ConfigError
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
 from codesign.mapping.encoding import (
@@ -51,7 +52,6 @@ from codesign.workload.tensors import ceil_div
 
 __all__ = [
     "EFFORTS",
-    "OBJECTIVES",
     "LayerMappingResult",
     "fit_to_array",
     "layer_objective",
@@ -60,8 +60,6 @@ __all__ = [
     "search_mappings",
 ]
 
-#: Per-layer objectives the mapper minimises.
-OBJECTIVES: tuple[str, ...] = ("edp", "latency", "energy")
 #: Named search budgets: (candidates per layer, steps). A step costs about the same for 64
 #: or 128 candidates on the CPU (per-op overhead dominates), so "default" is wide and short:
 #: ResNet-50 in ~2 s on a shared 2-core CPU (docs/PERFORMANCE.md, "Mapper").
@@ -93,7 +91,7 @@ def layer_objective(result: CostResult, objective: str) -> torch.Tensor:
         return result.energy_pj
     if objective == "edp":
         return result.cycles * result.energy_pj
-    raise ConfigError(f"objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
+    raise ConfigError(f"objective {objective!r}: choose one of {', '.join(LAYER_OBJECTIVES)}")
 
 
 def _rank_key(result: CostResult, objective: str) -> torch.Tensor:
@@ -475,8 +473,8 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
         returns: `MappingBatch` ``[B, L]`` and the `CostResult` of exactly those mappings
         (per layer ``[B, L]``, per design ``[B]``).
     """
-    if objective not in OBJECTIVES:
-        raise ConfigError(f"objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
+    if objective not in LAYER_OBJECTIVES:
+        raise ConfigError(f"objective {objective!r}: choose one of {', '.join(LAYER_OBJECTIVES)}")
     if n_candidates < 2 or n_steps < 0:
         raise ConfigError(f"mapper: need n_candidates >= 2 and n_steps >= 0, got "
                           f"{n_candidates} and {n_steps}")
@@ -563,9 +561,6 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
 
 
 # -- the friendly wrapper ------------------------------------------------------------------
-
-
-_BOTTLENECKS: tuple[str, ...] = ("compute", "GLB", "DRAM")
 
 
 def mapping_summary(mapping: Mapping) -> str:
@@ -678,8 +673,8 @@ def map_layers(table: LayerTable, accelerator: Accelerator, *, objective: str = 
 
     if effort not in EFFORTS:
         raise ConfigError(f"effort {effort!r}: choose one of {', '.join(EFFORTS)}")
-    if objective not in OBJECTIVES:
-        raise ConfigError(f"objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
+    if objective not in LAYER_OBJECTIVES:
+        raise ConfigError(f"objective {objective!r}: choose one of {', '.join(LAYER_OBJECTIVES)}")
     if cost_model is None:
         from codesign.cost.analytical import AnalyticalCostModel
 
@@ -719,8 +714,8 @@ def _result(table: LayerTable, accelerator: Accelerator, objective: str,
     """Bring design 0 of a batched answer to plain Python (the one place that syncs)."""
     bounds = result.bounds()                                   # [B, L, 3] or None
     n_l = len(table)
-    bottleneck = (tuple(_BOTTLENECKS[i] for i in bounds[0].argmax(-1).tolist())
-                  if bounds is not None else ("unknown",) * n_l)
+    bottleneck = (tuple(BOTTLENECKS[i] for i in bounds[0].argmax(-1).tolist())
+                  if bounds is not None else (UNKNOWN_BOTTLENECK,) * n_l)
 
     def floats(x: torch.Tensor | None) -> tuple[float, ...]:
         if x is None:
