@@ -62,6 +62,11 @@ class Mapping:
         source = self.spatial if level in SPATIAL_AXES else self.temporal
         return source.get(level, {}).get(dim, 1)
 
+    def factor_table(self) -> list[list[int]]:
+        """Every factor: ``[F][D]`` in `FACTOR_LEVELS` x `DIMS` order (a `MappingBatch`
+        entry's layout; `tile_boxes` reads it)."""
+        return [[self.factor(level, d) for d in DIMS] for level in FACTOR_LEVELS]
+
     def total(self, dim: str) -> int:
         """Product of the factors of ``dim`` over all levels (>= the layer's bound)."""
         return math.prod(self.factor(level, dim) for level in FACTOR_LEVELS)

@@ -95,16 +95,14 @@ def classify_critical_point(f: Callable[[torch.Tensor], torch.Tensor], x: Any, *
 
 def _min_sizes(table: LayerTable, mappings: Sequence[Mapping]) -> dict[str, int]:
     """The least PE rows/cols, RF and GLB words that still hold every layer's mapping."""
-    from codesign.mapping.footprint import tile_words
+    from codesign.mapping.footprint import tile_boxes, tile_words
     from codesign.workload.layer import DIMS
 
     need = {"pe_rows": 1, "pe_cols": 1, "rf_words": 1, "glb_words": 1}
     for layer, m in zip(table.layers, mappings, strict=True):
-        rf = [m.factor("RF", d) for d in DIMS]
+        rf, _, glb, _ = tile_boxes(m.factor_table())
         rows = [m.factor("rows", d) for d in DIMS]
         cols = [m.factor("cols", d) for d in DIMS]
-        glb = [r * a * b * m.factor("GLB", d) for d, r, a, b in zip(DIMS, rf, rows, cols,
-                                                                   strict=True)]
         need["pe_rows"] = max(need["pe_rows"], _prod(rows))
         need["pe_cols"] = max(need["pe_cols"], _prod(cols))
         need["rf_words"] = max(need["rf_words"], sum(tile_words(
