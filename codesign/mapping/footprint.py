@@ -23,8 +23,7 @@ Num = TypeVar("Num")
 #: in one step (RF x spatial); the GLB tile (RF x spatial x GLB); the whole (ceil-padded)
 #: iteration space.
 BOX_LEVELS: tuple[str, ...] = ("RF", "array", "GLB", "whole")
-_DRAM, _GLB, _ROWS, _COLS, _RF = (FACTOR_LEVELS.index(s) for s in ("DRAM", "GLB", "rows",
-                                                                    "cols", "RF"))
+_SLOT = {name: i for i, name in enumerate(FACTOR_LEVELS)}
 
 
 def _times(a: Any, b: Any) -> Any:
@@ -47,10 +46,10 @@ def tile_boxes(slots: Sequence[Any]) -> tuple[Any, Any, Any, Any]:
     >>> rf, array, glb, whole
     ([1, 5], [1, 20], [3, 20], [6, 20])
     """
-    rf = slots[_RF]
-    array = _times(_times(rf, slots[_ROWS]), slots[_COLS])
-    glb = _times(array, slots[_GLB])
-    return rf, array, glb, _times(glb, slots[_DRAM])
+    rf = slots[_SLOT["RF"]]
+    array = _times(_times(rf, slots[_SLOT["rows"]]), slots[_SLOT["cols"]])
+    glb = _times(array, slots[_SLOT["GLB"]])
+    return rf, array, glb, _times(glb, slots[_SLOT["DRAM"]])
 
 
 def input_extent(p: Num, r: Num, stride: Num, dilation: Num) -> Num:
