@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from codesign.arch.space import DesignSpace
+from codesign.cost.names import DEFAULT_OBJECTIVES
 from codesign.errors import ConfigError, RunError
 from codesign.results.pareto import PARETO_COLUMNS, ParetoDesign
 from codesign.search.config import (
@@ -180,7 +181,7 @@ def explore(
     workload: LayerTable | str | Path | None = None,
     space: DesignSpace | None = None,
     *,
-    objectives: str | Sequence[str] = ("latency", "energy", "area"),
+    objectives: str | Sequence[str] = DEFAULT_OBJECTIVES,
     strategy: str | None = None,
     algorithm: str = "nsga2",
     population: int | None = None,

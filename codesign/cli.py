@@ -19,6 +19,7 @@ from collections.abc import Callable
 import click
 
 from codesign import __version__
+from codesign.cost.names import LAYER_OBJECTIVES, OBJECTIVE_UNITS
 from codesign.search.config import SETTINGS  # no torch: `codesign --help` stays fast
 
 INPUT_ERROR_EXIT = 2
@@ -244,9 +245,6 @@ def inspect(model: str, as_json: bool, input_shapes: tuple, dims: tuple, fusion:
     click.echo(json.dumps(summary, indent=2) if as_json else format_summary(summary))
 
 
-_OBJECTIVE_UNITS = {"latency": "s", "energy": "J", "area": "mm2", "edp": "J*s", "power": "W"}
-
-
 class _Progress:
     """Generation progress: one self-overwriting line on a terminal, plain lines when piped."""
 
@@ -261,7 +259,7 @@ class _Progress:
         else:  # the final mapping of the front, after the last generation
             gen = stats.phase
         note = f"  ({stats.note})" if stats.note else ""
-        best = "  ".join(f"{name} {value:.3g}{_OBJECTIVE_UNITS.get(name, '')}"
+        best = "  ".join(f"{name} {value:.3g}{OBJECTIVE_UNITS.get(name, '')}"
                          for name, value in stats.best.items())
         line = (f"{gen}  evals {stats.n_evals}  HV {stats.hypervolume:.4g}  "
                 f"pareto {stats.n_pareto}  {best}  {stats.evals_per_s:.0f} evals/s{note}")
@@ -409,7 +407,7 @@ def sensitivity(run_dir: str, design_id: int, as_json: bool) -> None:
 @click.option("--arch", "arch", required=True, metavar="NAME|YAML",
               help="Accelerator: a bundled preset (eyeriss, shidiannao, simba, tpu) or a YAML "
                    "file.")
-@click.option("--objective", type=click.Choice(["edp", "latency", "energy"]), default="edp",
+@click.option("--objective", type=click.Choice(LAYER_OBJECTIVES), default="edp",
               show_default=True, help="Per-layer objective the mapper minimises.")
 @click.option("--effort", type=click.Choice(["fast", "default", "thorough"]), default="default",
               show_default=True, help="Mapper budget (candidates per layer x steps).")

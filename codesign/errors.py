@@ -15,6 +15,8 @@ Anything else escaping the library is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 __all__ = [
     "MAX_LISTED_PROBLEMS",
     "MAX_VALUE_CHARS",
@@ -24,6 +26,7 @@ __all__ = [
     "MappingError",
     "RunError",
     "WorkloadError",
+    "did_you_mean",
     "joined_problems",
     "short_repr",
 ]
@@ -100,3 +103,21 @@ def joined_problems(problems: list[str], limit: int = MAX_LISTED_PROBLEMS) -> st
     if rest > 0:
         shown += f"; and {rest} more problem{'s' if rest > 1 else ''}"
     return shown
+
+
+def did_you_mean(word: object, options: Iterable[str]) -> str:
+    """The one did-you-mean hint of every error message: ``"; did you mean 'x'?"`` for the
+    closest of ``options``, or ``""`` when none is close (or ``word`` is no short string).
+    Callers that list the valid names add the list themselves.
+
+    >>> did_you_mean("pe_row", ("pe_rows", "pe_cols"))
+    "; did you mean 'pe_rows'?"
+    >>> did_you_mean("zzzz", ("pe_rows", "pe_cols")), did_you_mean(3, ("pe_rows",))
+    ('', '')
+    """
+    import difflib
+
+    if not isinstance(word, str) or len(word) >= 100:  # difflib is quadratic in the length
+        return ""
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""

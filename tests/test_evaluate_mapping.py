@@ -32,8 +32,8 @@ def test_golden_conv_as_plain_data():
 
 
 @pytest.mark.parametrize(("dram_bw", "glb_bw", "bottleneck"), [
-    (0.5, 32.0, "DRAM"),      # 208 words / 0.5 = 416 > 288
-    (8.0, 2.0, "GLB"),        # 920 words / 2 = 460 > 288
+    (0.5, 32.0, "dram"),      # 208 words / 0.5 = 416 > 288
+    (8.0, 2.0, "glb"),        # 920 words / 2 = 460 > 288
 ])
 def test_bottleneck_names_the_largest_bound(dram_bw, glb_bw, bottleneck):
     out = codesign.evaluate_mapping(CONV, SMALL.replace(dram_bw=dram_bw, glb_bw=glb_bw),

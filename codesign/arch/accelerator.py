@@ -13,7 +13,8 @@ from codesign.arch.technology import Technology
 from codesign.errors import ArchError
 from codesign.workload.layer import DIMS
 
-__all__ = ["DATAFLOWS", "MAX_SIZES", "Accelerator", "Dataflow"]
+__all__ = ["DATAFLOWS", "HW_FIELDS", "MAX_SIZES", "NUMERIC_FIELDS", "RATE_FIELDS", "SIZE_FIELDS",
+           "Accelerator", "Dataflow", "HardwareField"]
 
 #: Largest sizes a design may have. Far above any real accelerator (a TPUv1 has 256 x 256 =
 #: 65,536 PEs and 24 MiB of buffer), they keep every count inside int64 and the mapper's
@@ -62,6 +63,43 @@ DATAFLOWS: dict[str, Dataflow] = {
 
 
 @dataclass(frozen=True)
+class HardwareField:
+    """One design parameter of an `Accelerator`: how people read it, what kind of value it
+    holds, and its part in files and searches. `HW_FIELDS` lists them all, once."""
+
+    name: str
+    label: str              #: short name for tables and plots ("GLB bandwidth")
+    unit: str               #: unit of the value ("words/cycle"); "" for counts and names
+    kind: type              #: int (a size), float (a rate), Dataflow or bool
+    gene: bool = False      #: a `DesignSpace` searches it (else the platform fixes it)
+    required: bool = False  #: an accelerator file must give it (else it has a default)
+
+
+#: The design parameters of an `Accelerator`, in its field order (a test pins that): every
+#: field but ``name`` and ``technology``, which name and cost a design without being part
+#: of it. The lists below, the file keys, the design-space genes, the ``pareto.csv``
+#: columns and the hardware batch all derive from this one table.
+HW_FIELDS: tuple[HardwareField, ...] = (
+    HardwareField("pe_rows", "PE rows", "", int, gene=True, required=True),
+    HardwareField("pe_cols", "PE cols", "", int, gene=True, required=True),
+    HardwareField("rf_words", "RF", "words/PE", int, gene=True, required=True),
+    HardwareField("glb_words", "GLB", "words", int, gene=True, required=True),
+    HardwareField("glb_bw", "GLB bandwidth", "words/cycle", float, gene=True),
+    HardwareField("dram_bw", "DRAM bandwidth", "words/cycle", float),
+    HardwareField("word_bits", "word", "bits", int),
+    HardwareField("clock_mhz", "clock", "MHz", float),
+    HardwareField("dataflow", "dataflow", "", Dataflow, gene=True, required=True),
+    HardwareField("systolic", "systolic array", "", bool),
+)
+#: The integer sizes (PEs, words, bits), in field order.
+SIZE_FIELDS: tuple[str, ...] = tuple(f.name for f in HW_FIELDS if f.kind is int)
+#: The positive real rates (bandwidths in words per cycle, the clock in MHz).
+RATE_FIELDS: tuple[str, ...] = tuple(f.name for f in HW_FIELDS if f.kind is float)
+#: Every numeric parameter, in field order: what tables and plots read off a design.
+NUMERIC_FIELDS: tuple[str, ...] = tuple(f.name for f in HW_FIELDS if f.kind in (int, float))
+
+
+@dataclass(frozen=True)
 class Accelerator:
     """One accelerator design.
 
@@ -91,7 +129,7 @@ class Accelerator:
         problems = []
         if self.technology is not None and not isinstance(self.technology, Technology):
             problems.append(f"technology must be a Technology or None, got {self.technology!r}")
-        for key in ("pe_rows", "pe_cols", "rf_words", "glb_words", "word_bits"):
+        for key in SIZE_FIELDS:
             value = getattr(self, key)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 problems.append(f"{key} must be a positive integer, got {value!r}")
@@ -100,7 +138,7 @@ class Accelerator:
         if not problems and self.pe_rows * self.pe_cols > MAX_SIZES["n_pes"]:
             problems.append(f"pe_rows x pe_cols must be at most {MAX_SIZES['n_pes']} PEs, got "
                             f"{self.pe_rows} x {self.pe_cols}")
-        for key in ("glb_bw", "dram_bw", "clock_mhz"):
+        for key in RATE_FIELDS:
             value = getattr(self, key)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0 \
                     or not math.isfinite(value):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 
 import torch
 
-from codesign.arch.accelerator import DATAFLOWS, Accelerator, Dataflow
+from codesign.arch.accelerator import DATAFLOWS, RATE_FIELDS, SIZE_FIELDS, Accelerator, Dataflow
 from codesign.workload.layer import DIM_INDEX, DIMS
 from codesign.workload.tensors import move_tensors, take_designs
 
@@ -16,7 +16,8 @@ __all__ = ["HardwareBatch"]
 
 @dataclass(frozen=True)
 class HardwareBatch:
-    """B accelerator designs as tensors.
+    """B accelerator designs as tensors: one field per numeric `HW_FIELDS` entry, in its order
+    (a test pins that), then the dataflow as a mask and the systolic flag.
 
     Shape:
         pe_rows, pe_cols, rf_words, glb_words, word_bits: ``[B]`` int64.
@@ -54,9 +55,7 @@ class HardwareBatch:
                 for d in dims:
                     allowed[b, axis, DIM_INDEX[d]] = True
         return cls(
-            pe_rows=ints("pe_rows"), pe_cols=ints("pe_cols"), rf_words=ints("rf_words"),
-            glb_words=ints("glb_words"), glb_bw=floats("glb_bw"), dram_bw=floats("dram_bw"),
-            word_bits=ints("word_bits"), clock_mhz=floats("clock_mhz"),
+            **{k: ints(k) for k in SIZE_FIELDS}, **{k: floats(k) for k in RATE_FIELDS},
             spatial_allowed=allowed,
             systolic=torch.tensor([a.systolic for a in accelerators], dtype=torch.bool,
                                   device=device),
@@ -89,10 +88,8 @@ class HardwareBatch:
         dataflow = next((df for df in DATAFLOWS.values() if (df.rows, df.cols) == (rows, cols)),
                         None) or Dataflow("custom", rows, cols)
         return Accelerator(
-            pe_rows=int(self.pe_rows[b]), pe_cols=int(self.pe_cols[b]),
-            rf_words=int(self.rf_words[b]), glb_words=int(self.glb_words[b]),
-            glb_bw=float(self.glb_bw[b]), dram_bw=float(self.dram_bw[b]),
-            word_bits=int(self.word_bits[b]), clock_mhz=float(self.clock_mhz[b]),
+            **{k: int(getattr(self, k)[b]) for k in SIZE_FIELDS},
+            **{k: float(getattr(self, k)[b]) for k in RATE_FIELDS},
             dataflow=dataflow, systolic=bool(self.systolic[b]), name=name)
 
     def repeat_interleave(self, n: int) -> HardwareBatch:

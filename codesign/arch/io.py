@@ -26,7 +26,6 @@ A technology YAML is a mapping of `Technology` fields; fields not named keep the
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 from collections.abc import Sequence
@@ -34,10 +33,17 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from codesign.arch.accelerator import DATAFLOWS, Accelerator, Dataflow
+from codesign.arch.accelerator import (
+    DATAFLOWS,
+    HW_FIELDS,
+    RATE_FIELDS,
+    SIZE_FIELDS,
+    Accelerator,
+    Dataflow,
+)
 from codesign.arch.technology import Technology
 from codesign.atomic import atomic_write_text
-from codesign.errors import ArchError, ConfigError, joined_problems, short_repr
+from codesign.errors import ArchError, ConfigError, did_you_mean, joined_problems, short_repr
 from codesign.workload.layer import DIMS
 
 __all__ = [
@@ -55,22 +61,14 @@ __all__ = [
     "write_technology",
 ]
 
-_REQUIRED = ("pe_rows", "pe_cols", "rf_words", "glb_words", "dataflow")
-_INT_KEYS = ("pe_rows", "pe_cols", "rf_words", "glb_words", "word_bits")
-_FLOAT_KEYS = ("glb_bw", "dram_bw", "clock_mhz")
+_REQUIRED = tuple(f.name for f in HW_FIELDS if f.required)
+#: The order `generate_accelerator` writes the parameters in: the required ones first.
+_WRITE_ORDER = (*_REQUIRED, *(f.name for f in HW_FIELDS if not f.required))
 _ACCELERATOR_KEYS = tuple(f.name for f in fields(Accelerator))
 _TECHNOLOGY_KEYS = tuple(f.name for f in fields(Technology))
 
 
 # -- small checks ------------------------------------------------------------------------
-def _did_you_mean(word: Any, options: Sequence[str]) -> str:
-    close = (difflib.get_close_matches(word, list(options), n=1)
-             if isinstance(word, str) and len(word) < 100 else [])
-    if close:
-        return f"; did you mean {close[0]!r}?"
-    return f"; valid keys: {', '.join(options)}"
-
-
 def _type_name(value: Any) -> str:
     return f"{type(value).__name__} {short_repr(value)}"
 
@@ -86,7 +84,8 @@ def _is_number(value: Any) -> bool:
 def _unknown_keys(data: dict, valid: Sequence[str], where: str, problems: list[str]) -> None:
     for key in data:
         if key not in valid:
-            problems.append(f"{where}unknown key {short_repr(key)}{_did_you_mean(key, valid)}")
+            hint = did_you_mean(key, valid) or f"; valid keys: {', '.join(valid)}"
+            problems.append(f"{where}unknown key {short_repr(key)}{hint}")
 
 
 def _fail(source: str, what: str, problems: list[str]) -> None:
@@ -165,10 +164,9 @@ def _parse_dataflow(raw: Any, problems: list[str]) -> Dataflow | None:
     if isinstance(raw, str):
         if raw in DATAFLOWS:
             return DATAFLOWS[raw]
-        close = difflib.get_close_matches(raw, list(DATAFLOWS), n=1) if len(raw) < 100 else []
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        problems.append(f"key 'dataflow': unknown preset {short_repr(raw)}; {hint}"
-                        f"presets: {', '.join(DATAFLOWS)}, or give {{name, rows, cols}}")
+        problems.append(f"key 'dataflow': unknown preset {short_repr(raw)}"
+                        f"{did_you_mean(raw, DATAFLOWS)} (presets: {', '.join(DATAFLOWS)}, "
+                        "or give {name, rows, cols})")
         return None
     if not isinstance(raw, dict):
         problems.append(f"key 'dataflow' must be a preset name or a mapping {{name, rows, cols}},"
@@ -257,7 +255,7 @@ def parse_accelerator(data: Any, source: str = "accelerator",
         if key not in data:
             problems.append(f"missing key {key!r}")
     kwargs: dict[str, Any] = {}
-    for key in _INT_KEYS:
+    for key in SIZE_FIELDS:
         if key not in data:
             continue
         value = data[key]
@@ -267,7 +265,7 @@ def parse_accelerator(data: Any, source: str = "accelerator",
             problems.append(f"key {key!r} must be a positive integer, got {short_repr(value)}")
         else:
             kwargs[key] = value
-    for key in _FLOAT_KEYS:
+    for key in RATE_FIELDS:
         if key not in data:
             continue
         value = data[key]
@@ -310,18 +308,13 @@ def generate_accelerator(acc: Accelerator) -> dict:
     cols}``; the technology is embedded in full, or left out when it is the default (None).
     """
     data: dict[str, Any] = {"name": acc.name}
-    for key in _INT_KEYS[:4]:
-        data[key] = getattr(acc, key)
+    for key in _WRITE_ORDER:
+        data[key] = float(getattr(acc, key)) if key in RATE_FIELDS else getattr(acc, key)
     df = acc.dataflow
     if DATAFLOWS.get(df.name) == df:
         data["dataflow"] = df.name
     else:
         data["dataflow"] = {"name": df.name, "rows": list(df.rows), "cols": list(df.cols)}
-    for key in _FLOAT_KEYS[:2]:
-        data[key] = float(getattr(acc, key))
-    data["word_bits"] = acc.word_bits
-    data["clock_mhz"] = float(acc.clock_mhz)
-    data["systolic"] = acc.systolic
     if acc.technology is not None:
         data["technology"] = generate_technology(acc.technology)
     return data

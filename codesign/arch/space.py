@@ -23,7 +23,6 @@ list means exactly those values, a number means fixed)::
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 from collections.abc import Sequence
@@ -33,17 +32,28 @@ from typing import Any
 
 import numpy as np
 
-from codesign.arch.accelerator import DATAFLOWS, MAX_SIZES, Accelerator, Dataflow
-from codesign.errors import ConfigError, joined_problems, short_repr
+from codesign.arch.accelerator import (
+    DATAFLOWS,
+    HW_FIELDS,
+    MAX_SIZES,
+    NUMERIC_FIELDS,
+    SIZE_FIELDS,
+    Accelerator,
+    Dataflow,
+)
+from codesign.errors import ConfigError, did_you_mean, joined_problems, short_repr
 from codesign.workload.layer import DIM_INDEX, DIMS
 
-__all__ = ["HW_GENES", "DesignSpace", "powers_of_two"]
+__all__ = ["HW_GENES", "NUMERIC_GENES", "DesignSpace", "powers_of_two"]
 
-#: The hardware genes, in genome order.
-HW_GENES: tuple[str, ...] = ("pe_rows", "pe_cols", "rf_words", "glb_words", "glb_bw", "dataflow")
+#: The hardware genes, in genome order: the `HW_FIELDS` a design space searches.
+HW_GENES: tuple[str, ...] = tuple(f.name for f in HW_FIELDS if f.gene)
+#: The genes that pick a number (all but the dataflow), in genome order.
+NUMERIC_GENES: tuple[str, ...] = tuple(g for g in HW_GENES if g in NUMERIC_FIELDS)
 
-_INT_PARAMS = ("pe_rows", "pe_cols", "rf_words", "glb_words")
-_FIXED_KEYS = ("dram_bw", "word_bits", "clock_mhz", "technology", "systolic")
+_INT_PARAMS = tuple(g for g in HW_GENES if g in SIZE_FIELDS)
+#: The platform values every space fixes: the numbers no gene picks, technology, systolic.
+_FIXED_KEYS = (*(k for k in NUMERIC_FIELDS if k not in HW_GENES), "technology", "systolic")
 _ALL_KEYS = HW_GENES + _FIXED_KEYS
 
 
@@ -115,7 +125,7 @@ class DesignSpace:
         for name in self.dataflows:
             if name not in DATAFLOWS and name not in self.custom_dataflows:
                 problems.append(f"dataflow: unknown preset {short_repr(name)}"
-                                f"{_did_you_mean(name, DATAFLOWS)} "
+                                f"{did_you_mean(name, DATAFLOWS)} "
                                 f"(presets: {', '.join(DATAFLOWS)})")
         for key in ("dram_bw", "clock_mhz"):
             if not _is_number(getattr(self, key)) or not 0 < getattr(self, key) < math.inf:
@@ -188,18 +198,15 @@ class DesignSpace:
             for axis, dims in enumerate((df.rows, df.cols)):
                 for d in dims:
                     allowed[i, axis, DIM_INDEX[d]] = True
-        df_idx = (genes[:, 5] * len(self.dataflows)).to(torch.int64).clamp(
+        df_idx = (genes[:, HW_GENES.index("dataflow")] * len(self.dataflows)).to(torch.int64).clamp(
             max=len(self.dataflows) - 1)
 
         def full(value: float, kind: torch.dtype) -> torch.Tensor:
             return torch.full((n_b,), value, dtype=kind, device=genes.device)
 
         return HardwareBatch(
-            pe_rows=pick(0, self.pe_rows, torch.int64),
-            pe_cols=pick(1, self.pe_cols, torch.int64),
-            rf_words=pick(2, self.rf_words, torch.int64),
-            glb_words=pick(3, self.glb_words, torch.int64),
-            glb_bw=pick(4, self.glb_bw, dtype),
+            **{g: pick(HW_GENES.index(g), self.choices(g),
+                       torch.int64 if g in SIZE_FIELDS else dtype) for g in NUMERIC_GENES},
             dram_bw=full(self.dram_bw, dtype),
             word_bits=full(self.word_bits, torch.int64),
             clock_mhz=full(self.clock_mhz, dtype),
@@ -216,7 +223,7 @@ class DesignSpace:
         """The plain `Accelerator` one hardware genome ``[H]`` stands for."""
         idx = self.indices(np.asarray(hw_genes, dtype=np.float64).reshape(1, -1))[0]
         values = {g: self.choices(g)[int(i)] for g, i in zip(HW_GENES, idx, strict=True)}
-        dataflow = self.dataflow_objects()[int(idx[5])]
+        dataflow = self.dataflow_objects()[int(idx[HW_GENES.index("dataflow")])]
         return Accelerator(
             pe_rows=int(values["pe_rows"]), pe_cols=int(values["pe_cols"]),
             rf_words=int(values["rf_words"]), glb_words=int(values["glb_words"]),
@@ -247,7 +254,7 @@ class DesignSpace:
         known = (*_ALL_KEYS, "dataflows", "custom_dataflows")
         for key in data:
             if key not in known:
-                problems.append(f"unknown key {short_repr(key)}{_did_you_mean(key, known)}")
+                problems.append(f"unknown key {short_repr(key)}{did_you_mean(key, known)}")
         kwargs: dict[str, Any] = {}
         for key in _INT_PARAMS + ("glb_bw",):
             if key in data:
@@ -280,7 +287,7 @@ class DesignSpace:
                 for n in names:
                     if n not in DATAFLOWS and n not in custom:
                         problems.append(f"dataflow: unknown {short_repr(n)}"
-                                        f"{_did_you_mean(n, [*DATAFLOWS, *custom])}"
+                                        f"{did_you_mean(n, [*DATAFLOWS, *custom])}"
                                         f" (presets: {', '.join(DATAFLOWS)})")
                 kwargs["dataflows"] = tuple(names)
         for key in _FIXED_KEYS:
@@ -309,12 +316,6 @@ class DesignSpace:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _did_you_mean(word: Any, options: Sequence[str]) -> str:
-    close = (difflib.get_close_matches(word, list(options), n=1)
-             if isinstance(word, str) and len(word) < 100 else [])
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _parse_values(key: str, raw: Any, problems: list[str]) -> tuple | None:

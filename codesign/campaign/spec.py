@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codesign.errors import ConfigError, joined_problems, short_repr
+from codesign.errors import ConfigError, did_you_mean, joined_problems, short_repr
 
 __all__ = ["BUDGET_KEYS", "Campaign", "Job", "load_campaign", "parse_campaign"]
 
@@ -133,7 +133,8 @@ def _parse_budget(raw: Any, where: str, problems: list[str]) -> dict[str, Any]:
         return {}
     for key in raw:
         if key not in BUDGET_KEYS:
-            problems.append(f"{where}: unknown key {short_repr(key)}{_suggest(key, BUDGET_KEYS)}")
+            problems.append(f"{where}: unknown key {short_repr(key)}"
+                            f"{did_you_mean(key, BUDGET_KEYS)}")
     budget = {k: v for k, v in raw.items() if k in BUDGET_KEYS and v is not None}
     for key, value in budget.items():
         if key == "mapper_steps":
@@ -145,18 +146,10 @@ def _parse_budget(raw: Any, where: str, problems: list[str]) -> dict[str, Any]:
     return budget
 
 
-def _suggest(word: Any, options: Sequence[str]) -> str:
-    import difflib
-
-    close = (difflib.get_close_matches(word, list(options), n=1)
-             if isinstance(word, str) and len(word) < 100 else [])
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def _check_choice(axis: str, value: Any, choices: Sequence[str], problems: list[str]) -> None:
     if value not in choices:
         problems.append(f"{axis}: {short_repr(value)} is not one of {', '.join(choices)}"
-                        f"{_suggest(value, choices)}")
+                        f"{did_you_mean(value, choices)}")
 
 
 def parse_campaign(data: Any, *, base: Path | None = None,
@@ -176,7 +169,7 @@ def parse_campaign(data: Any, *, base: Path | None = None,
     problems: list[str] = []
     for key in data:
         if key not in _TOP_KEYS:
-            problems.append(f"unknown key {short_repr(key)}{_suggest(key, _TOP_KEYS)}")
+            problems.append(f"unknown key {short_repr(key)}{did_you_mean(key, _TOP_KEYS)}")
     if "workloads" not in data:
         problems.append("workloads: missing; name at least one ONNX model")
     if "budget" in data and "budgets" in data:
@@ -240,7 +233,7 @@ def parse_campaign(data: Any, *, base: Path | None = None,
     for key, value in constraints.items():
         if key not in CONSTRAINT_KEYS:
             problems.append(f"constraints: unknown key {short_repr(key)}"
-                            f"{_suggest(key, CONSTRAINT_KEYS)}")
+                            f"{did_you_mean(key, CONSTRAINT_KEYS)}")
         else:
             _check_number(key, value, False, problems, "constraints: ")
     device = data.get("device", "cpu")

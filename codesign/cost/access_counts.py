@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import torch
 
-from codesign.mapping.footprint import tile_words
+from codesign.hierarchy.v1 import V1_LEVELS
+from codesign.mapping.footprint import BOX_LEVELS, tile_boxes, tile_words
 from codesign.workload.layer import DIMS, RELEVANT_DIMS, TENSORS
 
 __all__ = [
@@ -26,11 +27,8 @@ __all__ = [
     "tiles",
 ]
 
-#: Boxes whose footprints `tiles` returns, inner to outer: per-PE RF box, RF x spatial box
-#: (all PEs in one step), RF x spatial x GLB box, the whole (ceil-padded) iteration space.
-BOX_LEVELS: tuple[str, ...] = ("RF", "array", "GLB", "whole")
-#: Levels whose reloads `reloads` returns.
-RELOAD_LEVELS: tuple[str, ...] = ("RF", "GLB")
+#: Levels whose reloads `reloads` returns: the buffers below DRAM, inner to outer.
+RELOAD_LEVELS: tuple[str, ...] = V1_LEVELS[:0:-1]
 
 _DRAM, _GLB, _ROWS, _COLS, _RF = range(5)
 #: Bit t of ``_RELEVANCE_BITS[d]`` is set when dim ``d`` indexes tensor ``t``.
@@ -98,12 +96,8 @@ def box_extents(factors: torch.Tensor) -> torch.Tensor:
         factors: ``[..., F, D]`` in `FACTOR_LEVELS` order (DRAM, GLB, rows, cols, RF).
         returns: ``[..., 4, D]`` (RF, array, GLB, whole).
     """
-    f = _soa(factors)                                                     # [F, D, ...]
-    rf = f[_RF]
-    array = rf * f[_ROWS] * f[_COLS]
-    glb = array * f[_GLB]
-    whole = glb * f[_DRAM]
-    return _stacked([*rf, *array, *glb, *whole], 4, len(DIMS))
+    boxes = tile_boxes(_soa(factors))                                     # 4 x [D, ...]
+    return _stacked([row for box in boxes for row in box], len(BOX_LEVELS), len(DIMS))
 
 
 def tiles(factors: torch.Tensor, stride: torch.Tensor, dilation: torch.Tensor) -> torch.Tensor:
@@ -117,13 +111,9 @@ def tiles(factors: torch.Tensor, stride: torch.Tensor, dilation: torch.Tensor) -
     f, exact = _work(factors)                                             # [F, D, ...]
     pair = (stride[..., 0], stride[..., 1])                               # [...] each
     dil = (dilation[..., 0], dilation[..., 1])
-    rf = list(f[_RF].unbind(0))                                           # D x [...]
-    array = [rf[d] * f[_ROWS, d] * f[_COLS, d] for d in range(len(DIMS))]
-    glb = [array[d] * f[_GLB, d] for d in range(len(DIMS))]
-    whole = [glb[d] * f[_DRAM, d] for d in range(len(DIMS))]
     rows = []
-    for ext in (rf, array, glb, whole):
-        rows.extend(tile_words(*ext, stride=pair, dilation=dil))
+    for box in tile_boxes(f):                                             # [D, ...] each
+        rows.extend(tile_words(*box, stride=pair, dilation=dil))
     rows = torch.broadcast_tensors(*rows)
     return _out(_stacked(list(rows), len(BOX_LEVELS), len(TENSORS)), exact)
 

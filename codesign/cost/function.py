@@ -39,7 +39,8 @@ from typing import Any
 import torch
 
 from codesign.arch.accelerator import Accelerator
-from codesign.cost.model import BUILTIN_OBJECTIVES, CostResult
+from codesign.cost.model import CostResult
+from codesign.cost.names import DESIGN_OBJECTIVES
 from codesign.errors import ConfigError
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
 from codesign.mapping.mapping import Mapping as LayerMapping
@@ -109,7 +110,7 @@ class FunctionCostModel:
             raise ConfigError(f"FunctionCostModel: expected a function, got {fn!r}")
         extra = (extra_objectives,) if isinstance(extra_objectives, str) else extra_objectives
         names = tuple(str(n) for n in extra)
-        clash = [n for n in names if n in BUILTIN_OBJECTIVES or n in REQUIRED_KEYS
+        clash = [n for n in names if n in DESIGN_OBJECTIVES or n in REQUIRED_KEYS
                  or n in _OPTIONAL_KEYS]
         if clash or len(set(names)) != len(names):
             raise ConfigError(f"FunctionCostModel: extra_objectives {list(names)} must be "

@@ -1,7 +1,8 @@
 """Cycles of DESIGN.md v1: compute, GLB- and DRAM-bandwidth bounds, and the max of them.
 
 Double buffering overlaps transfers with compute, so a layer takes as long as its slowest
-resource; keeping the three bounds tells which one limits it (`BOTTLENECKS`).
+resource; keeping the three bounds tells which one limits it (their names:
+`codesign.cost.names.BOTTLENECKS`, in the order of `latency_cycles`'s arguments).
 """
 
 from __future__ import annotations
@@ -9,14 +10,9 @@ from __future__ import annotations
 import torch
 
 from codesign.mapping.batch import HardwareBatch
+from codesign.mapping.encoding import TEMPORAL_SLOTS
 
-__all__ = ["BOTTLENECKS", "bandwidth_cycles", "compute_cycles", "latency_cycles",
-           "utilization"]
-
-#: Names of the bounds, in the order of `latency_cycles`'s arguments.
-BOTTLENECKS: tuple[str, ...] = ("compute", "GLB", "DRAM")
-
-_TEMPORAL_SLOTS = (0, 1, 4)   # DRAM, GLB, RF in FACTOR_LEVELS
+__all__ = ["bandwidth_cycles", "compute_cycles", "latency_cycles", "utilization"]
 
 
 def compute_cycles(factors: torch.Tensor, hardware: HardwareBatch) -> torch.Tensor:
@@ -31,8 +27,8 @@ def compute_cycles(factors: torch.Tensor, hardware: HardwareBatch) -> torch.Tens
         factors: ``[B, L, F, D]``; returns ``[B, L]`` in ``hardware``'s float dtype.
     """
     f = factors.movedim((-2, -1), (0, 1))                                 # [F, D, B, L]
-    cycles = f[_TEMPORAL_SLOTS[0]].prod(0)
-    for slot in _TEMPORAL_SLOTS[1:]:
+    cycles = f[TEMPORAL_SLOTS[0]].prod(0)
+    for slot in TEMPORAL_SLOTS[1:]:
         cycles = cycles * f[slot].prod(0)                                 # [B, L]
     return cycles.to(hardware.glb_bw.dtype)
 

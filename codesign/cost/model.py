@@ -13,11 +13,12 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
+from codesign.cost.names import DESIGN_OBJECTIVES
+from codesign.hierarchy.v1 import V1_LEVELS
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
 
 __all__ = [
     "ACCESS_KINDS",
-    "BUILTIN_OBJECTIVES",
     "ENERGY_PARTS",
     "MEMORY_LEVELS",
     "CostModel",
@@ -27,13 +28,11 @@ __all__ = [
 ]
 
 #: Memory levels of the ``accesses`` axis, inner to outer.
-MEMORY_LEVELS: tuple[str, ...] = ("RF", "GLB", "DRAM")
+MEMORY_LEVELS: tuple[str, ...] = V1_LEVELS[::-1]
 #: Access kinds of the last ``accesses`` axis.
 ACCESS_KINDS: tuple[str, ...] = ("reads", "writes")
 #: Parts of the ``energy_parts_pj`` axis.
-ENERGY_PARTS: tuple[str, ...] = ("RF", "GLB", "DRAM", "MAC", "leakage")
-#: Objectives every `CostResult` provides (`CostResult.objectives`), all minimised.
-BUILTIN_OBJECTIVES: tuple[str, ...] = ("latency", "energy", "area", "edp", "power")
+ENERGY_PARTS: tuple[str, ...] = (*MEMORY_LEVELS, "MAC", "leakage")
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ class CostResult:
         feasible_design (every layer feasible); clock_mhz to turn cycles into seconds.
         extra_objectives: name -> ``[B]`` float, objectives a custom cost model adds
         (minimised; e.g. peak power); empty for the analytical model. The names must not
-        shadow `BUILTIN_OBJECTIVES`, and the model should list them in its
+        shadow `DESIGN_OBJECTIVES`, and the model should list them in its
         ``extra_objectives`` attribute so a search can check names before it starts.
 
         Optional (None when a model does not know them; nothing downstream invents them):
@@ -148,7 +147,7 @@ class CostModel(Protocol):
 
 
 def objective_names(cost_model: object) -> tuple[str, ...]:
-    """Objectives ``cost_model`` can be asked for: `BUILTIN_OBJECTIVES` plus the names in
+    """Objectives ``cost_model`` can be asked for: `DESIGN_OBJECTIVES` plus the names in
     its optional ``extra_objectives`` attribute (in that order, duplicates dropped).
 
     >>> class Peaky:
@@ -159,4 +158,4 @@ def objective_names(cost_model: object) -> tuple[str, ...]:
     extra = getattr(cost_model, "extra_objectives", ()) or ()
     if isinstance(extra, str):
         extra = (extra,)
-    return tuple(dict.fromkeys((*BUILTIN_OBJECTIVES, *(str(n) for n in extra))))
+    return tuple(dict.fromkeys((*DESIGN_OBJECTIVES, *(str(n) for n in extra))))

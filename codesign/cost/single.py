@@ -6,8 +6,8 @@ from __future__ import annotations
 from codesign.arch.accelerator import Accelerator
 from codesign.arch.technology import Technology
 from codesign.cost.analytical import AnalyticalCostModel
-from codesign.cost.latency import BOTTLENECKS
 from codesign.cost.model import ACCESS_KINDS, ENERGY_PARTS, MEMORY_LEVELS
+from codesign.cost.names import BOTTLENECKS
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
 from codesign.mapping.mapping import Mapping
 from codesign.mapping.validate import mapping_problems
@@ -24,9 +24,10 @@ def evaluate_mapping(layer: Layer, accelerator: Accelerator, mapping: Mapping,
     Returns a dict: ``accesses[level][tensor]["reads" | "writes"]`` (levels RF, GLB, DRAM;
     tensors W, I, O; ints), ``cycles``, ``compute_cycles``, ``glb_cycles``, ``dram_cycles``,
     ``energy_pj``, ``energy_parts_pj`` (RF, GLB, DRAM, MAC, leakage), ``area_mm2``,
-    ``utilization``, ``capacity_excess`` (words), ``feasible``, ``bottleneck`` (``"compute"``,
-    ``"GLB"`` or ``"DRAM"``: the largest bound, compute on ties) and ``problems`` (from
-    `mapping_problems`, empty when feasible). An infeasible mapping is still costed.
+    ``utilization``, ``capacity_excess`` (words), ``feasible``, ``bottleneck`` (one of
+    `BOTTLENECKS`: ``"compute"``, ``"glb"`` or ``"dram"``, the largest bound, compute on
+    ties) and ``problems`` (from `mapping_problems`, empty when feasible). An infeasible
+    mapping is still costed.
 
     >>> from codesign.mapping.mapping import Mapping
     >>> out = evaluate_mapping(Layer.gemm(M=4, K=4, N=4), Accelerator(pe_rows=4, pe_cols=4),
@@ -34,7 +35,7 @@ def evaluate_mapping(layer: Layer, accelerator: Accelerator, mapping: Mapping,
     ...                        "temporal": {"GLB": {"P": 4}}}))
     >>> # DRAM moves W 16 + I 16 + O 16 words at 8 words/cycle: 6 cycles > 4 compute
     >>> out["compute_cycles"], out["accesses"]["DRAM"]["W"], out["bottleneck"]
-    (4.0, {'reads': 16, 'writes': 0}, 'DRAM')
+    (4.0, {'reads': 16, 'writes': 0}, 'dram')
     """
     table = LayerTable.from_layers([layer])
     if technology is None:

@@ -16,10 +16,9 @@ as an assumption.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 
-from codesign.errors import ConfigError
+from codesign.errors import ConfigError, did_you_mean
 from codesign.hierarchy.levels import Compute, FanOut, Hierarchy, StorageLevel
 
 __all__ = ["HIERARCHY_PRESETS", "eyeriss", "gemmini", "hierarchy_preset", "shidiannao",
@@ -164,7 +163,6 @@ def hierarchy_preset(name: str) -> Hierarchy:
     try:
         return HIERARCHY_PRESETS[name]()
     except KeyError:
-        close = difflib.get_close_matches(str(name), list(HIERARCHY_PRESETS), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"no hierarchy preset {name!r}{hint}; presets: "
-                          f"{', '.join(sorted(HIERARCHY_PRESETS))}") from None
+        raise ConfigError(f"no hierarchy preset {name!r}"
+                          f"{did_you_mean(name, HIERARCHY_PRESETS)} (presets: "
+                          f"{', '.join(sorted(HIERARCHY_PRESETS))})") from None

@@ -41,8 +41,7 @@ class MappingBatch:
     def from_mappings(cls, mappings: Sequence[Sequence[Mapping]],
                       device: torch.device | str | None = None) -> MappingBatch:
         """From ``mappings[b][l]``."""
-        factors = [[[[m.factor(level, d) for d in DIMS] for level in FACTOR_LEVELS]
-                    for m in row] for row in mappings]
+        factors = [[m.factor_table() for m in row] for row in mappings]
         order = [[[[DIM_INDEX[d] for d in m.full_order(level)] for level in TEMPORAL_LEVELS]
                   for m in row] for row in mappings]
         n_b, n_l = len(mappings), len(mappings[0]) if mappings else 0

@@ -41,6 +41,7 @@ import torch
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
 from codesign.mapping.mapping import FACTOR_LEVELS, TEMPORAL_LEVELS
 from codesign.workload.layer import DIMS
+from codesign.workload.tensors import ceil_div
 
 __all__ = [
     "MAX_PRIME_FACTORS",
@@ -115,12 +116,8 @@ def snap_spatial(s: torch.Tensor, remaining: torch.Tensor) -> torch.Tensor:
     >>> snap_spatial(torch.tensor([5, 16, 14]), torch.tensor([16, 16, 197])).tolist()
     [4, 16, 14]
     """
-    iters = _ceil_div(remaining, s)
-    return _ceil_div(remaining, iters)
-
-
-def _ceil_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return torch.div(a + b - 1, b, rounding_mode="floor")
+    iters = ceil_div(remaining, s)
+    return ceil_div(remaining, iters)
 
 
 def decode_mapping_genes(genes: torch.Tensor, workload: WorkloadTensors,
@@ -149,7 +146,7 @@ def decode_mapping_genes(genes: torch.Tensor, workload: WorkloadTensors,
     array = torch.stack([hardware.pe_rows, hardware.pe_cols], dim=1).to(device)  # [B, 2]
 
     spatial = _decode_spatial(g, dims, allowed, array)  # [B, L, 2, D]
-    iters = _ceil_div(dims, spatial[:, :, 0] * spatial[:, :, 1])  # [B, L, D]
+    iters = ceil_div(dims, spatial[:, :, 0] * spatial[:, :, 1])  # [B, L, D]
     temporal = _decode_temporal(g, iters, workload)  # [B, L, 3, D] DRAM, GLB, RF
 
     factors = torch.empty(n_b, n_l, len(FACTOR_LEVELS), N_DIMS, dtype=torch.int64,
@@ -187,7 +184,7 @@ def _decode_spatial(g: torch.Tensor, dims: torch.Tensor, allowed: torch.Tensor,
             s = snap_spatial(s.clamp(min=1).minimum(max_s), rem)
             spatial[:, :, axis].scatter_(2, d, s.unsqueeze(2))
             cap = torch.div(cap, s, rounding_mode="floor")
-        remaining = _ceil_div(remaining, spatial[:, :, axis])
+        remaining = ceil_div(remaining, spatial[:, :, axis])
     return spatial
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from codesign.errors import MappingError
 from codesign.hierarchy.nest import parse_factors
+from codesign.hierarchy.v1 import V1_LEVELS
 from codesign.workload.layer import DIMS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -26,12 +27,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["FACTOR_LEVELS", "SPATIAL_AXES", "TEMPORAL_LEVELS", "Mapping"]
 
-#: Temporal levels, outer to inner.
-TEMPORAL_LEVELS: tuple[str, ...] = ("DRAM", "GLB", "RF")
+#: Temporal levels, outer to inner: the v1 hierarchy's storage levels (one tuple, defined there).
+TEMPORAL_LEVELS: tuple[str, ...] = V1_LEVELS
 #: Spatial axes of the PE array.
 SPATIAL_AXES: tuple[str, ...] = ("rows", "cols")
 #: All factor slots of the nest, outer to inner: the ``[..., 5, D]`` axis of `MappingBatch`.
-FACTOR_LEVELS: tuple[str, ...] = ("DRAM", "GLB", "rows", "cols", "RF")
+#: The spatial slots sit between the last two temporal levels (the array feeds the RFs).
+FACTOR_LEVELS: tuple[str, ...] = (*TEMPORAL_LEVELS[:-1], *SPATIAL_AXES, TEMPORAL_LEVELS[-1])
+_LEVEL_LIST = ", ".join(reversed(TEMPORAL_LEVELS))  # inner first, as JSON files list them
 
 
 # one parser for {dim: factor} objects, shared with the hierarchy's loop nests
@@ -58,6 +61,11 @@ class Mapping:
         """Factor of ``dim`` at ``level`` (one of `FACTOR_LEVELS`)."""
         source = self.spatial if level in SPATIAL_AXES else self.temporal
         return source.get(level, {}).get(dim, 1)
+
+    def factor_table(self) -> list[list[int]]:
+        """Every factor: ``[F][D]`` in `FACTOR_LEVELS` x `DIMS` order (a `MappingBatch`
+        entry's layout; `tile_boxes` reads it)."""
+        return [[self.factor(level, d) for d in DIMS] for level in FACTOR_LEVELS]
 
     def total(self, dim: str) -> int:
         """Product of the factors of ``dim`` over all levels (>= the layer's bound)."""
@@ -100,13 +108,13 @@ class Mapping:
         temporal = {}
         for level, raw in (temporal_raw.items() if isinstance(temporal_raw, dict) else ()):
             if level not in TEMPORAL_LEVELS:
-                problems.append(f"{where}.temporal: unknown level {level!r} (use RF, GLB, DRAM)")
+                problems.append(f"{where}.temporal: unknown level {level!r} (use {_LEVEL_LIST})")
                 continue
             temporal[level] = _clean_factors(raw, f"{where}.temporal.{level}", problems)
         order = {}
         for level, dims in (order_raw.items() if isinstance(order_raw, dict) else ()):
             if level not in TEMPORAL_LEVELS:
-                problems.append(f"{where}.order: unknown level {level!r} (use RF, GLB, DRAM)")
+                problems.append(f"{where}.order: unknown level {level!r} (use {_LEVEL_LIST})")
             elif not isinstance(dims, list) or any(d not in DIMS for d in dims):
                 problems.append(f"{where}.order.{level}: expected a list of dims, got {dims!r}")
             elif len(set(dims)) != len(dims):
@@ -125,7 +133,7 @@ class Mapping:
             factors = {d: self.factor(axis, d) for d in DIMS if self.factor(axis, d) > 1}
             if factors:
                 out["spatial"][axis] = factors
-        for level in ("RF", "GLB", "DRAM"):
+        for level in reversed(TEMPORAL_LEVELS):
             order = [d for d in self.full_order(level) if self.factor(level, d) > 1]
             if order:
                 out["temporal"][level] = {d: self.factor(level, d) for d in order}

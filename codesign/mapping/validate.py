@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 
 from codesign.arch.accelerator import Accelerator
-from codesign.mapping.footprint import tile_words
-from codesign.mapping.mapping import FACTOR_LEVELS, SPATIAL_AXES, Mapping
+from codesign.mapping.footprint import tile_boxes, tile_words
+from codesign.mapping.mapping import SPATIAL_AXES, Mapping
 from codesign.workload.layer import DIMS, Layer
 
 __all__ = ["mapping_problems"]
@@ -56,9 +56,7 @@ def mapping_problems(layer: Layer, accelerator: Accelerator, mapping: Mapping) -
                 problems.append(f"spatial {axis}: dim {d} is not allowed by dataflow "
                                 f"{accelerator.dataflow.name} ({axis} take "
                                 f"{' '.join(allowed[axis])})")
-    rf_box = [mapping.factor("RF", d) for d in DIMS]
-    glb_box = [math.prod(mapping.factor(level, d) for level in FACTOR_LEVELS[1:])
-               for d in DIMS]
+    rf_box, _, glb_box, _ = tile_boxes(mapping.factor_table())
     for level, box, capacity, key in (("RF", rf_box, accelerator.rf_words, "rf_words"),
                                       ("GLB", glb_box, accelerator.glb_words, "glb_words")):
         w, i, o = tile_words(*box, stride=layer.stride, dilation=layer.dilation)

@@ -17,19 +17,17 @@ from codesign.arch.accelerator import Accelerator
 from codesign.arch.technology import Technology
 from codesign.cost.bounds import lower_bounds
 from codesign.cost.model import ENERGY_PARTS, CostResult
+from codesign.cost.names import BOTTLENECKS, UNKNOWN_BOTTLENECK
 from codesign.mapping.batch import HardwareBatch, WorkloadTensors
 from codesign.workload.layer import LayerTable
 
-__all__ = ["BOUND_NAMES", "EXPLAIN_COLUMNS", "explain"]
-
-#: Bounds of a layer's cycles, in `CostResult` order (compute, GLB, DRAM bandwidth).
-BOUND_NAMES: tuple[str, ...] = ("compute", "glb", "dram")
+__all__ = ["EXPLAIN_COLUMNS", "explain"]
 
 #: Per-design columns ``pareto.csv`` gains: the share of the MAC layers' cycles (count
 #: weighted) limited by each bound, network actual / network lower bound, and the share of
 #: the network's latency and energy that goes to vector (non-MAC) ops, which no mapping
 #: changes.
-EXPLAIN_COLUMNS: tuple[str, ...] = ("bound_compute_frac", "bound_glb_frac", "bound_dram_frac",
+EXPLAIN_COLUMNS: tuple[str, ...] = (*(f"bound_{name}_frac" for name in BOTTLENECKS),
                                     "latency_gap", "energy_gap", "vector_latency_frac",
                                     "vector_energy_frac")
 
@@ -121,7 +119,7 @@ def explain(accelerators: Sequence[Accelerator], table: LayerTable, result: Cost
         rows = []
         for i in range(len(macs)):
             row: dict[str, Any] = {
-                "bound": BOUND_NAMES[bounds[b][i]] if known is not None else "unknown",
+                "bound": BOTTLENECKS[bounds[b][i]] if known is not None else UNKNOWN_BOTTLENECK,
                 "macs": macs[i]}
             row.update({k: _finite(v[b][i]) for k, v in columns.items()})
             row["energy_parts_pj"] = (dict(zip(ENERGY_PARTS, parts[b][i], strict=True))

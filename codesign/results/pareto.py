@@ -13,29 +13,23 @@ from typing import Any
 
 import numpy as np
 
-from codesign.arch.accelerator import Accelerator
+from codesign.arch.accelerator import NUMERIC_FIELDS, Accelerator
 from codesign.arch.technology import Technology
 from codesign.cost.model import CostResult
+from codesign.cost.names import BOTTLENECKS, OBJECTIVE_COLUMNS, UNKNOWN_BOTTLENECK
 from codesign.mapping.batch import MappingBatch
 from codesign.results.explain import EXPLAIN_COLUMNS, explain
 from codesign.search.archive import non_dominated_mask
 from codesign.workload.layer import LayerTable
 
-__all__ = ["OBJECTIVE_COLUMNS", "PARETO_COLUMNS", "ParetoDesign", "non_dominated_mask",
+__all__ = ["PARETO_COLUMNS", "ParetoDesign", "non_dominated_mask",
            "pareto_designs"]
 
 #: Hardware columns of ``pareto.csv`` (Accelerator fields), then the metric columns.
-HW_COLUMNS: tuple[str, ...] = ("pe_rows", "pe_cols", "rf_words", "glb_words", "glb_bw",
-                               "dram_bw", "word_bits", "clock_mhz", "dataflow")
-METRIC_COLUMNS: tuple[str, ...] = ("latency_cycles", "latency_s", "energy_j", "area_mm2",
-                                   "edp_js", "power_w", "utilization")
-#: The pareto.csv column of each objective name (`codesign.search.problem.OBJECTIVES`).
-OBJECTIVE_COLUMNS: dict[str, str] = {"latency": "latency_s", "energy": "energy_j",
-                                     "area": "area_mm2", "edp": "edp_js", "power": "power_w"}
+HW_COLUMNS: tuple[str, ...] = (*NUMERIC_FIELDS, "dataflow")
+METRIC_COLUMNS: tuple[str, ...] = ("latency_cycles", *OBJECTIVE_COLUMNS.values(), "utilization")
 #: Then why the design is where it is (bottleneck mix, lower-bound gaps; `explain`).
 PARETO_COLUMNS: tuple[str, ...] = ("design", *HW_COLUMNS, *METRIC_COLUMNS, *EXPLAIN_COLUMNS)
-
-_BOUNDS = ("compute", "glb", "dram")
 
 
 @dataclass(frozen=True)
@@ -112,7 +106,7 @@ def pareto_designs(accelerators: list[Accelerator], table: LayerTable, mappings:
                 "mapping": mappings.mapping(b, i).to_json(),
                 "cycles": cycles[b][i], "energy_pj": energy_pj[b][i],
                 "utilization": layer_util[b][i],
-                "bound": _BOUNDS[bounds[b][i]] if bounds is not None else "unknown",
+                "bound": BOTTLENECKS[bounds[b][i]] if bounds is not None else UNKNOWN_BOTTLENECK,
                 "feasible": bool(feasible[b][i]), **notes[b][i],
             })
         metrics = {"latency_cycles": latency_cycles[b], "latency_s": latency_s[b],

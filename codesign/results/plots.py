@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from codesign.cost.names import BOTTLENECKS
 from codesign.search.checkpoint import atomic_write_bytes
 
 if TYPE_CHECKING:  # pareto imports torch; `codesign report` draws without it
@@ -48,7 +49,7 @@ def plot_pareto(designs: Sequence[ParetoDesign], path: str | Path, title: str = 
 
 
 #: Colours of the bottlenecks and energy parts, shared with the HTML report.
-BOUND_COLOURS = {"compute": "#4c78a8", "glb": "#f58518", "dram": "#e45756"}
+BOUND_COLOURS = dict(zip(BOTTLENECKS, ("#4c78a8", "#f58518", "#e45756"), strict=True))
 PART_COLOURS = {"RF": "#4c78a8", "GLB": "#72b7b2", "DRAM": "#e45756", "MAC": "#54a24b",
                 "leakage": "#b79a20"}
 

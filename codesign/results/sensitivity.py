@@ -30,7 +30,9 @@ from typing import Any
 import torch
 
 from codesign.arch.accelerator import Accelerator
+from codesign.arch.space import NUMERIC_GENES
 from codesign.arch.technology import Technology
+from codesign.cost.names import DEFAULT_OBJECTIVES, DESIGN_OBJECTIVES
 from codesign.errors import ConfigError
 from codesign.mapping.mapping import Mapping
 from codesign.workload.layer import Layer, LayerTable
@@ -45,7 +47,7 @@ __all__ = [
 ]
 
 #: Hardware parameters differentiated by default (the sizes a design space varies).
-SENSITIVITY_PARAMS: tuple[str, ...] = ("pe_rows", "pe_cols", "rf_words", "glb_words", "glb_bw")
+SENSITIVITY_PARAMS: tuple[str, ...] = NUMERIC_GENES
 #: Labels `classify_critical_point` gives.
 CRITICAL_KINDS: tuple[str, ...] = ("local minimum", "local maximum", "saddle", "degenerate",
                                    "still sloped")
@@ -93,16 +95,14 @@ def classify_critical_point(f: Callable[[torch.Tensor], torch.Tensor], x: Any, *
 
 def _min_sizes(table: LayerTable, mappings: Sequence[Mapping]) -> dict[str, int]:
     """The least PE rows/cols, RF and GLB words that still hold every layer's mapping."""
-    from codesign.mapping.footprint import tile_words
+    from codesign.mapping.footprint import tile_boxes, tile_words
     from codesign.workload.layer import DIMS
 
     need = {"pe_rows": 1, "pe_cols": 1, "rf_words": 1, "glb_words": 1}
     for layer, m in zip(table.layers, mappings, strict=True):
-        rf = [m.factor("RF", d) for d in DIMS]
+        rf, _, glb, _ = tile_boxes(m.factor_table())
         rows = [m.factor("rows", d) for d in DIMS]
         cols = [m.factor("cols", d) for d in DIMS]
-        glb = [r * a * b * m.factor("GLB", d) for d, r, a, b in zip(DIMS, rf, rows, cols,
-                                                                   strict=True)]
         need["pe_rows"] = max(need["pe_rows"], _prod(rows))
         need["pe_cols"] = max(need["pe_cols"], _prod(cols))
         need["rf_words"] = max(need["rf_words"], sum(tile_words(
@@ -121,7 +121,7 @@ def _prod(values: Sequence[int]) -> int:
 
 def design_sensitivity(accelerator: Accelerator, table: LayerTable,
                        mappings: Sequence[Mapping], *,
-                       objectives: Sequence[str] = ("latency", "energy", "area"),
+                       objectives: Sequence[str] = DEFAULT_OBJECTIVES,
                        technology: Technology | None = None,
                        params: Sequence[str] = SENSITIVITY_PARAMS,
                        allowed: dict[str, Sequence[float]] | None = None,
@@ -333,17 +333,14 @@ def _design_inputs(run_dir: Path, designs: Any, run: Any, design_id: int,
     space = (run.get("config") or {}).get("space") or {}
     technology = resolve_technology(entry["accelerator"].get("technology")
                                     or space.get("technology"))
-    objectives = objectives or designs.get("objectives") or ("latency", "energy", "area")
+    objectives = objectives or designs.get("objectives") or DEFAULT_OBJECTIVES
     if isinstance(objectives, str) or not all(isinstance(o, str) for o in objectives):
         raise TypeError(f"objectives must be a list of names, got {objectives!r}")
-    from codesign.search.problem import OBJECTIVES
-
-    skipped = [o for o in objectives if o not in OBJECTIVES]
+    skipped = [o for o in objectives if o not in DESIGN_OBJECTIVES]
     if skipped:   # a custom cost model's own objectives: not in the analytical model
         notes.append(f"objectives {', '.join(skipped)} come from the run's own cost model; "
                      "this report differentiates the analytical model only")
-        objectives = [o for o in objectives if o in OBJECTIVES] or ["latency", "energy",
-                                                                     "area"]
+        objectives = [o for o in objectives if o in DESIGN_OBJECTIVES] or list(DEFAULT_OBJECTIVES)
     return accelerator, table, mappings, technology, objectives, notes
 
 

@@ -28,13 +28,13 @@ codesign.errors.ConfigError: explore: mapper candidates must be an integer >= 2,
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from codesign.errors import ConfigError, joined_problems, short_repr
+from codesign.cost.names import DEFAULT_OBJECTIVES
+from codesign.errors import ConfigError, did_you_mean, joined_problems, short_repr
 
 if TYPE_CHECKING:
     from codesign.arch.space import DesignSpace
@@ -159,8 +159,8 @@ class Setting:
         elif self.kind == "choice":
             if not isinstance(value, str) or self.strict and value not in (*self.choices,
                                                                            *self.also):
-                return (f"unknown {label} {short_repr(value)}{_did_you_mean(value, self.choices)}"
-                        f"; choose one of {', '.join(self.choices)}")
+                return (f"unknown {label} {short_repr(value)}{did_you_mean(value, self.choices)}"
+                        f" (choose one of {', '.join(self.choices)})")
         elif self.kind == "names":
             if not isinstance(value, tuple) or not value \
                     or not all(isinstance(n, str) and n for n in value) \
@@ -209,7 +209,7 @@ class ExploreConfig:
     """
 
     objectives: tuple[str, ...] = _setting(
-        ("latency", "energy", "area"), kind="names", option="--objectives",
+        DEFAULT_OBJECTIVES, kind="names", option="--objectives",
         help="Comma-separated objectives to minimise: latency, energy, area, edp, power "
              "(or one a custom --cost-model adds).")
     strategy: str = _setting(
@@ -317,17 +317,17 @@ class ExploreConfig:
         if unknown:
             problems.append(f"objectives {','.join(self.objectives)!r}: need one or more "
                             f"distinct names from {', '.join(allowed)} (unknown: "
-                            f"{', '.join(unknown)}){_did_you_mean(unknown[0], allowed)}")
+                            f"{', '.join(unknown)}){did_you_mean(unknown[0], allowed)}")
         from codesign.search.searches import SEARCHES  # the registry, with added searches
 
         if self.algorithm not in SEARCHES:
             problems.append(f"unknown algorithm {short_repr(self.algorithm)}"
-                            f"{_did_you_mean(self.algorithm, tuple(SEARCHES))}; choose one of "
-                            f"{', '.join(SEARCHES)}")
+                            f"{did_you_mean(self.algorithm, tuple(SEARCHES))} (choose one of "
+                            f"{', '.join(SEARCHES)})")
         bad = [n for n in self.constraints if n not in allowed]
         if bad:
             problems.append("constraints: " + "; ".join(
-                f"unknown name {n!r}{_did_you_mean(n, allowed)} (known: {', '.join(allowed)})"
+                f"unknown name {n!r}{did_you_mean(n, allowed)} (known: {', '.join(allowed)})"
                 for n in bad))
         if problems:
             raise ConfigError(f"{_WHERE}: " + joined_problems(problems))
@@ -386,7 +386,7 @@ class ExploreConfig:
         names = [f.name for f in dataclasses.fields(cls)]
         keys = [n for n in names if n not in _WORKLOAD] + ["workload"]
         optional = {"constraints": {}, "refine": None, "cost_model_spec": None}
-        problems += [f"unknown key {short_repr(k)}{_did_you_mean(k, keys)}" for k in data
+        problems += [f"unknown key {short_repr(k)}{did_you_mean(k, keys)}" for k in data
                      if k not in keys and k not in RUN_FACTS]
         problems += [f"missing key {k!r}" for k in keys if k not in data and k not in optional]
         kwargs = {k: data.get(k, optional.get(k)) for k in keys if k in data or k in optional}
@@ -500,7 +500,3 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _did_you_mean(word: Any, options: Sequence[str]) -> str:
-    close = (difflib.get_close_matches(word, list(options), n=1)
-             if isinstance(word, str) and len(word) < 100 else [])
-    return f" (did you mean {close[0]!r}?)" if close else ""

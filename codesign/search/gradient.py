@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from codesign.arch.space import HW_GENES, DesignSpace
+from codesign.arch.space import HW_GENES, NUMERIC_GENES, DesignSpace
 from codesign.arch.technology import Technology
 from codesign.cost.access_counts import relevance, tiles
 from codesign.cost.analytical import evaluate_batch
@@ -42,6 +42,7 @@ from codesign.cost.model import CostResult
 from codesign.errors import ConfigError
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
 from codesign.search.archive import non_dominated_mask
+from codesign.workload.tensors import ceil_div
 
 __all__ = [
     "HW_PARAMS",
@@ -63,7 +64,7 @@ __all__ = [
 ]
 
 #: Hardware sizes that the relaxation makes continuous, in ``theta`` order.
-HW_PARAMS: tuple[str, ...] = ("pe_rows", "pe_cols", "rf_words", "glb_words", "glb_bw")
+HW_PARAMS: tuple[str, ...] = NUMERIC_GENES
 #: Default step lengths of `refine`, in units of one doubling of the largest-moving variable.
 DEFAULT_LENGTHS: tuple[float, ...] = (0.5, 1.0, 2.0, 3.0)
 #: Default number of MGDA steps of `refine` (each: one gradient pass, one exact batch).
@@ -396,10 +397,6 @@ def nearest_divisor(n: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     return cand.gather(-1, dist.argmin(-1, keepdim=True)).squeeze(-1).to(torch.int64)
 
 
-def _ceil_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return torch.div(a + b - 1, b, rounding_mode="floor")
-
-
 def project(theta: torch.Tensor, frame: RelaxedFrame, workload: WorkloadTensors,
             space: DesignSpace) -> tuple[torch.Tensor, torch.Tensor]:
     """The nearest valid discrete design of each relaxed point.
@@ -419,7 +416,7 @@ def project(theta: torch.Tensor, frame: RelaxedFrame, workload: WorkloadTensors,
     n_b, n_l = theta.shape[0], frame.n_layers
     spatial = frame.spatial.round().to(torch.int64)                       # [B, L, 2, D]
     rows, cols = spatial[..., 0, :], spatial[..., 1, :]
-    need = _ceil_div(frame.dims.unsqueeze(0), rows * cols)                # [B, L, D]
+    need = ceil_div(frame.dims.unsqueeze(0), rows * cols)                # [B, L, D]
     inner = torch.exp2(theta[:, _N_HW:].reshape(n_b, n_l, 2, -1).detach())
     rf = nearest_divisor(need, inner[..., 1, :])
     glb = nearest_divisor(need // rf, inner[..., 0, :])

@@ -32,6 +32,7 @@ import torch
 
 from codesign.arch.accelerator import Accelerator
 from codesign.cost.model import CostModel, CostResult
+from codesign.cost.names import BOTTLENECKS, LAYER_OBJECTIVES, UNKNOWN_BOTTLENECK
 from codesign.errors import ConfigError
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
 from codesign.mapping.encoding import (
@@ -44,14 +45,14 @@ from codesign.mapping.encoding import (
     prime_factor_table,
     snap_spatial,
 )
-from codesign.mapping.mapping import FACTOR_LEVELS, Mapping
+from codesign.mapping.mapping import FACTOR_LEVELS, SPATIAL_AXES, TEMPORAL_LEVELS, Mapping
 from codesign.search.config import MAPPER_MIN_CANDIDATES, MAPPER_MIN_STEPS
 from codesign.search.limits import check_mapper_fits
 from codesign.workload.layer import DIMS, LayerTable
+from codesign.workload.tensors import ceil_div
 
 __all__ = [
     "EFFORTS",
-    "OBJECTIVES",
     "LayerMappingResult",
     "fit_to_array",
     "layer_objective",
@@ -61,8 +62,6 @@ __all__ = [
     "search_mappings",
 ]
 
-#: Per-layer objectives the mapper minimises.
-OBJECTIVES: tuple[str, ...] = ("edp", "latency", "energy")
 #: Named search budgets: (candidates per layer, steps). A step costs about the same for 64
 #: or 128 candidates on the CPU (per-op overhead dominates), so "default" is wide and short:
 #: ResNet-50 in ~2 s on a shared 2-core CPU (docs/PERFORMANCE.md, "Mapper").
@@ -94,7 +93,7 @@ def layer_objective(result: CostResult, objective: str) -> torch.Tensor:
         return result.energy_pj
     if objective == "edp":
         return result.cycles * result.energy_pj
-    raise ConfigError(f"objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
+    raise ConfigError(f"objective {objective!r}: choose one of {', '.join(LAYER_OBJECTIVES)}")
 
 
 def rank_key(result: CostResult, objective: str) -> torch.Tensor:
@@ -161,10 +160,6 @@ def _random_prime(values: torch.Tensor, spf: torch.Tensor, u: torch.Tensor) -> t
     count = (stacked > 1).sum(-1).clamp(min=1)
     j = torch.minimum((u * count).floor().to(torch.int64), count - 1)
     return stacked.gather(-1, j.unsqueeze(-1)).squeeze(-1)
-
-
-def _ceil_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return torch.div(a + b - 1, b, rounding_mode="floor")
 
 
 def _get(flat: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -269,11 +264,11 @@ def _move_resplit(f: torch.Tensor, dims: torch.Tensor, array: torch.Tensor,
     s_old = _get(axis_row, dim)
     cap = torch.div(_get(array, axis), torch.div(axis_row.prod(-1), s_old,
                                                  rounding_mode="floor"), rounding_mode="floor")
-    rem = _ceil_div(_get(dims, dim), _get(flat, other_slot * _N_DIMS + dim))
+    rem = ceil_div(_get(dims, dim), _get(flat, other_slot * _N_DIMS + dim))
     max_s = torch.minimum(cap.clamp(min=1), rem)
     s_new = torch.exp(rng.uniform(n) * torch.log(max_s.to(torch.float64) + 1.0)).floor()
     s_new = snap_spatial(s_new.to(torch.int64).clamp(min=1).minimum(max_s), rem)
-    rest = _ceil_div(rem, s_new)  # the dim's new temporal product
+    rest = ceil_div(rem, s_new)  # the dim's new temporal product
 
     slots = _temporal_slots(f.device)
     absorber = rng.integers(3, n)
@@ -481,8 +476,8 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
         returns: `MappingBatch` ``[B, L]`` and the `CostResult` of exactly those mappings
         (per layer ``[B, L]``, per design ``[B]``).
     """
-    if objective not in OBJECTIVES:
-        raise ConfigError(f"objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
+    if objective not in LAYER_OBJECTIVES:
+        raise ConfigError(f"objective {objective!r}: choose one of {', '.join(LAYER_OBJECTIVES)}")
     if n_candidates < MAPPER_MIN_CANDIDATES or n_steps < MAPPER_MIN_STEPS:
         raise ConfigError(f"mapper: need n_candidates >= {MAPPER_MIN_CANDIDATES} and n_steps "
                           f">= {MAPPER_MIN_STEPS}, got {n_candidates} and {n_steps}")
@@ -571,9 +566,6 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
 # -- the friendly wrapper ------------------------------------------------------------------
 
 
-_BOTTLENECKS: tuple[str, ...] = ("compute", "GLB", "DRAM")
-
-
 def mapping_summary(mapping: Mapping) -> str:
     """One line per mapping, outer levels last: ``rows C16 cols K16 | RF R3S3 | GLB C4P14Q14
     | DRAM K4`` (empty levels left out; ``-`` when everything is 1).
@@ -585,10 +577,10 @@ def mapping_summary(mapping: Mapping) -> str:
     data = mapping.to_json()
     parts = []
     spatial = " ".join(f"{axis} " + "".join(f"{d}{v}" for d, v in data["spatial"][axis].items())
-                       for axis in ("rows", "cols") if axis in data["spatial"])
+                       for axis in SPATIAL_AXES if axis in data["spatial"])
     if spatial:
         parts.append(spatial)
-    for level in ("RF", "GLB", "DRAM"):
+    for level in reversed(TEMPORAL_LEVELS):
         if level in data["temporal"]:
             parts.append(f"{level} " + "".join(f"{d}{data['temporal'][level][d]}"
                                                for d in data["order"][level]))
@@ -684,8 +676,8 @@ def map_layers(table: LayerTable, accelerator: Accelerator, *, objective: str = 
 
     if effort not in EFFORTS:
         raise ConfigError(f"effort {effort!r}: choose one of {', '.join(EFFORTS)}")
-    if objective not in OBJECTIVES:
-        raise ConfigError(f"objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
+    if objective not in LAYER_OBJECTIVES:
+        raise ConfigError(f"objective {objective!r}: choose one of {', '.join(LAYER_OBJECTIVES)}")
     if cost_model is None:
         from codesign.cost.analytical import AnalyticalCostModel
 
@@ -725,8 +717,8 @@ def _result(table: LayerTable, accelerator: Accelerator, objective: str,
     """Bring design 0 of a batched answer to plain Python (the one place that syncs)."""
     bounds = result.bounds()                                   # [B, L, 3] or None
     n_l = len(table)
-    bottleneck = (tuple(_BOTTLENECKS[i] for i in bounds[0].argmax(-1).tolist())
-                  if bounds is not None else ("unknown",) * n_l)
+    bottleneck = (tuple(BOTTLENECKS[i] for i in bounds[0].argmax(-1).tolist())
+                  if bounds is not None else (UNKNOWN_BOTTLENECK,) * n_l)
 
     def floats(x: torch.Tensor | None) -> tuple[float, ...]:
         if x is None:

@@ -39,6 +39,7 @@ from codesign.cost.chunked import (
     evaluate_in_chunks,
 )
 from codesign.cost.model import CostModel, CostResult, objective_names
+from codesign.cost.names import DESIGN_OBJECTIVES
 from codesign.errors import ConfigError, RunError
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
 from codesign.search.memory import MappingMemory
@@ -55,7 +56,7 @@ __all__ = [
 ]
 
 #: Objectives a run may minimise (names of `CostResult.objectives`).
-OBJECTIVES: tuple[str, ...] = ("latency", "energy", "area", "edp", "power")
+OBJECTIVES: tuple[str, ...] = DESIGN_OBJECTIVES
 #: Genome layouts `BatchEvaluator` understands.
 MODES: tuple[str, ...] = ("joint", "nested")
 #: Objective value given to infeasible designs whose cost is not finite.

@@ -12,7 +12,19 @@ import torch
 
 from codesign.workload.layer import DIMS, LayerTable
 
-__all__ = ["WorkloadTensors", "move_tensors", "take_designs"]
+__all__ = ["WorkloadTensors", "ceil_div", "move_tensors", "take_designs"]
+
+
+def ceil_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``ceil(a / b)`` of positive integer tensors, exactly (no float round trip): the
+    iterations a loop of ``a`` needs in steps of ``b``.
+
+    Shape: ``a``, ``b`` broadcastable int64; returns the broadcast shape.
+
+    >>> ceil_div(torch.tensor([7, 8, 1]), torch.tensor([2, 2, 4])).tolist()
+    [4, 4, 1]
+    """
+    return torch.div(a + b - 1, b, rounding_mode="floor")
 
 
 def move_tensors(obj, device=None, dtype=None):

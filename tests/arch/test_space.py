@@ -71,9 +71,9 @@ def test_yaml_errors_list_every_problem_with_suggestions(tmp_path):
         DesignSpace.from_yaml(path)
     message = str(info.value)
     assert str(path) in message
-    assert "unknown key 'pe_row' (did you mean 'pe_rows'?)" in message
+    assert "unknown key 'pe_row'; did you mean 'pe_rows'?" in message
     assert "pe_cols: no power of two lies in [5, 7]" in message
-    assert "'wss' (did you mean 'ws'?)" in message
+    assert "'wss'; did you mean 'ws'?" in message
     assert "rf_words: values must be positive integers, got [0]" in message
 
 

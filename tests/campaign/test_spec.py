@@ -41,7 +41,7 @@ def test_every_problem_is_reported_at_once(tmp_path):
     message = str(info.value)
     assert "\n" not in message and message.startswith("c.yaml: ")
     for part in ("missing.onnx does not exist", "'greedy' is not one of",
-                 "seeds: -1", "'populaton' (did you mean 'population'?)",
+                 "seeds: -1", "'populaton'; did you mean 'population'?",
                  "generations: 0 is not a positive integer", "unknown: speed",
                  "unknown key 'colour'", "name 'bad name!'"):
         assert part in message, part

@@ -165,7 +165,7 @@ def test_bad_files_are_one_line_config_errors(case, read, tmp_path):
 def test_unknown_keys_get_a_did_you_mean():
     with pytest.raises(ConfigError, match=r"unknown key 'pe_row'; did you mean 'pe_rows'\?"):
         parse_accelerator({**_VALID_ACC, "pe_row": 8})
-    with pytest.raises(ConfigError, match=r"unknown key 'glb_word' \(did you mean 'glb_words'"):
+    with pytest.raises(ConfigError, match=r"unknown key 'glb_word'; did you mean 'glb_words'\?"):
         DesignSpace.from_dict({"glb_word": [1024]})
 
 

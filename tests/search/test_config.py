@@ -39,7 +39,7 @@ def test_every_problem_is_reported_at_once_on_one_line():
                  "mapper candidates must be an integer >= 2, got 1",
                  "mapper steps must be an integer >= 0, got -1",
                  "seed must be an integer >= 0, got -5",
-                 "unknown strategy 'nestd' (did you mean 'nested'?); choose one of joint,",
+                 "unknown strategy 'nestd'; did you mean 'nested'? (choose one of joint,",
                  "time limit must be a finite number of seconds > 0, got nan",
                  "max area must be a finite number of mm2 > 0, got 0",
                  "objectives must be one or more distinct names, got ()",
@@ -53,7 +53,7 @@ def test_every_problem_is_reported_at_once_on_one_line():
     ({"population": 2.5}, "population must be an integer >= 2, got 2.5"),
     ({"time_limit_s": float("inf")}, "time limit must be a finite number of seconds > 0"),
     ({"objectives": ("edp", "edp")}, "objectives must be one or more distinct names"),
-    ({"refine": "grad"}, "unknown refine method 'grad' (did you mean 'gradient'?)"),
+    ({"refine": "grad"}, "unknown refine method 'grad'; did you mean 'gradient'?"),
     ({"fusion": "yes"}, "fusion must be true or false, got 'yes'"),
     ({"input_shapes": {"x": (1, 0)}}, "input shapes must map names to a shape of positive"),
     ({"space": {"pe_rows": [4]}}, "design space must be a DesignSpace"),
@@ -71,8 +71,8 @@ def test_the_algorithm_is_checked_against_the_search_registry():
     from codesign.search.searches import SEARCHES
 
     config = ExploreConfig(algorithm="smsemo")
-    with pytest.raises(ConfigError, match=r"^explore: unknown algorithm 'smsemo' \(did you "
-                                          r"mean 'smsemoa'\?\)"):
+    with pytest.raises(ConfigError, match=r"^explore: unknown algorithm 'smsemo'; did you "
+                                          r"mean 'smsemoa'\?"):
         config.validate(("latency", "energy", "area"))
     SEARCHES["smsemo"] = SEARCHES["smsemoa"]
     try:
@@ -176,7 +176,7 @@ def test_a_damaged_run_json_config_lists_every_problem_naming_the_file():
         ExploreConfig.from_json(data, where="run/run.json config")
     message = str(info.value)
     assert message.startswith("run/run.json config: ") and "\n" not in message
-    for part in ("unknown key 'populaton' (did you mean 'population'?)",
+    for part in ("unknown key 'populaton'; did you mean 'population'?",
                  "missing key 'seed'", "run/run.json config space: pe_rows",
                  "mapper candidates must be an integer >= 2, got 'many'"):
         assert part in message, part

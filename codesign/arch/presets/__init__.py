@@ -12,7 +12,6 @@ True
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 from codesign.arch.accelerator import Accelerator
 from codesign.arch.io import parse_accelerator, parse_yaml, read_accelerator, read_technology
 from codesign.arch.technology import Technology
-from codesign.errors import ConfigError
+from codesign.errors import ConfigError, did_you_mean
 
 __all__ = ["TECHNOLOGY_PRESETS", "load_preset", "preset_names", "resolve_accelerator",
            "resolve_technology"]
@@ -40,10 +39,8 @@ def preset_names() -> tuple[str, ...]:
 
 
 def _unknown(name: str, what: str, names: tuple[str, ...]) -> ConfigError:
-    close = difflib.get_close_matches(name, list(names), n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
-    return ConfigError(f"unknown {what} {name!r}; {hint}presets: {', '.join(names)}, "
-                       "or give the path of a YAML file")
+    return ConfigError(f"unknown {what} {name!r}{did_you_mean(name, names)} (presets: "
+                       f"{', '.join(names)}, or give the path of a YAML file)")
 
 
 def load_preset(name: str) -> Accelerator:
