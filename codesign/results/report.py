@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from codesign.arch.accelerator import HW_FIELDS, NUMERIC_FIELDS
+from codesign.cost.names import DESIGN_OBJECTIVES, OBJECTIVE_COLUMNS, OBJECTIVE_UNITS
 from codesign.errors import ConfigError
 from codesign.results.names import layer_label
 from codesign.search.checkpoint import atomic_write_text
@@ -174,19 +176,15 @@ def _page_data(run: Mapping[str, Any]) -> dict[str, Any]:
 # none of them. Only torch-free modules are imported, so that `codesign report` starts fast.
 
 #: Design objectives: the metric (designs.json / pareto.csv column) that holds each and its
-#: unit, in `codesign.cost.model.BUILTIN_OBJECTIVES` order (a test checks both).
-_OBJECTIVES: tuple[tuple[str, str, str], ...] = (
-    ("latency", "latency_s", "s"), ("energy", "energy_j", "J"), ("area", "area_mm2", "mm2"),
-    ("edp", "edp_js", "J*s"), ("power", "power_w", "W"))
+#: unit (`codesign.cost.names`).
+_OBJECTIVES: tuple[tuple[str, str, str], ...] = tuple(
+    (name, OBJECTIVE_COLUMNS[name], OBJECTIVE_UNITS[name]) for name in DESIGN_OBJECTIVES)
 #: How the page writes a unit that files spell in ASCII.
 _PRETTY_UNITS = {"mm2": "mm²", "J*s": "J·s"}
-#: How the report names the hardware fields and design-space parameters, with their unit.
+#: How the report names the hardware fields and design-space parameters, with their unit
+#: (`codesign.arch.accelerator.HW_FIELDS`), and the space's technology.
 _FIELD_TEXT: dict[str, tuple[str, str]] = {
-    "pe_rows": ("PE rows", ""), "pe_cols": ("PE cols", ""), "rf_words": ("RF", "words/PE"),
-    "glb_words": ("GLB", "words"), "glb_bw": ("GLB bandwidth", "words/cycle"),
-    "dram_bw": ("DRAM bandwidth", "words/cycle"), "word_bits": ("word", "bits"),
-    "clock_mhz": ("clock", "MHz"), "dataflow": ("dataflow", ""),
-    "technology": ("technology", ""), "systolic": ("systolic array", "")}
+    **{f.name: (f.label, f.unit) for f in HW_FIELDS}, "technology": ("technology", "")}
 #: The PE array's two fields (their product is the PE count) and the field giving the
 #: outermost level's bandwidth (the roofline's slope).
 _ARRAY_FIELDS = ("pe_rows", "pe_cols")
@@ -213,12 +211,9 @@ def page_names() -> dict[str, Any]:
     >>> names["labels"]["glb_bw"], names["objectives"]["area"]["column"]
     ('GLB bandwidth (words/cycle)', 'area_mm2')
     """
-    from dataclasses import fields
-
-    from codesign.arch.accelerator import Accelerator
     from codesign.results.plots import BOUND_COLOURS, PART_COLOURS
 
-    hardware = [f.name for f in fields(Accelerator) if f.type in ("int", "float", int, float)]
+    hardware = list(NUMERIC_FIELDS)
     parts = list(PART_COLOURS)        # energy parts: the memory levels, MAC, leakage
     level_of = {p.lower(): p for p in parts}
     bounds = [{"name": b, "label": level_of.get(b, b), "colour": c,

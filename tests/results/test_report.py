@@ -220,17 +220,18 @@ def test_the_shipped_page_has_no_test_hook(run_dir):
 
 
 def test_the_names_come_from_the_modules_that_define_them():
-    from codesign.cost.model import BUILTIN_OBJECTIVES, ENERGY_PARTS
-    from codesign.results.explain import BOUND_NAMES, EXPLAIN_COLUMNS
+    from codesign.cost.model import ENERGY_PARTS
+    from codesign.cost.names import BOTTLENECKS, DESIGN_OBJECTIVES
+    from codesign.results.explain import EXPLAIN_COLUMNS
     from codesign.results.pareto import HW_COLUMNS, METRIC_COLUMNS
     from codesign.results.report import page_names
 
     names = page_names()
-    assert tuple(names["objectives"]) == BUILTIN_OBJECTIVES
+    assert tuple(names["objectives"]) == DESIGN_OBJECTIVES
     assert {o["column"] for o in names["objectives"].values()} <= set(METRIC_COLUMNS)
     assert names["hardware"] == [k for k in HW_COLUMNS if k != "dataflow"]
     assert [p["name"] for p in names["parts"]] == list(ENERGY_PARTS)
-    assert [b["name"] for b in names["bounds"]] == list(BOUND_NAMES)
+    assert [b["name"] for b in names["bounds"]] == list(BOTTLENECKS)
     assert [b["label"] for b in names["bounds"]] == ["compute", "GLB", "DRAM"]
     assert {b["share"] for b in names["bounds"]} <= set(EXPLAIN_COLUMNS)
     every = [*METRIC_COLUMNS, *EXPLAIN_COLUMNS, *names["hardware"], names["pe_count"]]
