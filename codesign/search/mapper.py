@@ -42,6 +42,7 @@ from codesign.mapping.encoding import (
     decode_mapping_genes,
     n_mapping_genes,
     prime_factor_table,
+    prime_factors,
     snap_spatial,
 )
 from codesign.mapping.mapping import FACTOR_LEVELS, Mapping
@@ -146,15 +147,7 @@ def _random_prime(values: torch.Tensor, spf: torch.Tensor, u: torch.Tensor) -> t
     Shape:
         values, u: ``[P]``; returns ``[P]`` int64.
     """
-    primes = []
-    rest = values
-    for j in range(MAX_PRIME_FACTORS):
-        if j % 4 == 0 and j and not bool((rest > 1).any()):
-            break  # the remaining positions would all be 1
-        p = spf[rest]
-        primes.append(p)
-        rest = torch.div(rest, p, rounding_mode="floor")
-    stacked = torch.stack(primes, -1)  # [P, <= 16]
+    stacked = prime_factors(values, spf)  # [P, J]
     count = (stacked > 1).sum(-1).clamp(min=1)
     j = torch.minimum((u * count).floor().to(torch.int64), count - 1)
     return stacked.gather(-1, j.unsqueeze(-1)).squeeze(-1)
@@ -361,7 +354,11 @@ def _fill_buffers(f: torch.Tensor, workload: WorkloadTensors, hardware: Hardware
                   spf: torch.Tensor, dim_order: Sequence[str]) -> torch.Tensor:
     """"Max tiles that fit": move DRAM prime factors into the RF while the RF tile (W + I + O
     words) still fits, then into the GLB while the GLB tile fits, dim by dim in
-    ``dim_order``. Coverage and the array are untouched.
+    ``dim_order``, smallest prime first. Coverage and the array are untouched.
+
+    Per dim, every prefix of its DRAM prime factors is tried at once (a tile only grows
+    with its extents) and the longest that fits is taken: a few tensor ops per dim and
+    level, nothing read back from the device.
 
     Shape:
         f: ``[B, L, 5, D]`` with ``hardware`` ``[B]``; returns ``[B, L, 5, D]``.
@@ -369,24 +366,29 @@ def _fill_buffers(f: torch.Tensor, workload: WorkloadTensors, hardware: Hardware
     from codesign.mapping.footprint import tile_words
 
     dram, glb, rf = TEMPORAL_SLOTS
-    stride = (workload.stride[:, 0], workload.stride[:, 1])  # [L] each
-    dilation = (workload.dilation[:, 0], workload.dilation[:, 1])
+    f = f.clone()
+    # [L, 1]: broadcast over the [B, L, J] prefixes
+    stride = (workload.stride[:, 0:1], workload.stride[:, 1:2])
+    dilation = (workload.dilation[:, 0:1], workload.dilation[:, 1:2])
     for slot, cap in ((rf, hardware.rf_words), (glb, hardware.glb_words)):
-        cap = cap.unsqueeze(1)  # [B, 1]
+        cap = cap.view(-1, 1, 1)  # [B, 1, 1]
+        # a dim's DRAM factor changes only on its own turn: factor them all once per level
+        primes = prime_factors(f[:, :, dram], spf)  # [B, L, D, J]
+        prefix = primes.cumprod(-1)  # [B, L, D, J]: product of the first j + 1 primes
         for name in dim_order:
             d = DIMS.index(name)
-            for _ in range(MAX_PRIME_FACTORS):
-                p = spf[f[:, :, dram, d]]  # [B, L]
-                if not bool((p > 1).any()):
-                    break
-                trial = f.clone()
-                trial[:, :, slot, d] *= p
-                trial[:, :, dram, d] //= p
-                box = trial[:, :, rf]
-                if slot == glb:
-                    box = box * trial[:, :, ROWS_SLOT] * trial[:, :, COLS_SLOT] * trial[:, :, glb]
-                words = sum(tile_words(*box.unbind(-1), stride, dilation))  # [B, L]
-                f = torch.where(((p > 1) & (words <= cap))[..., None, None], trial, f)
+            box = f[:, :, rf]
+            if slot == glb:
+                box = box * f[:, :, ROWS_SLOT] * f[:, :, COLS_SLOT] * f[:, :, glb]
+            extents = [e.unsqueeze(-1) for e in box.unbind(-1)]  # D x [B, L, 1]
+            extents[d] = extents[d] * prefix[:, :, d]  # [B, L, J]
+            words = sum(tile_words(*extents, stride, dilation))  # [B, L, J]
+            fits = ((primes[:, :, d] > 1) & (words <= cap)).cumprod(-1)  # the prefix that fits
+            n_moved = fits.sum(-1, keepdim=True)  # [B, L, 1]
+            moved = torch.cat([torch.ones_like(n_moved), prefix[:, :, d]], -1).gather(
+                -1, n_moved).squeeze(-1)  # [B, L]
+            f[:, :, slot, d] *= moved
+            f[:, :, dram, d] = torch.div(f[:, :, dram, d], moved, rounding_mode="floor")
     return f
 
 
@@ -488,7 +490,9 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
     n_b, n_l, n = hardware.n_designs, workload.n_layers, n_candidates
     dims = workload.dims.to(device)
     # ceil-padding can push a dim's total past its bound, by at most the array size
-    largest = (int(dims.max()) if n_l else 1) + int((hardware.pe_rows * hardware.pe_cols).max())
+    top = [dims.amax() if n_l else dims.new_ones(()),
+           (hardware.pe_rows * hardware.pe_cols).amax().to(device)]
+    largest = sum(torch.stack(top).tolist())  # the search's one read-back: sizes the table
     spf = prime_factor_table(largest, device)
     hw_pop = hardware.repeat_interleave(n)  # [B * n]
 
@@ -507,7 +511,8 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
     n_random = n_new - seeds.shape[1]
     genes = torch.cat([seeds, rng.uniform(n_b, n_random, n_l, n_mapping_genes())], 1)
     start = decode_mapping_genes(genes.reshape(n_b * n_new, n_l, -1), workload,
-                                 hardware.repeat_interleave(n_new) if n_known else hw_pop)
+                                 hardware.repeat_interleave(n_new) if n_known else hw_pop,
+                                 spf=spf)
     f_pop = start.factors.view(n_b, n_new, n_l, _N_SLOTS, _N_DIMS).clone()
     o_pop = start.order.view(n_b, n_new, n_l, 3, _N_DIMS)
     for i, dim_order in _FILLED_SEEDS.items():
@@ -536,7 +541,7 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
             n_block = min(_RESTART_BLOCK, n_steps - step)
             block = decode_mapping_genes(
                 rng.uniform(n_block * n_b * n_restart, n_l, n_mapping_genes()), workload,
-                hardware.index_select(restart_index.repeat(n_block)))
+                hardware.index_select(restart_index.repeat(n_block)), spf=spf)
             fresh_f = block.factors.view(n_block, n_b, n_restart, n_l, _N_SLOTS, _N_DIMS)
             fresh_o = block.order.view(n_block, n_b, n_restart, n_l, 3, _N_DIMS)
         # binary tournament per (design, layer), then moves
