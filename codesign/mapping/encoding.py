@@ -236,8 +236,8 @@ def _decode_temporal(g: torch.Tensor, iters: torch.Tensor, spf: torch.Tensor) ->
     n_j = primes.shape[-1]
     levels = (g[..., _PRIME_LEVELS].reshape(n_b, n_l, N_DIMS, MAX_PRIME_FACTORS)[..., :n_j]
               * N_TEMPORAL).floor().to(torch.int64).clamp(max=N_TEMPORAL - 1)
-    at = levels.unsqueeze(-2) == torch.arange(N_TEMPORAL, device=g.device).view(-1, 1)
-    temporal = torch.where(at, primes.unsqueeze(-2), 1).prod(-1)  # [B, L, D, 3]
+    temporal = torch.ones(n_b, n_l, N_DIMS, N_TEMPORAL, dtype=torch.int64, device=g.device)
+    temporal = temporal.scatter_reduce(-1, levels, primes, reduce="prod")  # [B, L, D, 3]
     temporal = temporal.transpose(2, 3).contiguous()  # [B, L, 3, D]
     # what is left beyond the last prime position: DRAM
     temporal[:, :, 0] *= torch.div(iters, primes.prod(-1), rounding_mode="floor")
