@@ -80,11 +80,13 @@ def n_mapping_genes() -> int:
 @functools.lru_cache(maxsize=8)
 def _spf_cached(n_max: int, device: str) -> torch.Tensor:
     spf = torch.arange(n_max + 1, dtype=torch.int64)
-    for p in range(2, math.isqrt(n_max) + 1):
-        if spf[p] == p:  # p is prime: it is the smallest factor of multiples not yet marked
-            multiples = spf[p * p :: p]
-            unmarked = multiples == torch.arange(p * p, n_max + 1, p)
-            spf[p * p :: p] = torch.where(unmarked, torch.full_like(multiples, p), multiples)
+    root = math.isqrt(n_max)
+    # the primes up to sqrt(n_max) in plain Python (nothing read back from a tensor)
+    primes = [p for p in range(2, root + 1) if all(p % q for q in range(2, math.isqrt(p) + 1))]
+    for p in primes:  # the smallest factor of its multiples not yet marked
+        multiples = spf[p * p :: p]
+        unmarked = multiples == torch.arange(p * p, n_max + 1, p)
+        spf[p * p :: p] = torch.where(unmarked, torch.full_like(multiples, p), multiples)
     spf[:2] = 1
     return spf.to(device)
 

@@ -280,24 +280,40 @@ def _move_resplit(f: torch.Tensor, dims: torch.Tensor, array: torch.Tensor,
     return flat.view_as(f)
 
 
+def _move_edges(n: int, share: float) -> list[int]:
+    """Where each move's pairs start and end in a random order of ``n`` pairs: move ``k``
+    takes ``share * _MOVE_WEIGHTS[k]`` of them (rounded), counted on the host.
+
+    >>> _move_edges(20, 1.0), _move_edges(20, 0.5)
+    ([0, 7, 11, 13, 17, 20], [0, 4, 6, 6, 8, 10])
+    """
+    edges, total = [0], 0.0
+    for w in _MOVE_WEIGHTS:
+        total += w
+        edges.append(round(n * share * total))
+    return edges
+
+
 def _mutate(f: torch.Tensor, order: torch.Tensor, dims: torch.Tensor, array: torch.Tensor,
             allowed: torch.Tensor, spf: torch.Tensor, rng: _Rng,
             n_rounds: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
-    """One move per pair, then more with probability 1/2 each round; each move is computed
-    only for the pairs that drew it.
+    """One move per pair, then more for half the pairs each round; each move is computed
+    only for its pairs. The pairs are shuffled and each move takes its weight's share of
+    them (stratified, not drawn one by one), so every subset's size is known on the host
+    and nothing waits for the device.
 
     Shape:
         f ``[P, 5, D]``, order ``[P, 3, D]``, dims ``[P, D]``, array ``[P, 2]``,
         allowed ``[P, 2, D]``; returns the moved f and order.
     """
     n = f.shape[0]
-    weights = torch.tensor(_MOVE_WEIGHTS, dtype=torch.float64, device=f.device)
     for r in range(n_rounds):
-        move = torch.multinomial(weights, n, replacement=True, generator=rng.generator)
-        if r > 0:  # later rounds only for some pairs
-            move = torch.where(rng.uniform(n) < 0.5, move, torch.full_like(move, -1))
+        perm = torch.randperm(n, generator=rng.generator, device=f.device)
+        edges = _move_edges(n, 1.0 if r == 0 else 0.5)  # later rounds only for some pairs
         for k in range(_N_MOVES):
-            idx = (move == k).nonzero().squeeze(1)
+            if edges[k + 1] == edges[k]:
+                continue
+            idx = perm[edges[k] : edges[k + 1]]
             sub = f.index_select(0, idx)
             if k == 0:
                 f = f.index_copy(0, idx, _move_temporal(sub, spf, rng))
@@ -418,11 +434,16 @@ def fit_to_array(factors: torch.Tensor, hardware: HardwareBatch) -> torch.Tensor
     spatial = torch.where(allowed, spatial, torch.ones_like(spatial))
     sizes = torch.stack([hardware.pe_rows, hardware.pe_cols], -1).to(f.device)
     sizes = sizes.view(n_b, 1, 1, 2)
-    spf = prime_factor_table(int(spatial.max()) if spatial.numel() else 2, f.device)
-    while True:  # each round at least halves every axis that is over its size
+    # Each round at least halves every axis that is over its size, so ceil(log2(PEs used /
+    # PEs there)) rounds (+ 1 against rounding) fit them all; one read-back gives that count
+    # and the largest spatial factor (sizing the prime table), the rounds then run blind.
+    over_by = torch.log2(spatial.prod(-1).to(torch.float64) / sizes).ceil()  # [B, k, L, 2]
+    top, n_rounds = (torch.stack([spatial.amax().to(torch.float64), over_by.amax() + 1])
+                     .clamp(min=0).tolist() if spatial.numel() else (2, 0))
+    # a power of two: one cached table for every batch of the run
+    spf = prime_factor_table(1 << max(int(top), 2).bit_length(), f.device)
+    for _ in range(int(n_rounds)):
         over = spatial.prod(-1) > sizes  # [B, k, L, 2]
-        if not bool(over.any()):
-            break
         d = spatial.argmax(-1, keepdim=True)  # [B, k, L, 2, 1]
         s = spatial.gather(-1, d)
         p = torch.where(over.unsqueeze(-1), spf[s], torch.ones_like(s))
@@ -493,7 +514,7 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
     top = [dims.amax() if n_l else dims.new_ones(()),
            (hardware.pe_rows * hardware.pe_cols).amax().to(device)]
     largest = sum(torch.stack(top).tolist())  # the search's one read-back: sizes the table
-    spf = prime_factor_table(largest, device)
+    spf = prime_factor_table(1 << int(largest).bit_length(), device)  # cached across calls
     hw_pop = hardware.repeat_interleave(n)  # [B * n]
 
     def evaluate(f: torch.Tensor, o: torch.Tensor) -> tuple[torch.Tensor, CostResult]:
