@@ -531,11 +531,23 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
     seeds = _seed_genes(workload, n_b, device)[:, :n_new]  # [B, S, L, G]
     n_random = n_new - seeds.shape[1]
     genes = torch.cat([seeds, rng.uniform(n_b, n_random, n_l, n_mapping_genes())], 1)
-    start = decode_mapping_genes(genes.reshape(n_b * n_new, n_l, -1), workload,
-                                 hardware.repeat_interleave(n_new) if n_known else hw_pop,
-                                 spf=spf)
-    f_pop = start.factors.view(n_b, n_new, n_l, _N_SLOTS, _N_DIMS).clone()
-    o_pop = start.order.view(n_b, n_new, n_l, 3, _N_DIMS)
+    n_restart = max(1, int(n * _RESTART_FRACTION))
+    n_mut = n - n_restart
+    # fresh random mappings are decoded for _RESTART_BLOCK steps at once (per-op overhead);
+    # the first block's genes are drawn now (as step 0 would) and decoded with the start
+    design = torch.arange(n_b, device=hardware.pe_rows.device)
+    restart_index = design.repeat_interleave(n_restart)
+    n_first = min(_RESTART_BLOCK, n_steps)
+    first_genes = rng.uniform(n_first * n_b * n_restart, n_l, n_mapping_genes())
+    both = decode_mapping_genes(
+        torch.cat([genes.reshape(n_b * n_new, n_l, -1), first_genes]), workload,
+        hardware.index_select(torch.cat([design.repeat_interleave(n_new),
+                                         restart_index.repeat(n_first)])), spf=spf)
+    n_start = n_b * n_new
+    f_pop = both.factors[:n_start].view(n_b, n_new, n_l, _N_SLOTS, _N_DIMS).clone()
+    o_pop = both.order[:n_start].view(n_b, n_new, n_l, 3, _N_DIMS)
+    fresh_f = both.factors[n_start:].view(n_first, n_b, n_restart, n_l, _N_SLOTS, _N_DIMS)
+    fresh_o = both.order[n_start:].view(n_first, n_b, n_restart, n_l, 3, _N_DIMS)
     for i, dim_order in _FILLED_SEEDS.items():
         if i < n_new:
             f_pop[:, i] = _fill_buffers(f_pop[:, i], workload, hardware, spf, dim_order)
@@ -544,11 +556,6 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
         o_pop = torch.cat([o_pop, initial[1].to(device=device, dtype=o_pop.dtype)], 1)
     key, _ = evaluate(f_pop.view(n_b * n, n_l, _N_SLOTS, _N_DIMS),
                       o_pop.reshape(n_b * n, n_l, 3, _N_DIMS))
-    n_restart = max(1, int(n * _RESTART_FRACTION))
-    n_mut = n - n_restart
-    # fresh random mappings are decoded for _RESTART_BLOCK steps at once (per-op overhead)
-    restart_index = torch.arange(n_b, device=hardware.pe_rows.device).repeat_interleave(n_restart)
-    fresh_f = fresh_o = None
     # per (design, mutated child, layer) pair, flat: what the moves need to stay valid
     pair_shape = (n_b, n_mut, n_l)
     pair_dims = dims.view(1, 1, n_l, _N_DIMS).expand(*pair_shape, _N_DIMS).reshape(-1, _N_DIMS)
@@ -558,7 +565,7 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
         *pair_shape, 2, _N_DIMS).reshape(-1, 2, _N_DIMS)
 
     for step in range(n_steps):
-        if step % _RESTART_BLOCK == 0:
+        if step % _RESTART_BLOCK == 0 and step:
             n_block = min(_RESTART_BLOCK, n_steps - step)
             block = decode_mapping_genes(
                 rng.uniform(n_block * n_b * n_restart, n_l, n_mapping_genes()), workload,
