@@ -6,8 +6,8 @@ method wrapped by a counter. A generation (`BatchEvaluator.evaluate` with a warm
 memory, as nested runs do) may read back ``SYNCS_PER_GENERATION`` times:
 
 * 1 in `search_mappings`: the largest dim and array size, sizing the prime table;
-* 1 in `fit_to_array`: the largest spatial factor and whether an axis is over its size
-  (warm-start mappings from the memory; once for mappings that already fit);
+* 1 in `fit_to_array`: the largest spatial factor and how many halving rounds the
+  warm-start mappings from the memory need (the rounds then run without a read-back);
 * 1 in `Infeasibility.add`: the violation counts, one ``tolist``;
 * 5 in `BatchEvaluator._evaluate_chunk`: objectives, constraints, feasibility, factors
   and order handed to numpy (pymoo and the archive), one ``.cpu()`` each;
@@ -74,7 +74,7 @@ def test_the_counter_sees_each_kind_of_read_back():
                                               "__float__", "nonzero"))
 
 
-@pytest.mark.parametrize("effort", [MapperEffort(8, 4), MapperEffort(16, 12)])
+@pytest.mark.parametrize("effort", [MapperEffort(4, 1), MapperEffort(8, 4), MapperEffort(16, 12)])
 def test_a_nested_generation_reads_back_a_fixed_few_times(effort):
     ev = BatchEvaluator(DesignSpace(), WorkloadTensors.from_table(TABLE), AnalyticalCostModel(),
                         ("latency", "energy", "area"), mode="nested", effort=effort, seed=1)
