@@ -3,7 +3,7 @@
 Picks the device once, builds the evaluator and strategy, runs the search, re-costs the
 archive exactly and turns it into `ParetoDesign` records; with ``out`` it also writes the
 run folder (``pareto.csv``, ``designs.json``, ``history.csv``, ``run.json``, ``pareto.png``,
-plus a JSON + ``.npz`` checkpoint after every generation for ``resume``).
+plus a JSON + ``.npz`` checkpoint every few seconds and at the end, for ``resume``).
 """
 
 from __future__ import annotations
@@ -431,13 +431,16 @@ def _record_stop(out_path: Path | None, run: dict[str, Any], status: str,
 def _search(out_path: Path | None, evaluator, strat, algorithm: str, budget: Budget,
             seed: int, saved_state: RunState | None, refine: str, dev,
             progress: Callable[[GenerationStats], None] | None) -> tuple[RunState, Any]:
-    """The search (and the optional refinement), checkpointed after every generation."""
-    from codesign.search.checkpoint import write_checkpoint
+    """The search (and the optional refinement), checkpointed every few seconds and after
+    the remap (the caller writes the last state in any case)."""
+    from codesign.search.checkpoint import CheckpointWriter
     from codesign.search.run import run_search
 
+    writer = CheckpointWriter(out_path) if out_path is not None else None
+
     def on_generation(state: RunState, stats: GenerationStats) -> None:
-        if out_path is not None:
-            write_checkpoint(out_path, *state.to_checkpoint())
+        if writer is not None:
+            writer.maybe_write(state, force=stats.phase != "search")
         if progress is not None:
             progress(stats)
 

@@ -48,6 +48,7 @@ __all__ = [
     "decode_mapping_genes",
     "n_mapping_genes",
     "prime_factor_table",
+    "prime_factors",
     "random_mappings",
     "snap_spatial",
 ]
@@ -80,11 +81,13 @@ def n_mapping_genes() -> int:
 @functools.lru_cache(maxsize=8)
 def _spf_cached(n_max: int, device: str) -> torch.Tensor:
     spf = torch.arange(n_max + 1, dtype=torch.int64)
-    for p in range(2, math.isqrt(n_max) + 1):
-        if spf[p] == p:  # p is prime: it is the smallest factor of multiples not yet marked
-            multiples = spf[p * p :: p]
-            unmarked = multiples == torch.arange(p * p, n_max + 1, p)
-            spf[p * p :: p] = torch.where(unmarked, torch.full_like(multiples, p), multiples)
+    root = math.isqrt(n_max)
+    # the primes up to sqrt(n_max) in plain Python (nothing read back from a tensor)
+    primes = [p for p in range(2, root + 1) if all(p % q for q in range(2, math.isqrt(p) + 1))]
+    for p in primes:  # the smallest factor of its multiples not yet marked
+        multiples = spf[p * p :: p]
+        unmarked = multiples == torch.arange(p * p, n_max + 1, p)
+        spf[p * p :: p] = torch.where(unmarked, torch.full_like(multiples, p), multiples)
     spf[:2] = 1
     return spf.to(device)
 
@@ -104,6 +107,37 @@ def prime_factor_table(n_max: int, device: torch.device | str = "cpu") -> torch.
     return _spf_cached(max(int(n_max), 2), str(torch.device(device)))
 
 
+def prime_factors(values: torch.Tensor, spf: torch.Tensor) -> torch.Tensor:
+    """The prime factors of every value, ascending, padded with 1s, at as many positions as
+    a value below ``len(spf)`` can have (at most `MAX_PRIME_FACTORS`; a value with more
+    keeps the rest unfactored: divide by the product to get it). The count comes from the
+    table's length, not the values, so nothing waits for the device.
+
+    Shape:
+        values: ``[...]`` int64, each below ``len(spf)``; returns ``[..., J]`` int64.
+
+    >>> prime_factors(torch.tensor([12, 7, 1]), prime_factor_table(16)).tolist()
+    [[2, 2, 3, 1], [7, 1, 1, 1], [1, 1, 1, 1]]
+    """
+    primes = []
+    rest = values
+    for _ in range(_n_prime_positions(spf)):
+        p = spf[rest]
+        primes.append(p)
+        rest = torch.div(rest, p, rounding_mode="floor")
+    return torch.stack(primes, -1)
+
+
+def _n_prime_positions(spf: torch.Tensor) -> int:
+    """Prime factors (with multiplicity) a value below ``len(spf)`` can have, capped at
+    `MAX_PRIME_FACTORS`: ``floor(log2(len(spf) - 1))``, read from the shape (no sync).
+
+    >>> _n_prime_positions(prime_factor_table(16)), _n_prime_positions(prime_factor_table(15))
+    (4, 3)
+    """
+    return max(1, min(MAX_PRIME_FACTORS, (spf.shape[0] - 1).bit_length() - 1))
+
+
 def snap_spatial(s: torch.Tensor, remaining: torch.Tensor) -> torch.Tensor:
     """The smallest spatial factor with as few temporal iterations as ``s``: padding-minimal.
 
@@ -121,11 +155,14 @@ def snap_spatial(s: torch.Tensor, remaining: torch.Tensor) -> torch.Tensor:
 
 
 def decode_mapping_genes(genes: torch.Tensor, workload: WorkloadTensors,
-                         hardware: HardwareBatch) -> MappingBatch:
+                         hardware: HardwareBatch, *, spf: torch.Tensor | None = None
+                         ) -> MappingBatch:
     """Turn genes into mappings that cover every dim and fit the array by construction.
 
     Pure batched torch on the genes' device; no loop over designs or layers. Equal genes
-    give equal mappings whatever else is in the batch.
+    give equal mappings whatever else is in the batch. ``spf``: a `prime_factor_table`
+    covering the layers' dims on the genes' device (the mapper passes its own); without it
+    one is looked up, which reads the largest dim back from the device (one sync).
 
     Shape:
         genes: ``[B, L, G]`` float in ``[0, 1]`` (values outside are clamped).
@@ -147,7 +184,9 @@ def decode_mapping_genes(genes: torch.Tensor, workload: WorkloadTensors,
 
     spatial = _decode_spatial(g, dims, allowed, array)  # [B, L, 2, D]
     iters = ceil_div(dims, spatial[:, :, 0] * spatial[:, :, 1])  # [B, L, D]
-    temporal = _decode_temporal(g, iters, workload)  # [B, L, 3, D] DRAM, GLB, RF
+    if spf is None:
+        spf = prime_factor_table(int(workload.dims.max()) if n_l else 2, device)
+    temporal = _decode_temporal(g, iters, spf)  # [B, L, 3, D] DRAM, GLB, RF
 
     factors = torch.empty(n_b, n_l, len(FACTOR_LEVELS), N_DIMS, dtype=torch.int64,
                           device=device)
@@ -188,24 +227,19 @@ def _decode_spatial(g: torch.Tensor, dims: torch.Tensor, allowed: torch.Tensor,
     return spatial
 
 
-def _decode_temporal(g: torch.Tensor, iters: torch.Tensor,
-                     workload: WorkloadTensors) -> torch.Tensor:
+def _decode_temporal(g: torch.Tensor, iters: torch.Tensor, spf: torch.Tensor) -> torch.Tensor:
     """Temporal factors ``[B, L, 3, D]`` (DRAM, GLB, RF): each prime factor of the remaining
     trip count goes to the level its gene names; the product is exactly ``iters``."""
     n_b, n_l = g.shape[:2]
-    spf = prime_factor_table(int(workload.dims.max()) if workload.n_layers else 2, g.device)
-    levels = (g[..., _PRIME_LEVELS].reshape(n_b, n_l, N_DIMS, MAX_PRIME_FACTORS)
+    primes = prime_factors(iters, spf)  # [B, L, D, J] ascending, 1-padded
+    n_j = primes.shape[-1]
+    levels = (g[..., _PRIME_LEVELS].reshape(n_b, n_l, N_DIMS, MAX_PRIME_FACTORS)[..., :n_j]
               * N_TEMPORAL).floor().to(torch.int64).clamp(max=N_TEMPORAL - 1)
-    temporal = torch.ones(n_b, n_l, N_TEMPORAL, N_DIMS, dtype=torch.int64, device=g.device)
-    rest = iters.clone()
-    for j in range(MAX_PRIME_FACTORS):
-        if j % 4 == 0 and not bool((rest > 1).any()):
-            break  # nothing left to factor anywhere (saves work; same result)
-        p = spf[rest]  # [B, L, D]; 1 once nothing is left
-        for m in range(N_TEMPORAL):
-            temporal[:, :, m] *= torch.where(levels[..., j] == m, p, torch.ones_like(p))
-        rest = torch.div(rest, p, rounding_mode="floor")
-    temporal[:, :, 0] *= rest  # what is left beyond the 16th prime factor: DRAM
+    temporal = torch.ones(n_b, n_l, N_DIMS, N_TEMPORAL, dtype=torch.int64, device=g.device)
+    temporal = temporal.scatter_reduce(-1, levels, primes, reduce="prod")  # [B, L, D, 3]
+    temporal = temporal.transpose(2, 3).contiguous()  # [B, L, 3, D]
+    # what is left beyond the last prime position: DRAM
+    temporal[:, :, 0] *= torch.div(iters, primes.prod(-1), rounding_mode="floor")
     return temporal
 
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,8 @@ from codesign.errors import ConfigError, RunError
 __all__ = [
     "CHECKPOINT_ARRAYS",
     "CHECKPOINT_JSON",
+    "DEFAULT_CHECKPOINT_INTERVAL_S",
+    "CheckpointWriter",
     "atomic_write_bytes",
     "atomic_write_text",
     "read_checkpoint",
@@ -35,6 +39,46 @@ CHECKPOINT_JSON = "checkpoint.json"
 CHECKPOINT_ARRAYS = "checkpoint.npz"
 #: Array in ``checkpoint.npz`` holding the UTF-8 JSON state.
 _STATE_KEY = "_state_json"
+#: Seconds between two checkpoints of a running search (`CheckpointWriter`): a write with
+#: its fsyncs costs ~20 ms, a ResNet-50 generation ~0.1 s, so writing every generation
+#: took a tenth of the run; a crash loses at most this much search, a Ctrl-C nothing.
+DEFAULT_CHECKPOINT_INTERVAL_S = 5.0
+
+
+class CheckpointWriter:
+    """Checkpoints a run on a time cadence: `maybe_write` writes the first time, then only
+    when ``interval_s`` seconds have passed since the last write, or when forced
+    (the end of the search, the remap, an interrupt: the caller's final write).
+
+    ``state`` is anything with ``to_checkpoint() -> (state dict, arrays)`` (a `RunState`).
+
+    >>> import tempfile
+    >>> class State:
+    ...     def to_checkpoint(self):
+    ...         return {"generation": 1}, {"generation": np.array(1)}
+    >>> now = [0.0]
+    >>> writer = CheckpointWriter(tempfile.mkdtemp(), interval_s=5.0, clock=lambda: now[0])
+    >>> writer.maybe_write(State()), writer.maybe_write(State())
+    (True, False)
+    >>> now[0] = 6.0; writer.maybe_write(State()), writer.maybe_write(State(), force=True)
+    (True, True)
+    """
+
+    def __init__(self, folder: str | Path, interval_s: float = DEFAULT_CHECKPOINT_INTERVAL_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.folder = Path(folder)
+        self.interval_s = float(interval_s)
+        self.clock = clock
+        self.last_s: float | None = None
+
+    def maybe_write(self, state: Any, force: bool = False) -> bool:
+        """Write ``state``'s checkpoint if it is due (or ``force``); whether it wrote."""
+        if not force and self.last_s is not None \
+                and self.clock() - self.last_s < self.interval_s:
+            return False
+        write_checkpoint(self.folder, *state.to_checkpoint())
+        self.last_s = self.clock()
+        return True
 
 
 def write_checkpoint(folder: str | Path, state: dict[str, Any],

@@ -43,6 +43,7 @@ from codesign.mapping.encoding import (
     decode_mapping_genes,
     n_mapping_genes,
     prime_factor_table,
+    prime_factors,
     snap_spatial,
 )
 from codesign.mapping.mapping import FACTOR_LEVELS, SPATIAL_AXES, TEMPORAL_LEVELS, Mapping
@@ -148,15 +149,7 @@ def _random_prime(values: torch.Tensor, spf: torch.Tensor, u: torch.Tensor) -> t
     Shape:
         values, u: ``[P]``; returns ``[P]`` int64.
     """
-    primes = []
-    rest = values
-    for j in range(MAX_PRIME_FACTORS):
-        if j % 4 == 0 and j and not bool((rest > 1).any()):
-            break  # the remaining positions would all be 1
-        p = spf[rest]
-        primes.append(p)
-        rest = torch.div(rest, p, rounding_mode="floor")
-    stacked = torch.stack(primes, -1)  # [P, <= 16]
+    stacked = prime_factors(values, spf)  # [P, J]
     count = (stacked > 1).sum(-1).clamp(min=1)
     j = torch.minimum((u * count).floor().to(torch.int64), count - 1)
     return stacked.gather(-1, j.unsqueeze(-1)).squeeze(-1)
@@ -285,24 +278,40 @@ def _move_resplit(f: torch.Tensor, dims: torch.Tensor, array: torch.Tensor,
     return flat.view_as(f)
 
 
+def _move_edges(n: int, share: float) -> list[int]:
+    """Where each move's pairs start and end in a random order of ``n`` pairs: move ``k``
+    takes ``share * _MOVE_WEIGHTS[k]`` of them (rounded), counted on the host.
+
+    >>> _move_edges(20, 1.0), _move_edges(20, 0.5)
+    ([0, 7, 11, 13, 17, 20], [0, 4, 6, 6, 8, 10])
+    """
+    edges, total = [0], 0.0
+    for w in _MOVE_WEIGHTS:
+        total += w
+        edges.append(round(n * share * total))
+    return edges
+
+
 def _mutate(f: torch.Tensor, order: torch.Tensor, dims: torch.Tensor, array: torch.Tensor,
             allowed: torch.Tensor, spf: torch.Tensor, rng: _Rng,
             n_rounds: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
-    """One move per pair, then more with probability 1/2 each round; each move is computed
-    only for the pairs that drew it.
+    """One move per pair, then more for half the pairs each round; each move is computed
+    only for its pairs. The pairs are shuffled and each move takes its weight's share of
+    them (stratified, not drawn one by one), so every subset's size is known on the host
+    and nothing waits for the device.
 
     Shape:
         f ``[P, 5, D]``, order ``[P, 3, D]``, dims ``[P, D]``, array ``[P, 2]``,
         allowed ``[P, 2, D]``; returns the moved f and order.
     """
     n = f.shape[0]
-    weights = torch.tensor(_MOVE_WEIGHTS, dtype=torch.float64, device=f.device)
     for r in range(n_rounds):
-        move = torch.multinomial(weights, n, replacement=True, generator=rng.generator)
-        if r > 0:  # later rounds only for some pairs
-            move = torch.where(rng.uniform(n) < 0.5, move, torch.full_like(move, -1))
+        perm = torch.randperm(n, generator=rng.generator, device=f.device)
+        edges = _move_edges(n, 1.0 if r == 0 else 0.5)  # later rounds only for some pairs
         for k in range(_N_MOVES):
-            idx = (move == k).nonzero().squeeze(1)
+            if edges[k + 1] == edges[k]:
+                continue
+            idx = perm[edges[k] : edges[k + 1]]
             sub = f.index_select(0, idx)
             if k == 0:
                 f = f.index_copy(0, idx, _move_temporal(sub, spf, rng))
@@ -359,7 +368,11 @@ def _fill_buffers(f: torch.Tensor, workload: WorkloadTensors, hardware: Hardware
                   spf: torch.Tensor, dim_order: Sequence[str]) -> torch.Tensor:
     """"Max tiles that fit": move DRAM prime factors into the RF while the RF tile (W + I + O
     words) still fits, then into the GLB while the GLB tile fits, dim by dim in
-    ``dim_order``. Coverage and the array are untouched.
+    ``dim_order``, smallest prime first. Coverage and the array are untouched.
+
+    Per dim, every prefix of its DRAM prime factors is tried at once (a tile only grows
+    with its extents) and the longest that fits is taken: a few tensor ops per dim and
+    level, nothing read back from the device.
 
     Shape:
         f: ``[B, L, 5, D]`` with ``hardware`` ``[B]``; returns ``[B, L, 5, D]``.
@@ -367,24 +380,29 @@ def _fill_buffers(f: torch.Tensor, workload: WorkloadTensors, hardware: Hardware
     from codesign.mapping.footprint import tile_words
 
     dram, glb, rf = TEMPORAL_SLOTS
-    stride = (workload.stride[:, 0], workload.stride[:, 1])  # [L] each
-    dilation = (workload.dilation[:, 0], workload.dilation[:, 1])
+    f = f.clone()
+    # [L, 1]: broadcast over the [B, L, J] prefixes
+    stride = (workload.stride[:, 0:1], workload.stride[:, 1:2])
+    dilation = (workload.dilation[:, 0:1], workload.dilation[:, 1:2])
     for slot, cap in ((rf, hardware.rf_words), (glb, hardware.glb_words)):
-        cap = cap.unsqueeze(1)  # [B, 1]
+        cap = cap.view(-1, 1, 1)  # [B, 1, 1]
+        # a dim's DRAM factor changes only on its own turn: factor them all once per level
+        primes = prime_factors(f[:, :, dram], spf)  # [B, L, D, J]
+        prefix = primes.cumprod(-1)  # [B, L, D, J]: product of the first j + 1 primes
         for name in dim_order:
             d = DIMS.index(name)
-            for _ in range(MAX_PRIME_FACTORS):
-                p = spf[f[:, :, dram, d]]  # [B, L]
-                if not bool((p > 1).any()):
-                    break
-                trial = f.clone()
-                trial[:, :, slot, d] *= p
-                trial[:, :, dram, d] //= p
-                box = trial[:, :, rf]
-                if slot == glb:
-                    box = box * trial[:, :, ROWS_SLOT] * trial[:, :, COLS_SLOT] * trial[:, :, glb]
-                words = sum(tile_words(*box.unbind(-1), stride, dilation))  # [B, L]
-                f = torch.where(((p > 1) & (words <= cap))[..., None, None], trial, f)
+            box = f[:, :, rf]
+            if slot == glb:
+                box = box * f[:, :, ROWS_SLOT] * f[:, :, COLS_SLOT] * f[:, :, glb]
+            extents = [e.unsqueeze(-1) for e in box.unbind(-1)]  # D x [B, L, 1]
+            extents[d] = extents[d] * prefix[:, :, d]  # [B, L, J]
+            words = sum(tile_words(*extents, stride, dilation))  # [B, L, J]
+            fits = ((primes[:, :, d] > 1) & (words <= cap)).cumprod(-1)  # the prefix that fits
+            n_moved = fits.sum(-1, keepdim=True)  # [B, L, 1]
+            moved = torch.cat([torch.ones_like(n_moved), prefix[:, :, d]], -1).gather(
+                -1, n_moved).squeeze(-1)  # [B, L]
+            f[:, :, slot, d] *= moved
+            f[:, :, dram, d] = torch.div(f[:, :, dram, d], moved, rounding_mode="floor")
     return f
 
 
@@ -414,11 +432,16 @@ def fit_to_array(factors: torch.Tensor, hardware: HardwareBatch) -> torch.Tensor
     spatial = torch.where(allowed, spatial, torch.ones_like(spatial))
     sizes = torch.stack([hardware.pe_rows, hardware.pe_cols], -1).to(f.device)
     sizes = sizes.view(n_b, 1, 1, 2)
-    spf = prime_factor_table(int(spatial.max()) if spatial.numel() else 2, f.device)
-    while True:  # each round at least halves every axis that is over its size
+    # Each round at least halves every axis that is over its size, so ceil(log2(PEs used /
+    # PEs there)) rounds (+ 1 against rounding) fit them all; one read-back gives that count
+    # and the largest spatial factor (sizing the prime table), the rounds then run blind.
+    over_by = torch.log2(spatial.prod(-1).to(torch.float64) / sizes).ceil()  # [B, k, L, 2]
+    top, n_rounds = (torch.stack([spatial.amax().to(torch.float64), over_by.amax() + 1])
+                     .clamp(min=0).tolist() if spatial.numel() else (2, 0))
+    # a power of two: one cached table for every batch of the run
+    spf = prime_factor_table(1 << max(int(top), 2).bit_length(), f.device)
+    for _ in range(int(n_rounds)):
         over = spatial.prod(-1) > sizes  # [B, k, L, 2]
-        if not bool(over.any()):
-            break
         d = spatial.argmax(-1, keepdim=True)  # [B, k, L, 2, 1]
         s = spatial.gather(-1, d)
         p = torch.where(over.unsqueeze(-1), spf[s], torch.ones_like(s))
@@ -486,8 +509,10 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
     n_b, n_l, n = hardware.n_designs, workload.n_layers, n_candidates
     dims = workload.dims.to(device)
     # ceil-padding can push a dim's total past its bound, by at most the array size
-    largest = (int(dims.max()) if n_l else 1) + int((hardware.pe_rows * hardware.pe_cols).max())
-    spf = prime_factor_table(largest, device)
+    top = [dims.amax() if n_l else dims.new_ones(()),
+           (hardware.pe_rows * hardware.pe_cols).amax().to(device)]
+    largest = sum(torch.stack(top).tolist())  # the search's one read-back: sizes the table
+    spf = prime_factor_table(1 << int(largest).bit_length(), device)  # cached across calls
     hw_pop = hardware.repeat_interleave(n)  # [B * n]
 
     def evaluate(f: torch.Tensor, o: torch.Tensor) -> tuple[torch.Tensor, CostResult]:
@@ -504,10 +529,23 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
     seeds = _seed_genes(workload, n_b, device)[:, :n_new]  # [B, S, L, G]
     n_random = n_new - seeds.shape[1]
     genes = torch.cat([seeds, rng.uniform(n_b, n_random, n_l, n_mapping_genes())], 1)
-    start = decode_mapping_genes(genes.reshape(n_b * n_new, n_l, -1), workload,
-                                 hardware.repeat_interleave(n_new) if n_known else hw_pop)
-    f_pop = start.factors.view(n_b, n_new, n_l, _N_SLOTS, _N_DIMS).clone()
-    o_pop = start.order.view(n_b, n_new, n_l, 3, _N_DIMS)
+    n_restart = max(1, int(n * _RESTART_FRACTION))
+    n_mut = n - n_restart
+    # fresh random mappings are decoded for _RESTART_BLOCK steps at once (per-op overhead);
+    # the first block's genes are drawn now (as step 0 would) and decoded with the start
+    design = torch.arange(n_b, device=hardware.pe_rows.device)
+    restart_index = design.repeat_interleave(n_restart)
+    n_first = min(_RESTART_BLOCK, n_steps)
+    first_genes = rng.uniform(n_first * n_b * n_restart, n_l, n_mapping_genes())
+    both = decode_mapping_genes(
+        torch.cat([genes.reshape(n_b * n_new, n_l, -1), first_genes]), workload,
+        hardware.index_select(torch.cat([design.repeat_interleave(n_new),
+                                         restart_index.repeat(n_first)])), spf=spf)
+    n_start = n_b * n_new
+    f_pop = both.factors[:n_start].view(n_b, n_new, n_l, _N_SLOTS, _N_DIMS).clone()
+    o_pop = both.order[:n_start].view(n_b, n_new, n_l, 3, _N_DIMS)
+    fresh_f = both.factors[n_start:].view(n_first, n_b, n_restart, n_l, _N_SLOTS, _N_DIMS)
+    fresh_o = both.order[n_start:].view(n_first, n_b, n_restart, n_l, 3, _N_DIMS)
     for i, dim_order in _FILLED_SEEDS.items():
         if i < n_new:
             f_pop[:, i] = _fill_buffers(f_pop[:, i], workload, hardware, spf, dim_order)
@@ -516,11 +554,6 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
         o_pop = torch.cat([o_pop, initial[1].to(device=device, dtype=o_pop.dtype)], 1)
     key, _ = evaluate(f_pop.view(n_b * n, n_l, _N_SLOTS, _N_DIMS),
                       o_pop.reshape(n_b * n, n_l, 3, _N_DIMS))
-    n_restart = max(1, int(n * _RESTART_FRACTION))
-    n_mut = n - n_restart
-    # fresh random mappings are decoded for _RESTART_BLOCK steps at once (per-op overhead)
-    restart_index = torch.arange(n_b, device=hardware.pe_rows.device).repeat_interleave(n_restart)
-    fresh_f = fresh_o = None
     # per (design, mutated child, layer) pair, flat: what the moves need to stay valid
     pair_shape = (n_b, n_mut, n_l)
     pair_dims = dims.view(1, 1, n_l, _N_DIMS).expand(*pair_shape, _N_DIMS).reshape(-1, _N_DIMS)
@@ -530,11 +563,11 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
         *pair_shape, 2, _N_DIMS).reshape(-1, 2, _N_DIMS)
 
     for step in range(n_steps):
-        if step % _RESTART_BLOCK == 0:
+        if step % _RESTART_BLOCK == 0 and step:
             n_block = min(_RESTART_BLOCK, n_steps - step)
             block = decode_mapping_genes(
                 rng.uniform(n_block * n_b * n_restart, n_l, n_mapping_genes()), workload,
-                hardware.index_select(restart_index.repeat(n_block)))
+                hardware.index_select(restart_index.repeat(n_block)), spf=spf)
             fresh_f = block.factors.view(n_block, n_b, n_restart, n_l, _N_SLOTS, _N_DIMS)
             fresh_o = block.order.view(n_block, n_b, n_restart, n_l, 3, _N_DIMS)
         # binary tournament per (design, layer), then moves
