@@ -23,13 +23,13 @@ import os
 from codesign.errors import ConfigError, MappingError, short_repr
 from codesign.hierarchy.levels import FanOut, Hierarchy
 from codesign.hierarchy.mapspace import MapConstraints
-from codesign.timeloop.arch import TimeloopArch
+from codesign.timeloop.arch import TimeloopArch, read_arch, read_ert, to_hierarchy
 from codesign.timeloop.files import load_yaml, section
 from codesign.timeloop.mapping import _fanout_for, _parse_factors, _parse_permutation
-from codesign.timeloop.problem import TimeloopProblem
+from codesign.timeloop.problem import TimeloopProblem, read_problem
 from codesign.workload.layer import DIMS
 
-__all__ = ["arch_constraints", "parse_constraints", "read_constraints"]
+__all__ = ["arch_constraints", "parse_constraints", "read_constraints", "read_mapspace"]
 
 
 class _Builder:
@@ -179,3 +179,19 @@ def arch_constraints(arch: TimeloopArch, hierarchy: Hierarchy,
             fan = next(f for f in hierarchy.fanouts if f.name == node["name"])
             b.spatial(fan, node["constraints"], f"{where}.spatial")
     return b.result()
+
+
+def read_mapspace(arch: str | os.PathLike, problem: str | os.PathLike,
+                  ert: str | os.PathLike | None = None,
+                  constraints: str | os.PathLike | None = None
+                  ) -> tuple[Hierarchy, TimeloopProblem, MapConstraints]:
+    """What `codesign map --arch` searches: the hierarchy of ``arch`` (energies from
+    ``ert``; without one every energy is 0), the problem, and the constraints inside the
+    arch merged with those of a ``constraints`` file (the file's win)."""
+    prob = read_problem(problem)
+    tl_arch = read_arch(arch)
+    hierarchy = to_hierarchy(tl_arch, prob.tensor_of, read_ert(ert) if ert else None)
+    cons = arch_constraints(tl_arch, hierarchy, prob)
+    if constraints is not None:
+        cons = cons.merged(read_constraints(constraints, hierarchy, prob))
+    return hierarchy, prob, cons
