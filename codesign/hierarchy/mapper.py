@@ -42,9 +42,9 @@ class Effort:
 
 
 EFFORTS: dict[str, Effort] = {
-    "low": Effort(32, 40),
+    "fast": Effort(32, 40),
     "default": Effort(64, 120),
-    "high": Effort(128, 300),
+    "thorough": Effort(128, 300),
 }
 
 _INFEASIBLE = 1e3      # keys of feasible candidates are logs (< 1e3); duplicates add _DUP
@@ -177,7 +177,7 @@ def map_hierarchy(hierarchy: Hierarchy, layers: Sequence[Layer], objective: str 
     ...                                    update_pj=100), FanOut("PE", x=4),
     ...                       StorageLevel("RF", capacity_words=64, read_pj=1, fill_pj=1,
     ...                                    update_pj=1)))
-    >>> m = map_hierarchy(h, [Layer.gemm(M=8, K=4, N=4)], effort="low")
+    >>> m = map_hierarchy(h, [Layer.gemm(M=8, K=4, N=4)], effort="fast")
     >>> m.layers[0].cycles       # 128 MACs on 4 PEs
     32.0
     """

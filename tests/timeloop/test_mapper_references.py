@@ -49,3 +49,36 @@ def test_our_mapping_is_no_worse_than_timeloops(case):
     assert ours.edp <= their_edp * (1 + 1e-9)
     if case.name.endswith("baked"):       # one mapping in the space: Timeloop's
         assert ours.edp == pytest.approx(their_edp, rel=1e-12)
+
+
+def test_codesign_map_takes_a_timeloop_arch(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from codesign.cli import main
+
+    case = next(c for c in MAPPER_CASES if c.name.endswith("baked"))
+    args = ["map", str(case.path(case.problem)), "--arch", str(case.path(case.arch)),
+            "--ert", str(case.ert), "--constraints", str(_constraints(case)),
+            "--effort", "fast", "--out", str(tmp_path)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    # the one mapping the constraints allow (Timeloop's), as Timeloop prints it
+    assert "GlobalBuffer [ Weights Inputs Outputs ]" in result.output
+    assert "for K in [0:16)" in result.output and "<< Compute >>" in result.output
+    assert "total: 1536 cycles" in result.output
+    data = json.loads((tmp_path / "mapping.json").read_text())
+    assert data["mapping"]["temporal"]["RegisterFile"] == {"K": 2, "R": 3}
+
+
+def test_codesign_map_refuses_timeloop_options_without_a_timeloop_arch(tmp_path):
+    from click.testing import CliRunner
+
+    from codesign.cli import main
+
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"")
+    result = CliRunner().invoke(main, ["map", str(model), "--arch", "eyeriss", "--constraints",
+                                       str(model)])
+    assert result.exit_code == 2 and "need a Timeloop v0.4 --arch" in result.output
