@@ -60,7 +60,9 @@ def map_files(arch: str | os.PathLike, problem: str | os.PathLike,
     ``mapping.json`` (the `LoopNest` JSON form) there."""
     from codesign.device import resolve_device
     from codesign.errors import ConfigError
-    from codesign.results.export import write_json
+    import json
+
+    from codesign.atomic import atomic_write_text
 
     h, prob, cons = read_mapspace(arch, problem, ert, constraints)
     result = map_hierarchy(h, [prob.layer], objective, effort, cons, seed=seed,
@@ -80,8 +82,8 @@ def map_files(arch: str | os.PathLike, problem: str | os.PathLike,
         except OSError as exc:
             raise ConfigError(f"--out {folder}: cannot create the folder ({exc.strerror})"
                               ) from None
-        write_json(folder / "mapping.json", {
+        atomic_write_text(folder / "mapping.json", json.dumps({
             "mapping": lm.nest.to_json(h), "cycles": lm.cycles, "energy_pj": lm.energy_pj,
-            "feasible": lm.feasible, "objective": objective})
+            "feasible": lm.feasible, "objective": objective}, indent=2) + "\n")
         text.append(f"-> {folder / 'mapping.json'}")
     return "\n".join(text)
