@@ -233,26 +233,24 @@ class MapSpace:
             usable = [f for f in temporal if allowed[f][i]] or \
                 [f for f in range(n_f) if allowed[f][i]] or [temporal[0]]
             fallback.append(usable[0])
-        primes, bases = [], []
+        primes = []
         for layer in self.layers:
-            row, base = [], []
+            row = []
             for i, d in enumerate(DIMS):
                 pinned = math.prod(fixed[f][i] for f in range(n_f) if fixed[f][i] > 0)
                 rest = -(-getattr(layer, d) // pinned)
                 free = any(allowed[f][i] for f in range(n_f))
                 row.append(prime_factors(rest) if free else [])
-                base.append(pinned)
             primes.append(row)
-            bases.append(base)
         n_p = max([len(p) for row in primes for p in row] + [1])
         self.n_primes = n_p
         dev = self.device
         self.primes = torch.tensor([[p + [1] * (n_p - len(p)) for p in row] for row in primes],
                                    dtype=torch.int64, device=dev).reshape(len(self.layers),
                                                                           n_d, n_p)
-        self.fixed = torch.tensor([[[max(fixed[f][i], 1) for i in range(n_d)]
-                                    for f in range(n_f)]] * max(len(self.layers), 1),
-                                  dtype=torch.int64, device=dev)[:len(self.layers)]
+        self.fixed = torch.tensor([[max(v, 1) for v in row] for row in fixed],
+                                  dtype=torch.int64, device=dev).expand(len(self.layers),
+                                                                        n_f, n_d)
         self._allowed = allowed
         self.allowed = torch.tensor(allowed, dtype=torch.bool, device=dev)         # [F, D]
         self._fallback = fallback

@@ -58,11 +58,11 @@ def map_files(arch: str | os.PathLike, problem: str | os.PathLike,
     """Map ``problem`` on ``arch`` under its own and ``constraints``' constraints; the text
     `codesign map` prints (loop nest, cycles, energy, EDP). ``out``: also write
     ``mapping.json`` (the `LoopNest` JSON form) there."""
-    from codesign.device import resolve_device
-    from codesign.errors import ConfigError
     import json
 
     from codesign.atomic import atomic_write_text
+    from codesign.device import resolve_device
+    from codesign.errors import ConfigError
 
     h, prob, cons = read_mapspace(arch, problem, ert, constraints)
     result = map_hierarchy(h, [prob.layer], objective, effort, cons, seed=seed,
