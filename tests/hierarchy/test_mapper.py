@@ -79,3 +79,23 @@ def test_bad_objective_or_effort():
         map_hierarchy(h, [Layer.gemm(M=2, K=2, N=2)], "speed")
     with pytest.raises(ConfigError, match="effort 'max'"):
         map_hierarchy(h, [Layer.gemm(M=2, K=2, N=2)], effort="max")
+
+
+def test_a_search_step_never_syncs_with_the_host():
+    """No ``.item()`` or ``bool(tensor)`` inside `search` (nor in `nest_cost` it calls):
+    both go through ``aten._local_scalar_dense``, which the mode below refuses.
+    (``.tolist()`` does not dispatch; `search` has none.)"""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class NoSync(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            assert func is not torch.ops.aten._local_scalar_dense.default, "host sync"
+            return func(*args, **(kwargs or {}))
+
+    h = Hierarchy("toy", (StorageLevel("DRAM", read_pj=10), FanOut("PE", x=2, y=2),
+                          StorageLevel("RF", capacity_words=16, read_pj=1,
+                                       bypass_choice=("I",))))
+    space = MapSpace(h, [Layer.gemm(M=16, K=6, N=4), Layer.conv(K=4, C=2, P=6, Q=1, R=3, S=1)])
+    with NoSync():
+        genes, key = search(space, "edp", "fast", n_designs=2)
+    assert (key < 1e3).all()
