@@ -85,8 +85,8 @@ class _Builder:
         self.factors.setdefault(f"{fan.name}.Y", {}).update(y)
         if perm:
             free = [k for k in DIMS if k not in perm]
-            self.spatial_dims[f"{fan.name}.X"] = tuple(sorted(on_x | set(free)))
-            self.spatial_dims[f"{fan.name}.Y"] = tuple(sorted(on_y | set(free)))
+            self.spatial_dims[f"{fan.name}.X"] = tuple(k for k in DIMS if k in on_x or k in free)
+            self.spatial_dims[f"{fan.name}.Y"] = tuple(k for k in DIMS if k in on_y or k in free)
 
     def dataspace(self, level: str, d: dict, where: str) -> None:
         for key, table in (("keep", self.keep), ("bypass", self.bypass)):
