@@ -4,8 +4,9 @@ For every reference that Timeloop's mapper produced (05-mapper with each constra
 file, 06-mapper-convlayer-eyeriss, simple_weight_stationary, simple_output_stationary),
 the mapping we find must have an EDP no worse than Timeloop's mapping, both costed by our
 model (which matches Timeloop's own counts on those mappings exactly:
-test_reference_cases.py). Wall times next to Timeloop's search settings:
-docs/VALIDATION.md, "Mapper against Timeloop's mapper".
+test_reference_cases.py), with the fast effort (the default effort is a slow test).
+Times next to Timeloop's search settings: docs/VALIDATION.md, "Mapper against Timeloop's
+mapper".
 """
 
 from __future__ import annotations
@@ -37,14 +38,16 @@ def test_every_mapper_reference_is_here():
     assert len(MAPPER_CASES) == 6
 
 
+@pytest.mark.parametrize("effort", [
+    "fast", pytest.param("default", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("case", MAPPER_CASES, ids=[c.name for c in MAPPER_CASES])
-def test_our_mapping_is_no_worse_than_timeloops(case):
+def test_our_mapping_is_no_worse_than_timeloops(case, effort):
     h, prob, cons = read_mapspace(case.path(case.arch), case.path(case.problem), case.ert,
                                   _constraints(case))
     theirs = cost_nests(h, [prob.layer], [read_mapping(case.path(case.mapping), h, prob)])
     assert theirs.feasible.all()
     their_edp = float(theirs.cycles[0, 0] * theirs.energy_pj[0, 0])
-    ours = map_hierarchy(h, [prob.layer], "edp", constraints=cons).layers[0]
+    ours = map_hierarchy(h, [prob.layer], "edp", effort, constraints=cons).layers[0]
     assert ours.feasible
     assert ours.edp <= their_edp * (1 + 1e-9)
     if case.name.endswith("baked"):       # one mapping in the space: Timeloop's
