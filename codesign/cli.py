@@ -405,8 +405,13 @@ def sensitivity(run_dir: str, design_id: int, as_json: bool) -> None:
 @main.command("map")
 @click.argument("model", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--arch", "arch", required=True, metavar="NAME|YAML",
-              help="Accelerator: a bundled preset (eyeriss, shidiannao, simba, tpu) or a YAML "
-                   "file.")
+              help="Accelerator: a bundled preset (eyeriss, shidiannao, simba, tpu), a YAML "
+                   "file, or a Timeloop v0.4 architecture (then MODEL is a Timeloop problem "
+                   "YAML).")
+@click.option("--ert", type=click.Path(dir_okay=False, path_type=str),
+              help="Accelergy ERT for a Timeloop --arch (without one every energy is 0).")
+@click.option("--constraints", type=click.Path(dir_okay=False, path_type=str),
+              help="Timeloop v0.4 mapspace constraints for a Timeloop --arch.")
 @click.option("--objective", type=click.Choice(LAYER_OBJECTIVES), default="edp",
               show_default=True, help="Per-layer objective the mapper minimises.")
 @click.option("--effort", type=click.Choice(["fast", "default", "thorough"]), default="default",
@@ -415,19 +420,33 @@ def sensitivity(run_dir: str, design_id: int, as_json: bool) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=str),
               help="Also write layers.csv and mappings.json to this folder.")
 @_setting_options(*_WORKLOAD_SETTINGS, "cost_model_spec")
-def map_command(model: str, arch: str, objective: str, effort: str, device: str, seed: int,
+def map_command(model: str, arch: str, ert: str | None, constraints: str | None,
+                objective: str, effort: str, device: str, seed: int,
                 out: str | None, input_shapes: tuple, dims: tuple, fusion: bool,
                 cost_model_spec: str | None) -> None:
     """Find the best mapping of every layer of an ONNX MODEL on one accelerator; print a
-    per-layer table (mapping, cycles, energy, utilisation, bottleneck) and totals."""
+    per-layer table (mapping, cycles, energy, utilisation, bottleneck) and totals. With a
+    Timeloop --arch, map a Timeloop problem MODEL on it (any hierarchy) and print the loop
+    nest."""
     from pathlib import Path
+
+    from codesign.timeloop.files import is_timeloop_arch
+
+    _check_settings(seed=seed)
+    if is_timeloop_arch(arch):
+        from codesign.timeloop.map import map_files
+
+        click.echo(map_files(arch, model, ert, constraints, objective=objective,
+                             effort=effort, device=device, seed=seed, out=out))
+        return
+    if ert is not None or constraints is not None:
+        raise click.UsageError("--ert and --constraints need a Timeloop v0.4 --arch file")
 
     from codesign.arch.presets import resolve_accelerator
     from codesign.cost.loading import load_cost_model
     from codesign.search.mapper import map_layers
     from codesign.workload.table import load_onnx
 
-    _check_settings(seed=seed)
     accelerator = resolve_accelerator(arch)
     table = load_onnx(model, input_shapes=dict(input_shapes) or None, dims=dict(dims) or None,
                       fusion=fusion)

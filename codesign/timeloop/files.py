@@ -15,7 +15,7 @@ import yaml
 from codesign.arch.io import load_yaml as _strict_load
 from codesign.errors import ConfigError
 
-__all__ = ["MAX_BYTES", "load_yaml", "section"]
+__all__ = ["MAX_BYTES", "is_timeloop_arch", "load_yaml", "section"]
 
 #: Largest Timeloop file read (the reference cases are under 40 kB; an ERT of a big
 #: design a few MB).
@@ -55,3 +55,14 @@ def section(data: Any, key: str, path: str | os.PathLike) -> Any:
     if data is None:
         raise ConfigError(f"{path}: empty file")
     return data
+
+
+def is_timeloop_arch(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a file holding a Timeloop v0.4 ``architecture: {nodes: ...}``
+    (cheap: a text check, no YAML parse)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            head = f.read(1 << 16)
+    except OSError:
+        return False
+    return "architecture:" in head and "nodes:" in head
