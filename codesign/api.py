@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from codesign.arch.space import DesignSpace
-from codesign.cost.names import DEFAULT_OBJECTIVES
 from codesign.errors import ConfigError, RunError
+from codesign.names import DEFAULT_OBJECTIVES
 from codesign.results.pareto import PARETO_COLUMNS, ParetoDesign
 from codesign.search.config import (
     DEFAULT_GENERATIONS,

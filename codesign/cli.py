@@ -19,7 +19,7 @@ from collections.abc import Callable
 import click
 
 from codesign import __version__
-from codesign.cost.names import LAYER_OBJECTIVES, OBJECTIVE_UNITS
+from codesign.names import LAYER_OBJECTIVES, OBJECTIVE_UNITS
 from codesign.search.config import SETTINGS  # no torch: `codesign --help` stays fast
 
 INPUT_ERROR_EXIT = 2

@@ -7,12 +7,13 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "codesign"
 
+# `errors` and `names` (the one home of objective and bottleneck names) import nothing.
 # Data flows workload -> arch -> mapping -> cost -> search -> results -> cli (DESIGN.md).
 # A module may import its own stage and stages to its left, never to its right. The
 # hierarchy (levels, loop nests and their counts) needs only workloads; the Timeloop readers
 # build hierarchies.
-STAGES = ["errors", "workload", "arch", "hierarchy", "timeloop", "mapping", "cost", "search",
-          "results", "api", "campaign", "cli"]
+STAGES = ["errors", "names", "workload", "arch", "hierarchy", "timeloop", "mapping", "cost",
+          "search", "results", "api", "campaign", "cli"]
 
 
 def _stage(module: str) -> int | None:

@@ -72,7 +72,8 @@ def test_map_and_inspect_share_explores_options():
 
 
 def test_map_choices_are_the_mappers():
-    from codesign.search.mapper import EFFORTS, OBJECTIVES
+    from codesign.names import LAYER_OBJECTIVES as OBJECTIVES
+    from codesign.search.mapper import EFFORTS
 
     params = _params(cli.map_command)
     assert tuple(params["effort"].type.choices) == tuple(EFFORTS)

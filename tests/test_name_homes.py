@@ -1,7 +1,7 @@
 """Every list of names and every small shared helper has one home that the rest imports.
 
 Hardware fields live in ``arch/accelerator.py`` (`HW_FIELDS`), level names in
-``hierarchy/v1.py`` (`V1_LEVELS`), objectives and bottleneck names in ``cost/names.py``,
+``hierarchy/v1.py`` (`V1_LEVELS`), objectives and bottleneck names in ``names.py``,
 the did-you-mean hint in ``errors.py``, ``ceil_div`` in ``workload/tensors.py`` and the tile
 box in ``mapping/footprint.py``. Lists spelled out again drift apart (the mapper said
 ``GLB`` where pareto.csv says ``glb``; two modules each had an ``OBJECTIVES`` with another
@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from codesign import names
 from codesign.arch import accelerator, space
 from codesign.arch.accelerator import HW_FIELDS, NUMERIC_FIELDS, Accelerator
 from codesign.arch.batch import HardwareBatch
-from codesign.cost import names
 from codesign.hierarchy.v1 import V1_LEVELS
 
 PACKAGE = Path(__file__).resolve().parents[1] / "codesign"
@@ -30,8 +30,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "codesign"
 FAMILIES = {
     "hardware fields": ({f.name for f in HW_FIELDS}, "arch/accelerator.py"),
     "objectives": (set(names.DESIGN_OBJECTIVES) | set(names.LAYER_OBJECTIVES),
-                   "cost/names.py"),
-    "bottlenecks": ({b.lower() for b in names.BOTTLENECKS}, "cost/names.py"),
+                   "names.py"),
+    "bottlenecks": ({b.lower() for b in names.BOTTLENECKS}, "names.py"),
     "levels": (set(V1_LEVELS), "hierarchy/v1.py"),
 }
 #: Literal copies waiting for another change, each with the reason (file, family, names).
@@ -158,7 +158,7 @@ def test_results_use_the_names_of_the_home():
     assert evaluate_mapping(layer, acc, m)["bottleneck"] in names.BOTTLENECKS
 
 
-@pytest.mark.parametrize("module", ["codesign.cost.names", "codesign.arch.accelerator"])
+@pytest.mark.parametrize("module", ["codesign.names", "codesign.arch.accelerator"])
 def test_name_homes_import_without_torch(module):
     """The CLI (which starts without torch) and the report read these homes."""
     code = f"import sys, {module}; print('torch' in sys.modules)"

@@ -30,7 +30,7 @@ def _run_record(folder: Path) -> dict[str, Any] | None:
 
 
 def _best(folder: Path) -> dict[str, float | None]:
-    from codesign.cost.names import OBJECTIVE_COLUMNS
+    from codesign.names import OBJECTIVE_COLUMNS
 
     best: dict[str, float | None] = {f"best_{c}": None for c in OBJECTIVE_COLUMNS.values()}
     try:

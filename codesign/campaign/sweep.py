@@ -31,8 +31,8 @@ from codesign.atomic import atomic_write_text
 from codesign.campaign.executors import Serial
 from codesign.campaign.runner import JOB_COLUMNS, folder_row, is_done
 from codesign.campaign.spec import Campaign, load_campaign
-from codesign.cost.names import DEFAULT_OBJECTIVES
 from codesign.errors import ConfigError
+from codesign.names import DEFAULT_OBJECTIVES
 
 __all__ = ["CAMPAIGN_FILES", "SweepResult", "sweep"]
 
@@ -101,7 +101,7 @@ def cross_front(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[
     """The designs of every finished job that no design of another job *for the same
     workload* dominates on `FRONT_OBJECTIVES`, with the job's settings in front; and the
     columns (settings, then each job's pareto.csv columns as they come)."""
-    from codesign.cost.names import OBJECTIVE_COLUMNS
+    from codesign.names import OBJECTIVE_COLUMNS
     from codesign.search.archive import non_dominated_mask
 
     keys = [OBJECTIVE_COLUMNS[o] for o in FRONT_OBJECTIVES]

@@ -40,10 +40,10 @@ import torch
 
 from codesign.arch.accelerator import Accelerator
 from codesign.cost.model import CostResult
-from codesign.cost.names import DESIGN_OBJECTIVES
 from codesign.errors import ConfigError
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
 from codesign.mapping.mapping import Mapping as LayerMapping
+from codesign.names import DESIGN_OBJECTIVES
 from codesign.workload.layer import Layer, LayerTable, VectorOp
 
 __all__ = ["REQUIRED_KEYS", "CostFunction", "FunctionCostModel", "workload_table"]

@@ -2,7 +2,7 @@
 
 Double buffering overlaps transfers with compute, so a layer takes as long as its slowest
 resource; keeping the three bounds tells which one limits it (their names:
-`codesign.cost.names.BOTTLENECKS`, in the order of `latency_cycles`'s arguments).
+`codesign.names.BOTTLENECKS`, in the order of `latency_cycles`'s arguments).
 """
 
 from __future__ import annotations

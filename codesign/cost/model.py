@@ -13,9 +13,9 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
-from codesign.cost.names import DESIGN_OBJECTIVES
 from codesign.hierarchy.v1 import V1_LEVELS
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
+from codesign.names import DESIGN_OBJECTIVES
 
 __all__ = [
     "ACCESS_KINDS",

@@ -7,10 +7,10 @@ from codesign.arch.accelerator import Accelerator
 from codesign.arch.technology import Technology
 from codesign.cost.analytical import AnalyticalCostModel
 from codesign.cost.model import ACCESS_KINDS, ENERGY_PARTS, MEMORY_LEVELS
-from codesign.cost.names import BOTTLENECKS
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
 from codesign.mapping.mapping import Mapping
 from codesign.mapping.validate import mapping_problems
+from codesign.names import BOTTLENECKS
 from codesign.workload.layer import TENSORS, Layer, LayerTable
 
 __all__ = ["evaluate_mapping"]

@@ -23,12 +23,13 @@ from codesign.hierarchy.levels import Hierarchy
 from codesign.hierarchy.mapspace import Genes, MapConstraints, MapSpace
 from codesign.hierarchy.model import NestCost, nest_cost
 from codesign.hierarchy.nest import LoopNest, NestBatch
+from codesign.names import LAYER_OBJECTIVES
 from codesign.workload.layer import Layer
 
 __all__ = ["EFFORTS", "OBJECTIVES", "Effort", "HierarchyMapping", "LayerMapping", "cost_nests",
            "map_hierarchy", "search"]
 
-OBJECTIVES: tuple[str, ...] = ("edp", "energy", "latency")
+OBJECTIVES: tuple[str, ...] = LAYER_OBJECTIVES
 
 
 @dataclass(frozen=True)

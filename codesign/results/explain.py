@@ -17,8 +17,8 @@ from codesign.arch.accelerator import Accelerator
 from codesign.arch.technology import Technology
 from codesign.cost.bounds import lower_bounds
 from codesign.cost.model import ENERGY_PARTS, CostResult
-from codesign.cost.names import BOTTLENECKS, UNKNOWN_BOTTLENECK
 from codesign.mapping.batch import HardwareBatch, WorkloadTensors
+from codesign.names import BOTTLENECKS, UNKNOWN_BOTTLENECK
 from codesign.workload.layer import LayerTable
 
 __all__ = ["EXPLAIN_COLUMNS", "explain"]

@@ -16,8 +16,8 @@ import numpy as np
 from codesign.arch.accelerator import NUMERIC_FIELDS, Accelerator
 from codesign.arch.technology import Technology
 from codesign.cost.model import CostResult
-from codesign.cost.names import BOTTLENECKS, OBJECTIVE_COLUMNS, UNKNOWN_BOTTLENECK
 from codesign.mapping.batch import MappingBatch
+from codesign.names import BOTTLENECKS, OBJECTIVE_COLUMNS, UNKNOWN_BOTTLENECK
 from codesign.results.explain import EXPLAIN_COLUMNS, explain
 from codesign.search.archive import non_dominated_mask
 from codesign.workload.layer import LayerTable

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from codesign.cost.names import BOTTLENECKS
+from codesign.names import BOTTLENECKS
 from codesign.search.checkpoint import atomic_write_bytes
 
 if TYPE_CHECKING:  # pareto imports torch; `codesign report` draws without it

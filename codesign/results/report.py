@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from codesign.arch.accelerator import HW_FIELDS, NUMERIC_FIELDS
-from codesign.cost.names import DESIGN_OBJECTIVES, OBJECTIVE_COLUMNS, OBJECTIVE_UNITS
 from codesign.errors import ConfigError
+from codesign.names import DESIGN_OBJECTIVES, OBJECTIVE_COLUMNS, OBJECTIVE_UNITS
 from codesign.results.names import layer_label
 from codesign.search.checkpoint import atomic_write_text
 
@@ -176,7 +176,7 @@ def _page_data(run: Mapping[str, Any]) -> dict[str, Any]:
 # none of them. Only torch-free modules are imported, so that `codesign report` starts fast.
 
 #: Design objectives: the metric (designs.json / pareto.csv column) that holds each and its
-#: unit (`codesign.cost.names`).
+#: unit (`codesign.names`).
 _OBJECTIVES: tuple[tuple[str, str, str], ...] = tuple(
     (name, OBJECTIVE_COLUMNS[name], OBJECTIVE_UNITS[name]) for name in DESIGN_OBJECTIVES)
 #: How the page writes a unit that files spell in ASCII.

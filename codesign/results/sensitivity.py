@@ -32,9 +32,9 @@ import torch
 from codesign.arch.accelerator import Accelerator
 from codesign.arch.space import NUMERIC_GENES
 from codesign.arch.technology import Technology
-from codesign.cost.names import DEFAULT_OBJECTIVES, DESIGN_OBJECTIVES
 from codesign.errors import ConfigError
 from codesign.mapping.mapping import Mapping
+from codesign.names import DEFAULT_OBJECTIVES, DESIGN_OBJECTIVES
 from codesign.workload.layer import Layer, LayerTable
 
 __all__ = [

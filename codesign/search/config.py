@@ -33,8 +33,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from codesign.cost.names import DEFAULT_OBJECTIVES
 from codesign.errors import ConfigError, did_you_mean, joined_problems, short_repr
+from codesign.names import DEFAULT_OBJECTIVES
 
 if TYPE_CHECKING:
     from codesign.arch.space import DesignSpace

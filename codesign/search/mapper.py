@@ -32,7 +32,6 @@ import torch
 
 from codesign.arch.accelerator import Accelerator
 from codesign.cost.model import CostModel, CostResult
-from codesign.cost.names import BOTTLENECKS, LAYER_OBJECTIVES, UNKNOWN_BOTTLENECK
 from codesign.errors import ConfigError
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
 from codesign.mapping.encoding import (
@@ -47,6 +46,7 @@ from codesign.mapping.encoding import (
     snap_spatial,
 )
 from codesign.mapping.mapping import FACTOR_LEVELS, SPATIAL_AXES, TEMPORAL_LEVELS, Mapping
+from codesign.names import BOTTLENECKS, LAYER_OBJECTIVES, UNKNOWN_BOTTLENECK
 from codesign.search.config import MAPPER_MIN_CANDIDATES, MAPPER_MIN_STEPS
 from codesign.search.limits import check_mapper_fits
 from codesign.workload.layer import DIMS, LayerTable

@@ -39,9 +39,9 @@ from codesign.cost.chunked import (
     evaluate_in_chunks,
 )
 from codesign.cost.model import CostModel, CostResult, objective_names
-from codesign.cost.names import DESIGN_OBJECTIVES
 from codesign.errors import ConfigError, RunError
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
+from codesign.names import DESIGN_OBJECTIVES
 from codesign.search.memory import MappingMemory
 
 __all__ = [

@@ -221,7 +221,7 @@ def test_the_shipped_page_has_no_test_hook(run_dir):
 
 def test_the_names_come_from_the_modules_that_define_them():
     from codesign.cost.model import ENERGY_PARTS
-    from codesign.cost.names import BOTTLENECKS, DESIGN_OBJECTIVES
+    from codesign.names import BOTTLENECKS, DESIGN_OBJECTIVES
     from codesign.results.explain import EXPLAIN_COLUMNS
     from codesign.results.pareto import HW_COLUMNS, METRIC_COLUMNS
     from codesign.results.report import page_names
