@@ -20,7 +20,7 @@ from pathlib import Path
 
 import filelock
 
-from codesign.atomic import TEMP_SUFFIX
+from codesign.atomic import TEMP_SUFFIX, atomic_write_text
 from codesign.errors import ConfigError, RunError
 
 __all__ = ["LOCK_NAME", "PID_NAME", "lock_folder"]
@@ -70,8 +70,8 @@ def lock_folder(folder: str | Path, option: str = "--out") -> Iterator[Path]:
                           f"({exc.strerror}); check the path and its permissions") from None
     try:
         if lock is not None:
-            with contextlib.suppress(OSError):  # only for the message: "unknown pid" if not
-                (folder / PID_NAME).write_text(f"{os.getpid()}\n")
+            with contextlib.suppress(RunError):  # only for the message: "unknown pid" if not
+                atomic_write_text(folder / PID_NAME, f"{os.getpid()}\n")
         _remove_stale_temporaries(folder)
         yield folder
     finally:
