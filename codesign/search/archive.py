@@ -32,6 +32,15 @@ def non_dominated_mask(objectives: np.ndarray) -> np.ndarray:
     """Which rows no other row dominates (all objectives minimised); of equal rows only the
     first is kept.
 
+    Finite objectives go through pymoo's `find_non_dominated` (moocore's C code: a
+    3,000-row batch takes about a millisecond instead of a second pairwise). Rows with
+    ``inf`` or ``NaN`` are compared pairwise here, because moocore lets a row with ``inf``
+    escape domination by one that is better or equal everywhere (``[1, 0, 3, inf]`` is not
+    dominated by ``[0, 0, 3, inf]`` there), and so that a ``NaN`` row keeps the meaning it
+    has always had here (it compares false, so nothing dominates it and it dominates
+    nothing). Host numpy, called once per generation with the archive, after pymoo has
+    brought the objectives to the host anyway.
+
     Shape:
         objectives: ``[N, O]`` -> ``[N]`` bool.
 
@@ -42,12 +51,21 @@ def non_dominated_mask(objectives: np.ndarray) -> np.ndarray:
     n = f.shape[0]
     if n == 0:
         return np.zeros(0, dtype=bool)
-    le = (f[:, None, :] <= f[None, :, :]).all(-1)  # [N, N]: i weakly better than j
-    lt = (f[:, None, :] < f[None, :, :]).any(-1)
-    dominated = (le & lt).any(0)  # j dominated by some i
-    equal = le & le.T
-    earlier_equal = np.triu(equal, k=1).any(0)  # an earlier row equals row j
-    return ~dominated & ~earlier_equal
+    if not np.isfinite(f).all():
+        le = (f[:, None, :] <= f[None, :, :]).all(-1)  # [N, N]: i weakly better than j
+        lt = (f[:, None, :] < f[None, :, :]).any(-1)
+        dominated = (le & lt).any(0)  # j dominated by some i
+        equal = le & le.T
+        earlier_equal = np.triu(equal, k=1).any(0)  # an earlier row equals row j
+        return ~dominated & ~earlier_equal
+    from pymoo.util.nds.non_dominated_sorting import find_non_dominated
+
+    front = find_non_dominated(f)  # keeps every copy of an equal non-dominated row
+    g = f[front]
+    equal = (g[:, None, :] == g[None, :, :]).all(-1)  # [K, K] over the front only
+    mask = np.zeros(n, dtype=bool)
+    mask[front[~np.triu(equal, k=1).any(0)]] = True
+    return mask
 
 
 def normalisation_bounds(objectives: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

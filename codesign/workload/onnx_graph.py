@@ -11,7 +11,11 @@ input's shape, ``dims`` sets a named symbolic dim everywhere), ONNX shape infere
 data propagation, then a small constant-folding pass over int shape tensors (Constant,
 Shape, Gather, Concat, Unsqueeze, Squeeze, Slice, Transpose, Cast, ConstantOfShape,
 Reshape and integer arithmetic, Mod included) whose results are fed back as initializers
-for another inference round, where ONNX's own propagation left a dim unknown.
+for another inference round, where ONNX's own propagation left a dim unknown. Constant and
+Shape (from the inferred shapes) are read here; every other op is evaluated one node at a
+time by `onnx.reference.ReferenceEvaluator` (numpy, with ONNX's semantics for the model's
+opset), and only on int tensors of at most ``SMALL_ELEMENTS`` values, so no weight is ever
+decoded or computed with.
 
 Graph form: node id = ONNX node name (made unique; ``op_type_<index>`` when empty); node
 attributes ``op_type``, ``layer`` (`Layer` or None), ``vector`` (`VectorOp` or None),
@@ -343,6 +347,8 @@ def _fold_shape_tensors(light: onnx.ModelProto, shapes: Mapping[str, tuple]
     """Values of small int tensors computable from constants and known shapes, limited to
     those feeding a node whose output shape is still not fully known."""
     values: dict[str, np.ndarray] = {}
+    opset = next((o.version for o in light.opset_import if o.domain in ("", "ai.onnx")),
+                 onnx.defs.onnx_opset_version())
     for t in light.graph.initializer:
         if t.data_type in INT_TYPES and math.prod(t.dims) <= SMALL_ELEMENTS:
             try:
@@ -354,9 +360,10 @@ def _fold_shape_tensors(light: onnx.ModelProto, shapes: Mapping[str, tuple]
         if node.domain not in ("", "ai.onnx") or len(node.output) != 1:
             continue
         try:
-            value = _eval_node(node, values, shapes)
+            value = _eval_node(node, values, shapes, opset)
         except (ValueError, IndexError, TypeError, KeyError, ZeroDivisionError,
-                AttributeError, OverflowError):  # best effort: inference decides
+                AttributeError, OverflowError, RuntimeError,
+                NotImplementedError):  # best effort: inference decides
             value = None
         if value is not None and value.size <= SMALL_ELEMENTS:
             values[node.output[0]] = value
@@ -378,11 +385,20 @@ def _attr(node: onnx.NodeProto, name: str, default: Any = None) -> Any:
     return default
 
 
+#: Shape-computation ops `onnx.reference` evaluates for the folding pass, on small int
+#: tensors only (its ops are numpy code: no C++ crash on a hostile node). Ops that make
+#: tensors of a size read from their input (ConstantOfShape, Expand, Tile, Range) are
+#: size-checked first; Shape and Constant are read here (Shape needs inferred shapes).
+_REFERENCE_OPS = frozenset({
+    "Identity", "Cast", "Gather", "Concat", "Unsqueeze", "Squeeze", "Slice", "Transpose",
+    "Neg", "Abs", "Reshape", "ReduceProd", "ReduceSum", "Add", "Sub", "Mul", "Max", "Min",
+    "Equal", "Mod", "Div", "Where", "ConstantOfShape"})
+
+
 def _eval_node(node: onnx.NodeProto, values: Mapping[str, np.ndarray],
-               shapes: Mapping[str, tuple]) -> np.ndarray | None:
+               shapes: Mapping[str, tuple], opset: int) -> np.ndarray | None:
     """Evaluate one shape-computation node on int64 values, or None if it cannot be."""
     op = node.op_type
-    ins = [values.get(n) if n else None for n in node.input]
     if op == "Constant":
         t = _attr(node, "value")
         if isinstance(t, TensorProto):
@@ -399,84 +415,29 @@ def _eval_node(node: onnx.NodeProto, values: Mapping[str, np.ndarray],
             return None
         start, end = _attr(node, "start", 0), _attr(node, "end", None)
         return np.asarray(shape, dtype=np.int64)[start:end]
+    if op not in _REFERENCE_OPS or not node.input:
+        return None
+    ins = [values.get(n) if n else None for n in node.input]
+    if any(v is None for n, v in zip(node.input, ins, strict=True) if n):
+        return None
+    if op == "Cast" and _attr(node, "to") not in INT_TYPES:
+        return None
+    if op in ("Div", "Mod") and (ins[1] == 0).any():  # undefined: leave it to inference
+        return None
     if op == "ConstantOfShape":
-        if ins[0] is None:
-            return None
         fill = _attr(node, "value")
         if fill is not None and (not isinstance(fill, TensorProto)
                                  or fill.data_type not in INT_TYPES):
             return None
-        v = int(numpy_helper.to_array(fill).reshape(-1)[0]) if fill is not None else 0
-        size = int(np.prod(ins[0]))
-        return None if size > SMALL_ELEMENTS else np.full(tuple(ins[0]), v, dtype=np.int64)
-    if not ins or ins[0] is None:
-        return None
-    x = ins[0]
-    if op in ("Identity", "Cast"):
-        to = _attr(node, "to")
-        return x if op == "Identity" or to in INT_TYPES else None
-    if op == "Gather":
-        return None if ins[1] is None else np.take(x, ins[1], axis=_attr(node, "axis", 0))
-    if op == "Concat":
-        if any(v is None for v in ins):
+        if (ins[0] < 0).any() or math.prod(int(d) for d in ins[0]) > SMALL_ELEMENTS:
             return None
-        return np.concatenate([np.atleast_1d(v) for v in ins], axis=_attr(node, "axis", 0))
-    if op in ("Unsqueeze", "Squeeze"):
-        axes = _attr(node, "axes")
-        if axes is None and len(ins) > 1:
-            axes = None if ins[1] is None else list(ins[1])
-        if op == "Unsqueeze":
-            if axes is None:
-                return None
-            out = x
-            for a in sorted(int(a) % (x.ndim + len(axes)) for a in axes):
-                out = np.expand_dims(out, a)
-            return out
-        return np.squeeze(x) if axes is None else np.squeeze(x, axis=tuple(int(a) for a in axes))
-    if op == "Slice":
-        if any(v is None for v in ins[1:3]):
-            return None
-        starts, ends = ins[1], ins[2]
-        axes = ins[3] if len(ins) > 3 and ins[3] is not None else np.arange(len(starts))
-        steps = ins[4] if len(ins) > 4 and ins[4] is not None else np.ones(len(starts), int)
-        index = [slice(None)] * x.ndim
-        for s, e, a, st in zip(starts, ends, axes, steps, strict=True):
-            index[int(a)] = slice(int(s), int(min(e, 2**62)) if e > 0 else int(e), int(st))
-        return x[tuple(index)]
-    if op == "Transpose":
-        perm = _attr(node, "perm")
-        return np.transpose(x, None if perm is None else [int(a) for a in perm])
-    if op in ("Neg", "Abs"):
-        return np.negative(x) if op == "Neg" else np.abs(x)
-    if op == "Reshape":
-        if ins[1] is None:
-            return None
-        target = [x.shape[i] if d == 0 and not _attr(node, "allowzero", 0) else int(d)
-                  for i, d in enumerate(ins[1])]
-        return x.reshape(target)
-    if op in ("ReduceProd", "ReduceSum"):
-        axes = _attr(node, "axes")
-        if axes is None and len(ins) > 1 and ins[1] is not None:
-            axes = list(ins[1])
-        reduce = np.prod if op == "ReduceProd" else np.sum
-        return np.asarray(reduce(x, axis=None if not axes else tuple(int(a) for a in axes),
-                                 keepdims=bool(_attr(node, "keepdims", 1))), dtype=np.int64)
-    binary = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Max": np.maximum,
-              "Min": np.minimum, "Equal": np.equal}
-    if op in binary and len(ins) == 2 and ins[1] is not None:
-        return binary[op](x, ins[1]).astype(np.int64)
-    if op == "Mod" and len(ins) == 2 and ins[1] is not None:
-        if (np.asarray(ins[1]) == 0).any():
-            return None
-        mod = np.fmod if _attr(node, "fmod", 0) else np.mod
-        return mod(x, ins[1]).astype(np.int64)
-    if op == "Div" and len(ins) == 2 and ins[1] is not None:
-        if (np.asarray(ins[1]) == 0).any():  # undefined: leave it to shape inference
-            return None
-        return np.trunc(x / ins[1]).astype(np.int64)
-    if op == "Where" and len(ins) == 3 and ins[1] is not None and ins[2] is not None:
-        return np.where(x.astype(bool), ins[1], ins[2]).astype(np.int64)
-    return None
+    from onnx.reference import ReferenceEvaluator
+
+    feeds = {n: v for n, v in zip(node.input, ins, strict=True) if n}
+    if op == "Where":  # the condition is a bool tensor; ours are all int64
+        feeds[node.input[0]] = feeds[node.input[0]].astype(bool)
+    (out,) = ReferenceEvaluator(node, opsets={"": opset}).run(None, feeds)
+    return np.asarray(out).astype(np.int64)
 
 
 def _add_folded(light: onnx.ModelProto, folded: Mapping[str, np.ndarray]) -> None:

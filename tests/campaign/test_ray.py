@@ -14,6 +14,7 @@ import pytest
 ray = pytest.importorskip("ray", reason='needs the ray extra: pip install "codesign[ray]"')
 
 from codesign.campaign import RayCluster, Serial, load_campaign, sweep  # noqa: E402
+from codesign.results.lock import PID_NAME  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -41,12 +42,12 @@ def test_ray_gives_the_serial_results_for_every_job(cluster, campaign_file, tmp_
 
 def _kill_first_running_worker(runs, killed: list[int], stop: threading.Event) -> None:
     """Kill (SIGKILL) the worker holding a job folder's lock, once that job has written a
-    checkpoint: the pid is in the folder's lock file."""
+    checkpoint: the pid is in the folder's pid file (`PID_NAME`)."""
     while not stop.is_set() and not killed:
         for folder in sorted(runs.glob("*")) if runs.exists() else []:
             try:
                 run = json.loads((folder / "run.json").read_text())
-                pid = int((folder / ".codesign.lock").read_text().split()[0])
+                pid = int((folder / PID_NAME).read_text().split()[0])
             except (OSError, ValueError, IndexError):
                 continue
             if run.get("status") == "running" and (folder / "checkpoint.npz").exists() \

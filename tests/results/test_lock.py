@@ -10,20 +10,19 @@ import textwrap
 import pytest
 
 from codesign.errors import ConfigError, RunError
-from codesign.results.lock import LOCK_NAME, lock_folder
-
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="flock is POSIX")
+from codesign.results.lock import LOCK_NAME, PID_NAME, lock_folder
 
 
 def test_second_holder_is_refused_with_the_pid_then_the_lock_is_free_again(tmp_path):
     run = tmp_path / "run"
     with lock_folder(run):
-        assert (run / LOCK_NAME).read_text() == f"{os.getpid()}\n"
-        # flock locks belong to an open file: a second open in this process conflicts too
+        assert (run / PID_NAME).read_text() == f"{os.getpid()}\n"
+        # the OS lock belongs to an open file: a second open in this process conflicts too
         with pytest.raises(RunError, match=rf"is in use by another codesign run \(pid "
                                            rf"{os.getpid()}\); wait for it to finish or pick "
                                            r"another --out"), lock_folder(run):
             pass
+    assert not (run / PID_NAME).exists()
     with lock_folder(run):  # released on exit
         pass
 
@@ -36,7 +35,8 @@ def test_a_path_that_is_a_file_is_a_config_error(tmp_path):
 
 
 def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
-    """The kernel drops a flock when its process dies, even by SIGKILL."""
+    """The OS drops the lock when its process dies, even by SIGKILL: the next run takes it at
+    once, over the pid file the killed one left behind."""
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
             import sys, time
@@ -52,8 +52,9 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
     finally:
         holder.kill()
         holder.wait(timeout=10)
+    assert (tmp_path / PID_NAME).read_text() == f"{holder.pid}\n"  # left by the SIGKILL
     with lock_folder(tmp_path):
-        pass
+        assert (tmp_path / PID_NAME).read_text() == f"{os.getpid()}\n"
 
 
 def test_a_folder_created_for_a_run_that_wrote_nothing_is_removed(tmp_path):
@@ -71,6 +72,7 @@ def test_a_folder_created_for_a_run_that_wrote_nothing_is_removed(tmp_path):
     assert existing.is_dir()  # not ours to remove
 
 
+@pytest.mark.skipif(os.name != "posix", reason="the POSIX strerror")
 def test_a_folder_that_cannot_be_created_is_a_config_error(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ConfigError, match=r"--out .*sub: cannot create the folder or its lock "

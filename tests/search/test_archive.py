@@ -21,6 +21,27 @@ def test_non_dominated_mask_keeps_trade_offs_and_first_of_equals():
     assert non_dominated_mask(np.zeros((0, 3))).tolist() == []
 
 
+
+def _pairwise_mask(f):
+    """The definition, row by row: no other row weakly better everywhere and strictly better
+    somewhere, and no earlier row equal."""
+    n = len(f)
+    return [not any((f[i] <= f[j]).all() and (f[i] < f[j]).any() for i in range(n))
+            and not any((f[i] == f[j]).all() for i in range(j)) for j in range(n)]
+
+
+def test_non_dominated_mask_matches_the_definition_on_ties_and_infinities():
+    """pymoo's find_non_dominated on finite rows, the pairwise rule where a row has inf (moocore
+    would keep [1, 0, 3, inf] although [0, 0, 3, inf] dominates it)."""
+    rng = np.random.default_rng(0)
+    for trial in range(300):
+        f = rng.integers(0, 4, (int(rng.integers(1, 30)), int(rng.integers(1, 5)))).astype(float)
+        if trial % 2:
+            f[rng.random(f.shape) < 0.1] = np.inf
+        assert non_dominated_mask(f).tolist() == _pairwise_mask(f), f.tolist()
+    f = np.array([[0.0, 0.0, 3.0, np.inf], [1.0, 0.0, 3.0, np.inf]])
+    assert non_dominated_mask(f).tolist() == [True, False]
+
 def test_hypervolume_of_known_boxes():
     lo, hi = np.zeros(2), np.ones(2)  # log10 bounds: f = 1 -> 0, f = 10 -> 1
     # the point f = (1, 1) normalises to (0, 0): box 1.1 x 1.1

@@ -151,6 +151,23 @@ def test_folding_resolves_what_onnx_inference_leaves_unknown():
     assert (mm.N, mm.P, mm.C, mm.K) == (6, 2, 2, 9)
 
 
+
+def test_folding_follows_the_opset_and_refuses_what_it_must_not_compute():
+    """ReferenceEvaluator evaluates each node with the model's opset (Squeeze's axes are an
+    attribute before opset 13, an input from 13 on); a ConstantOfShape above SMALL_ELEMENTS
+    and a division by zero are not computed (left to shape inference)."""
+    from codesign.workload.onnx_graph import _eval_node
+
+    values = {"a": np.array([[4, 5]]), "ax": np.array([0]), "big": np.array([10**9]),
+              "zero": np.array([0])}
+    old = helper.make_node("Squeeze", ["a"], ["b"], axes=[0])
+    new = helper.make_node("Squeeze", ["a", "ax"], ["b"])
+    assert _eval_node(old, values, {}, 11).tolist() == [4, 5]
+    assert _eval_node(new, values, {}, 13).tolist() == [4, 5]
+    assert _eval_node(helper.make_node("ConstantOfShape", ["big"], ["c"]), values, {}, 17) is None
+    assert _eval_node(helper.make_node("Div", ["a", "zero"], ["d"]), values, {}, 17) is None
+    assert _eval_node(helper.make_node("Mod", ["a", "zero"], ["d"]), values, {}, 17) is None
+
 def _symbolic_model():
     return model([helper.make_node("Conv", ["x", "w"], ["y"], name="conv")],
                  [vi("x", ["batch", 3, "height", 8])], [weight("w", [4, 3, 1, 1])])
