@@ -60,7 +60,11 @@ def section(data: Any, key: str, path: str | os.PathLike) -> Any:
 def is_timeloop_arch(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a file holding a Timeloop v0.4 ``architecture: {nodes: ...}``
     (cheap: a text check, no YAML parse)."""
-    try:
+    import stat
+
+    try:  # only a regular file: a FIFO would block the open, a device never end
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
         with open(path, encoding="utf-8", errors="replace") as f:
             head = f.read(1 << 16)
     except OSError:
