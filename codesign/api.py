@@ -325,10 +325,10 @@ def explore(
     if isinstance(workload, LayerTable):
         table = workload
     else:
-        from codesign.workload.table import load_onnx
+        from codesign.timeloop.workload import load_workload
 
         _check_path_text(workload, "model")
-        table = load_onnx(workload, input_shapes=input_shapes, dims=dims, fusion=fusion)
+        table = load_workload(workload, input_shapes=input_shapes, dims=dims, fusion=fusion)
         workload_info = {"path": str(Path(workload).resolve()),
                          "input_shapes": {k: list(v) for k, v in (input_shapes or {}).items()}
                          or None, "dims": dict(dims) if dims else None, "fusion": fusion}

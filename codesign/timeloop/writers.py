@@ -252,6 +252,8 @@ def generate_mapping(hierarchy: Hierarchy, nest: LoopNest) -> dict:
             x = [d for d in DIMS if nest.factor(f"{node.name}.X", d) > 1]
             y = [d for d in DIMS if nest.factor(f"{node.name}.Y", d) > 1]
             rest = [d for d in DIMS if d not in x and d not in y]
+            if node.size == 1 and not x and not y:
+                continue    # a 1x1 mesh is no fan-out to Timeloop (nor to parse_arch)
             directives.append({
                 "target": node.name, "type": "spatial",
                 "factors": _factors(nest, (f"{node.name}.X", f"{node.name}.Y")),
