@@ -247,7 +247,7 @@ def _run_table(run_dir: Path, run: dict, layers: list[dict]) -> tuple[LayerTable
     counts = [int(entry.get("count", 1)) for entry in layers]
     wl = (run.get("config") or {}).get("workload") or {}
     path = wl.get("path")
-    if path and Path(path).is_file():
+    if path and Path(path).exists():  # an ONNX file or a folder of Timeloop problems
         from codesign.timeloop.workload import load_workload
 
         table = load_workload(path, input_shapes=wl.get("input_shapes"), dims=wl.get("dims"),

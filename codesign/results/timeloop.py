@@ -40,7 +40,7 @@ from codesign.timeloop.writers import (
     generate_problem,
     write_yaml,
 )
-from codesign.workload.layer import DIMS, Layer
+from codesign.workload.layer import DIMS, TENSORS, Layer
 
 __all__ = ["TimeloopExport", "export_design", "loop_nests", "timeloop_hierarchy"]
 
@@ -93,7 +93,7 @@ def loop_nests(hierarchy: Hierarchy, nests: NestBatch) -> list[list[LoopNest]]:
             ords = {lv: tuple(DIMS[d] for d in o[m])
                     for m, lv in enumerate(hierarchy.level_names)}
             kept = {} if keep is None else {
-                lv: tuple(t for t, k in zip("WIO", keep[b][li][m], strict=True) if k)
+                lv: tuple(t for t, k in zip(TENSORS, keep[b][li][m], strict=True) if k)
                 for m, lv in enumerate(hierarchy.level_names)}
             row.append(LoopNest(fac, ords, kept))
         out.append(row)

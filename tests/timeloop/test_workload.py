@@ -116,6 +116,11 @@ def test_explore_takes_a_folder(folder, tmp_path):
     run = json.loads((out / "run.json").read_text())
     assert run["config"]["workload"]["path"] == str(folder.resolve())
     assert run["config"]["n_unique_layers"] == 2 and run["config"]["n_mac_layers"] == 3
+    # sensitivity reads the workload again from the recorded folder
+    from codesign.results.sensitivity import sensitivity
+
+    notes = sensitivity(out, 0)["notes"]
+    assert not any("not there" in n or "no longer" in n for n in notes), notes
 
 
 def test_explore_with_onnx_options_on_a_folder_is_one_line(folder, tmp_path):
