@@ -24,6 +24,7 @@ turn every fan-out into one X axis of ``x * y`` (the counts do not depend on the
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import replace
 from typing import Any
@@ -294,8 +295,15 @@ def dump_yaml(data: Any) -> str:
     - !Container
       name: PE
     """
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
-                     allow_unicode=True)
+    stream = io.StringIO()     # text only: files are written by `write_yaml`, atomically
+    dumper = _Dumper(stream, default_flow_style=False, sort_keys=False, allow_unicode=True)
+    try:
+        dumper.open()
+        dumper.represent(data)
+        dumper.close()
+    finally:
+        dumper.dispose()
+    return stream.getvalue()
 
 
 def write_yaml(path: str | os.PathLike, data: Any) -> None:
