@@ -44,6 +44,7 @@ _EXPORTS: dict[str, str] = {
     "CostResult": "codesign.cost.model",
     "explore": "codesign.api",
     "ExploreResult": "codesign.api",
+    "ExploreConfig": "codesign.search.config",
     "ParetoDesign": "codesign.results.pareto",
     "AnalyticalCostModel": "codesign.cost.analytical",
     "FunctionCostModel": "codesign.cost.function",

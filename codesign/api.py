@@ -22,27 +22,23 @@ from typing import Any
 from codesign.arch.space import DesignSpace
 from codesign.errors import ConfigError, RunError
 from codesign.results.pareto import PARETO_COLUMNS, ParetoDesign
+from codesign.search.config import (
+    DEFAULT_GENERATIONS,
+    DEFAULT_MAPPER_CANDIDATES,
+    DEFAULT_MAPPER_STEPS,
+    DEFAULT_POPULATION,
+    DEFAULT_REFINE,
+    REFINE_METHODS,
+    RUN_FACTS,
+    ExploreConfig,
+)
 from codesign.search.run import Budget, GenerationStats, RunState
 from codesign.workload.layer import LayerTable
 
-__all__ = ["DEFAULT_GENERATIONS", "DEFAULT_POPULATION", "ExploreResult", "explore"]
-
-#: Default budget (docs/PERFORMANCE.md, "Explore": ResNet-50 well inside 60 s on 2 cores).
-DEFAULT_POPULATION = 32
-DEFAULT_GENERATIONS = 100
-#: Default nested-mapper effort per design and generation (4 x 2 + 1 = 9 evaluations): at
-#: equal evaluations a cheaper inner mapper explores more designs, and the front is mapped
-#: again at the end anyway (docs/PERFORMANCE.md, "Strategies": 4 x 1 beat 8 x 2 by 1.0-1.9%
-#: hypervolume on ResNet-50 and BERT-base).
-DEFAULT_MAPPER_CANDIDATES = 4
-DEFAULT_MAPPER_STEPS = 1
-
-#: Polishing of the final front: ``none`` or ``gradient`` (MGDA on the continuous
-#: relaxation, `codesign.search.gradient.refine`). ``none`` by default: at equal wall time it
-#: is neutral after the default nested strategy and wins after ``joint``
-#: (docs/PERFORMANCE.md, "Gradient refinement").
-REFINE_METHODS: tuple[str, ...] = ("none", "gradient")
-DEFAULT_REFINE = "none"
+# the defaults and refine methods are `codesign.search.config`'s, named here as before
+__all__ = ["DEFAULT_GENERATIONS", "DEFAULT_MAPPER_CANDIDATES", "DEFAULT_MAPPER_STEPS",
+           "DEFAULT_POPULATION", "DEFAULT_REFINE", "REFINE_METHODS", "ExploreConfig",
+           "ExploreResult", "explore"]
 
 #: Files a run folder holds; ``--force`` removes exactly these before a new run.
 RUN_FILES: tuple[str, ...] = ("pareto.csv", "designs.json", "history.csv", "run.json",
@@ -213,14 +209,19 @@ def explore(
 ) -> ExploreResult:
     """Search accelerator designs and per-layer mappings jointly; return the Pareto front.
 
+    The settings are the fields of `ExploreConfig` (codesign.search.config), which checks
+    them all at once (one `ConfigError` line) and is saved as run.json's ``config``.
     ``workload``: a `LayerTable` or an ONNX path (``input_shapes`` and ``dims`` fix symbolic
     inputs and ``fusion`` runs element-wise ops on their producer's output stream, as in
     `load_onnx`).
     Budget: ``population`` designs per generation, stopping at ``generations``,
     ``max_evals`` design evaluations or ``time_limit_s`` seconds, whichever comes first
     (defaults: `DEFAULT_POPULATION` x `DEFAULT_GENERATIONS` when none is given).
+    Mapper effort of the nested strategy: ``mapper_candidates`` (>= 2) per layer and design,
+    ``mapper_steps`` (>= 0; 0 keeps the best starting candidate) per generation.
     ``resume``: a run folder to continue from its checkpoint (its saved configuration is
-    used; a budget given here replaces the saved one). Ctrl-C stops after writing the front
+    used; a budget, ``refine`` or ``cost_model`` given here replaces the saved one, and
+    ``device`` is this call's). Ctrl-C stops after writing the front
     found so far; the result then has ``interrupted`` set. A Ctrl-C once the search has
     ended waits until the files are written, then raises `KeyboardInterrupt`; a second one
     raises it at once.
@@ -242,71 +243,80 @@ def explore(
     removed only once the model, design space, cost model and options are valid. A run that
     fails after it started records ``"status": "failed"`` and the error in ``run.json``.
     """
-    from codesign.search.problem import parse_objectives
-    from codesign.search.strategies import DEFAULT_STRATEGY
-    from codesign.search.strategies import strategy as get_strategy
-
-    saved_state: RunState | None = None
-    if resume is not None:
-        resume = Path(resume)
-        saved, saved_state = _load_resume(resume)
-        cfg = saved["config"]
-        if workload is None:
-            workload = cfg["workload"].get("path")
-            input_shapes = cfg["workload"].get("input_shapes")
-            dims = cfg["workload"].get("dims")
-            fusion = cfg["workload"].get("fusion", True)
-            if workload is None:
-                raise RunError(f"{resume}: the run explored an in-memory workload; pass the "
-                               "same LayerTable to explore(..., resume=...)")
-        space = DesignSpace.from_dict(cfg["space"], where=f"{resume}/run.json space")
-        objectives, strategy, algorithm = cfg["objectives"], cfg["strategy"], cfg["algorithm"]
-        population = cfg["population"]
-        max_area_mm2, max_power_w = cfg["max_area_mm2"], cfg["max_power_w"]
-        constraints = cfg.get("constraints") or None
-        mapper_candidates, mapper_steps = cfg["mapper_candidates"], cfg["mapper_steps"]
-        refine = refine if refine is not None else cfg.get("refine")
-        seed = cfg["seed"]
-        cost_model, which = _resume_cost_model(cfg, resume, cost_model)
-        if generations is None and max_evals is None and time_limit_s is None:
-            generations, max_evals = cfg["generations"], cfg["max_evals"]
-            time_limit_s = cfg["time_limit_s"]
-        out = resume
-    if workload is None:
-        raise ConfigError("explore: give a workload (a LayerTable or an ONNX path)")
-
     from codesign.cost.model import objective_names
-    from codesign.search.problem import parse_constraints
 
-    cost_model_spec = cost_model if isinstance(cost_model, str) else None
+    spec = cost_model if isinstance(cost_model, str) else None
+    workload_settings = {"input_shapes": input_shapes, "dims": dims, "fusion": fusion}
+    resumed: _Resumed | None = None
+    if resume is not None:
+        config, resumed = _resumed_config(
+            Path(resume), workload, workload_settings, cost_model,
+            generations=generations, max_evals=max_evals, time_limit_s=time_limit_s,
+            refine=refine, cost_model_spec=spec, device=device)
+        workload = workload if workload is not None else config.model
+        cost_model, out = resumed.cost_model, resumed.folder
+    else:
+        if workload is None:
+            raise ConfigError("explore: give a workload (a LayerTable or an ONNX path)")
+        defaulted = {"strategy": strategy, "population": population, "refine": refine}
+        config = ExploreConfig(
+            objectives=objectives, algorithm=algorithm, generations=generations,
+            max_evals=max_evals, time_limit_s=time_limit_s, max_area_mm2=max_area_mm2,
+            max_power_w=max_power_w, constraints=constraints,
+            mapper_candidates=mapper_candidates, mapper_steps=mapper_steps, seed=seed,
+            device=device, cost_model_spec=spec, space=space, model=_model_path(workload),
+            **workload_settings, **{k: v for k, v in defaulted.items() if v is not None})
     if cost_model is not None:
         from codesign.cost.loading import as_cost_model
 
         cost_model = as_cost_model(cost_model)
-    objectives = parse_objectives(objectives, objective_names(cost_model))
-    constraints = parse_constraints(constraints, objective_names(cost_model))
-    strategy = strategy or DEFAULT_STRATEGY
-    strat = get_strategy(strategy)
-    space = space or DesignSpace()
-    if generations is None and max_evals is None and time_limit_s is None:
-        generations = DEFAULT_GENERATIONS
-    budget = Budget(population=population or DEFAULT_POPULATION, generations=generations,
-                    max_evals=max_evals, time_limit_s=time_limit_s)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"seed must be an integer >= 0, got {seed!r}")
-    for name, value in (("max area", max_area_mm2), ("max power", max_power_w)):
-        if value is not None and not value > 0:
-            raise ConfigError(f"{name} must be > 0, got {value}")
-    if mapper_candidates < 1 or mapper_steps < 1:
-        raise ConfigError(f"mapper effort must be >= 1 candidate and >= 1 step, got "
-                          f"{mapper_candidates} and {mapper_steps}")
-    from codesign.search.run import make_algorithm
+    config.validate(objective_names(cost_model))
+    return _run(config, workload, cost_model, resumed, out=out, force=force,
+                progress=progress, command=command, plot=plot, notify=notify)
 
-    make_algorithm(algorithm, budget.population, len(objectives))  # validate the name early
-    refine = refine if refine is not None else DEFAULT_REFINE
-    if refine not in REFINE_METHODS:
-        raise ConfigError(f"unknown refine method {refine!r}; choose one of "
-                          f"{', '.join(REFINE_METHODS)}")
+
+@dataclass(frozen=True)
+class _Resumed:
+    """What `explore` needs of the run folder it resumes besides the config: run.json's
+    `RUN_FACTS`, the checkpoint, the cost model to go on with and a line saying which."""
+
+    folder: Path
+    facts: dict[str, Any]
+    state: RunState
+    cost_model: Any
+    which: str
+
+
+def _resumed_config(folder: Path, workload: Any, workload_settings: dict[str, Any],
+                    cost_model: Any, **call: Any) -> tuple[ExploreConfig, _Resumed]:
+    """The saved config of ``folder`` with the caller's settings ``call`` that a resumed
+    run takes (`ExploreConfig.resumed`); a workload given again comes with the caller's
+    workload settings."""
+    saved, facts, state = _load_resume(folder)
+    config = saved.resumed(**call)
+    if workload is not None:
+        config = config.replace(model=_model_path(workload), **workload_settings)
+    elif config.model is None:
+        raise RunError(f"{folder}: the run explored an in-memory workload; pass the "
+                       "same LayerTable to explore(..., resume=...)")
+    cost_model, which = _resume_cost_model(config.cost_model_spec, facts, folder, cost_model)
+    return config, _Resumed(folder, facts, state, cost_model, which)
+
+
+def _run(config: ExploreConfig, workload: LayerTable | str, cost_model: Any,
+         resumed: _Resumed | None, *, out: str | Path | None, force: bool,
+         progress: Callable[[GenerationStats], None] | None, command: Sequence[str] | None,
+         plot: bool, notify: Callable[[str], None] | None) -> ExploreResult:
+    """Run a checked config: load the workload, build the evaluator, search, write."""
+    from codesign.search.searches import check_search
+    from codesign.search.strategies import strategy as get_strategy
+
+    strat = get_strategy(config.strategy)
+    space = config.space
+    budget = config.budget()
+    check_search(config.algorithm, len(config.objectives), budget.population)  # numba?
+    saved_state = resumed.state if resumed is not None else None
+    resume = resumed.folder if resumed is not None else None
 
     out_path = Path(out) if out is not None else None
     existing: list[str] = []
@@ -320,54 +330,39 @@ def explore(
     from codesign.mapping.batch import WorkloadTensors
     from codesign.search.problem import BatchEvaluator, MapperEffort
 
-    workload_info: dict[str, Any] = {"path": None, "input_shapes": None, "dims": None,
-                                     "fusion": None}
     if isinstance(workload, LayerTable):
         table = workload
     else:
         from codesign.timeloop.workload import load_workload
 
-        _check_path_text(workload, "model")
-        table = load_workload(workload, input_shapes=input_shapes, dims=dims, fusion=fusion)
-        workload_info = {"path": str(Path(workload).resolve()),
-                         "input_shapes": {k: list(v) for k, v in (input_shapes or {}).items()}
-                         or None, "dims": dict(dims) if dims else None, "fusion": fusion}
-    dev = resolve_device(device)
-    _check_sizes_fit(strat, space, table, budget.population, mapper_candidates, dev)
+        table = load_workload(workload, input_shapes=config.input_shapes, dims=config.dims,
+                              fusion=config.fusion)
+    dev = resolve_device(config.device)
+    _check_sizes_fit(strat, space, table, budget.population, config.mapper_candidates, dev)
     if cost_model is None:
         from codesign.arch.presets import resolve_technology
         from codesign.cost.analytical import AnalyticalCostModel
 
         cost_model = AnalyticalCostModel(resolve_technology(space.technology))
-    if resume is not None:
-        _check_same_model(cfg, resume, cost_model)
-    if refine == "gradient":
+    if resumed is not None:
+        _check_same_model(resumed.facts, resumed.folder, cost_model)
+    if config.refine == "gradient":
         from codesign.cost.analytical import AnalyticalCostModel
 
         if not isinstance(cost_model, AnalyticalCostModel):
             raise ConfigError(f"refine gradient differentiates the analytical cost model; "
                               f"this run uses {type(cost_model).__name__}: use refine none")
     evaluator = BatchEvaluator(
-        space, WorkloadTensors.from_table(table, device=dev), cost_model, objectives,
-        mode=strat.mode, max_area_mm2=max_area_mm2, max_power_w=max_power_w,
-        effort=strat.effort or MapperEffort(mapper_candidates, mapper_steps), seed=seed,
-        device=dev, constraints=constraints)
+        space, WorkloadTensors.from_table(table, device=dev), cost_model, config.objectives,
+        mode=strat.mode, max_area_mm2=config.max_area_mm2, max_power_w=config.max_power_w,
+        effort=strat.effort or MapperEffort(config.mapper_candidates, config.mapper_steps),
+        seed=config.seed, device=dev, constraints=config.constraints)
 
-    config = {
-        "objectives": list(objectives), "strategy": strategy, "algorithm": algorithm,
-        "population": budget.population, "generations": budget.generations,
-        "max_evals": budget.max_evals, "time_limit_s": budget.time_limit_s,
-        "max_area_mm2": max_area_mm2, "max_power_w": max_power_w,
-        "constraints": constraints, "cost_model": _class_path(type(cost_model)),
-        "cost_model_spec": cost_model_spec,
-        "mapper_candidates": mapper_candidates, "mapper_steps": mapper_steps, "seed": seed,
-        "refine": refine,
-        "device": device, "space": space.to_dict(), "workload": workload_info,
-        "n_unique_layers": len(table), "n_mac_layers": table.n_mac_layers,
-    }
     run: dict[str, Any] = {
-        "command": list(command) if command is not None else None, "config": config,
-        "seed": seed, "device": str(dev),
+        "command": list(command) if command is not None else None,
+        "config": {**config.to_json(), "cost_model": _class_path(type(cost_model)),
+                   "n_unique_layers": len(table), "n_mac_layers": table.n_mac_layers},
+        "seed": config.seed, "device": str(dev),
         "device_name": (torch.cuda.get_device_name(dev) if dev.type == "cuda"
                         else platform.processor() or platform.machine()),
         "versions": _versions(),
@@ -384,16 +379,16 @@ def explore(
         check_budget(evaluator, strat, budget)
     else:
         check_state(saved_state, evaluator.n_var, space.n_genes, evaluator.n_layers,
-                    len(objectives), f"{resume}/checkpoint.npz")
+                    len(config.objectives), f"{resume}/checkpoint.npz")
         if notify is not None:  # every input is valid: say which model goes on
-            notify(which)
+            notify(resumed.which)
     written = False
     try:
         if out_path is not None:
             _clear_out(out_path, existing)
             write_json(out_path / "run.json", run)
-        state, refined = _search(out_path, evaluator, strat, algorithm, budget, seed,
-                                 saved_state, refine, dev, progress)
+        state, refined = _search(out_path, evaluator, strat, config.algorithm, budget,
+                                 config.seed, saved_state, config.refine, dev, progress)
         from codesign.search.interrupt import deferred_signals
 
         # from here on a first Ctrl-C/SIGTERM waits until every file is written (they
@@ -401,7 +396,7 @@ def explore(
         with deferred_signals() as received:
             if out_path is not None:
                 write_checkpoint(out_path, *state.to_checkpoint())
-            result = _result(run, evaluator, space, table, state, refine, refined)
+            result = _result(run, evaluator, space, table, state, config.refine, refined)
             if out_path is not None:
                 result.write(out_path, plot=plot)
             written = True
@@ -573,24 +568,33 @@ def _class_path(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-def _resume_cost_model(cfg: dict[str, Any], folder: Path, given: Any) -> tuple[Any, str]:
+def _model_path(workload: LayerTable | str | Path) -> str | None:
+    """run.json's name of an ONNX workload (its resolved path); ``None`` for a table."""
+    if isinstance(workload, LayerTable):
+        return None
+    _check_path_text(workload, "model")
+    return str(Path(workload).resolve())
+
+
+def _resume_cost_model(spec: str | None, facts: dict[str, Any], folder: Path,
+                       given: Any) -> tuple[Any, str]:
     """The cost model a resumed run uses and a line saying which.
 
     A run folder never names code to import (docs/GUARANTEES.md, "Safety"): a model the
     caller gives again is used (`_check_same_model` compares it with the saved one later);
     otherwise only the analytical model or an installed ``codesign.cost_models`` plugin,
-    by its registered name, is loaded. A ``module:Name`` spec in run.json is a
-    `ConfigError` asking for ``--cost-model`` again.
+    by its registered name (the saved ``spec``), is loaded. A ``module:Name`` spec in
+    run.json is a `ConfigError` asking for ``--cost-model`` again.
     """
     from codesign.cost.analytical import AnalyticalCostModel
     from codesign.cost.loading import DEFAULT_COST_MODEL
 
     analytical = _class_path(AnalyticalCostModel)
-    spec, used = cfg.get("cost_model_spec"), cfg.get("cost_model") or analytical
+    used = facts.get("cost_model") or analytical
     where = f"--resume {_printable(folder)}"
-    if spec is not None and not isinstance(spec, str) or not isinstance(used, str):
-        raise ConfigError(f"{folder}/run.json: config.cost_model_spec and config.cost_model "
-                          "must be strings; the file was damaged or edited: start a new run")
+    if not isinstance(used, str):
+        raise ConfigError(f"{folder}/run.json: config.cost_model must be a string; the file "
+                          "was damaged or edited: start a new run")
     if given is not None:
         name = given if isinstance(given, str) else _class_path(type(given))
         return given, f"{where}: cost model {_short(name)} (given again)"
@@ -613,12 +617,12 @@ def _short(text: str, limit: int = 80) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
-def _check_same_model(cfg: dict[str, Any], folder: Path, cost_model: Any) -> None:
+def _check_same_model(facts: dict[str, Any], folder: Path, cost_model: Any) -> None:
     """A resumed run goes on with the model it started with (its class, as run.json names
     it); the archive's objectives would otherwise mix two models."""
     from codesign.cost.analytical import AnalyticalCostModel
 
-    used = cfg.get("cost_model") or _class_path(AnalyticalCostModel)
+    used = facts.get("cost_model") or _class_path(AnalyticalCostModel)
     now = _class_path(type(cost_model))
     if now != used:
         raise ConfigError(f"--resume {_printable(folder)}: the run used the cost model "
@@ -626,7 +630,8 @@ def _check_same_model(cfg: dict[str, Any], folder: Path, cost_model: Any) -> Non
                           "model or start a new run with --out")
 
 
-def _load_resume(folder: Path) -> tuple[dict[str, Any], RunState]:
+def _load_resume(folder: Path) -> tuple[ExploreConfig, dict[str, Any], RunState]:
+    """The saved config, run.json's `RUN_FACTS` and the checkpoint of a run folder."""
     import json
 
     from codesign.search.checkpoint import read_checkpoint
@@ -638,6 +643,8 @@ def _load_resume(folder: Path) -> tuple[dict[str, Any], RunState]:
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         raise ConfigError(f"{run_json}: not a readable run.json with a config; is {folder} a "
                           "codesign explore output folder?") from None
+    config = ExploreConfig.from_json(saved["config"], where=f"{run_json} config")
+    facts = {key: saved["config"].get(key) for key in RUN_FACTS}
     state, arrays = read_checkpoint(folder)
     try:
         restored = RunState.from_checkpoint(state, arrays)
@@ -647,4 +654,4 @@ def _load_resume(folder: Path) -> tuple[dict[str, Any], RunState]:
         raise ConfigError(f"{folder}/checkpoint.npz: holds unexpected values "
                           f"({type(exc).__name__}: {str(exc)[:200]}); the file was damaged "
                           "or edited: start a new run") from None
-    return saved, restored
+    return config, facts, restored

@@ -19,6 +19,7 @@ from collections.abc import Callable
 import click
 
 from codesign import __version__
+from codesign.search.config import SETTINGS  # no torch: `codesign --help` stays fast
 
 INPUT_ERROR_EXIT = 2
 RUN_ERROR_EXIT = 1
@@ -133,28 +134,90 @@ class _NameValue(click.ParamType):
         return (name, parts if self.shape else parts[0])
 
 
-def _workload_options(command: Callable) -> Callable:
-    """The options that say how an ONNX model becomes a workload (inspect, map, explore)."""
-    for option in reversed([
-        click.option("--input-shape", "input_shapes", multiple=True,
-                     type=_NameValue(shape=True),
-                     help="Set a graph input's shape, e.g. input=1x3x224x224 (repeatable)."),
-        click.option("--dim", "dims", multiple=True, type=_NameValue(shape=False),
-                     help="Set a named symbolic dim everywhere, e.g. batch=1 (repeatable)."),
-        click.option("--fusion/--no-fusion", default=True, show_default=True,
-                     help="Run element-wise ops (bias, batch-norm, activations, residual "
-                          "adds) on the output stream of the layer before them, as an "
-                          "accelerator's post-processing unit does; --no-fusion costs each "
-                          "as its own DRAM round trip."),
-    ]):
-        command = option(command)
-    return command
+class _Limit(click.ParamType):
+    """``NAME=VALUE``: an upper limit on a named objective (``power=2.5``)."""
+
+    name = "NAME=VALUE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        name, sep, rest = str(value).rpartition("=")
+        try:
+            limit = float(rest)
+        except ValueError:
+            limit = float("nan")
+        if not sep or not name.strip() or not 0 < limit < float("inf"):
+            self.fail(f"expected NAME=VALUE with a number > 0, e.g. power=2.5; got {value!r}",
+                      param, ctx)
+        return (name.strip(), limit)
+
+
+def _setting_option(name: str) -> Callable:
+    """The click option of the `ExploreConfig` field ``name``: its flag, type, choices,
+    default and help come from the field's `Setting` (codesign/search/config.py). Ranges
+    are shown in the help and checked by `ExploreConfig` (every problem at once, one line,
+    the message the API gives); a setting that a value given with ``--resume`` replaces
+    defaults to ``None`` here (not given)."""
+    from dataclasses import fields
+
+    from codesign.search.config import ExploreConfig
+
+    setting = SETTINGS[name]
+    field = next(f for f in fields(ExploreConfig) if f.name == name)
+    default = None if setting.on_resume in ("given", "budget") else field.default
+    if setting.kind == "bool":
+        return click.option(setting.option, name, default=default, show_default=True,
+                            help=setting.help)
+    types = {"int": click.INT, "float": click.FLOAT, "str": click.STRING,
+             "choice": click.Choice(setting.choices), "names": click.STRING,
+             "limits": _Limit(), "shapes": _NameValue(shape=True),
+             "dims": _NameValue(shape=False), "space": click.Path(dir_okay=False,
+                                                                  path_type=str)}
+    multiple = setting.kind in ("limits", "shapes", "dims")
+    if setting.kind == "names":
+        default = ",".join(field.default)
+    elif multiple or setting.kind == "space":
+        default = None
+    shown = setting.default_text or (None if default is None else str(default))
+    notes = [f"default: {shown}"] if shown is not None else []
+    if setting.minimum is not None:
+        notes.append(f"x{'>' if setting.exclusive else '>='}{setting.minimum:g}")
+    text = setting.help + (f"  [{'; '.join(notes)}]" if notes else "")
+    return click.option(setting.option, name, type=types[setting.kind], default=default,
+                        multiple=multiple, metavar=setting.metavar, help=text)
+
+
+def _setting_options(*names: str) -> Callable:
+    """`_setting_option` for each of ``names``, in that order in ``--help``."""
+    def decorate(command: Callable) -> Callable:
+        for name in reversed(names):
+            command = _setting_option(name)(command)
+        return command
+    return decorate
+
+
+#: How an ONNX model becomes a workload (inspect, map, explore).
+_WORKLOAD_SETTINGS = ("input_shapes", "dims", "fusion")
+#: Options of ``codesign explore`` that say where and how a run writes its files, not what
+#: it searches: the only ones that are not `ExploreConfig` fields (tests/test_cli_options.py).
+EXPLORE_RUN_OPTIONS = ("out", "force", "resume", "no_plot")
+
+
+def _check_settings(**values: object) -> None:
+    """`Setting` checks for a command that takes some of explore's settings (``map``)."""
+    from codesign.errors import ConfigError, joined_problems
+
+    problems = [p for name, value in values.items()
+                if (p := SETTINGS[name].problem(name, value))]
+    if problems:
+        raise ConfigError(joined_problems(problems))
 
 
 @main.command()
 @click.argument("model", type=click.Path(dir_okay=True, path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-@_workload_options
+@_setting_options(*_WORKLOAD_SETTINGS)
 def inspect(model: str, as_json: bool, input_shapes: tuple, dims: tuple, fusion: bool) -> None:
     """Show the MAC layers, vector ops and totals of an ONNX MODEL (or of Timeloop problem
     files: a folder of them, one layer each, or one .yaml)."""
@@ -214,93 +277,19 @@ class _Progress:
             click.echo("", err=True)
 
 
-class _Limit(click.ParamType):
-    """``NAME=VALUE``: an upper limit on a named objective (``power=2.5``)."""
-
-    name = "NAME=VALUE"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, tuple):
-            return value
-        name, sep, rest = str(value).rpartition("=")
-        try:
-            limit = float(rest)
-        except ValueError:
-            limit = float("nan")
-        if not sep or not name.strip() or not 0 < limit < float("inf"):
-            self.fail(f"expected NAME=VALUE with a number > 0, e.g. power=2.5; got {value!r}",
-                      param, ctx)
-        return (name.strip(), limit)
-
-
-_COST_MODEL_HELP = ("Cost model: 'analytical' (default), an installed plugin's name "
-                    "(entry points 'codesign.cost_models') or package.module:Name.")
-
-
 @main.command()
 @click.argument("model", required=False, type=click.Path(path_type=str))
-@click.option("--space", "space_path", type=click.Path(dir_okay=False, path_type=str),
-              help="Design space YAML (ranges/choices of the HW parameters); default: built in.")
-@click.option("--objectives", default="latency,energy,area", show_default=True,
-              help="Comma-separated objectives to minimise: latency, energy, area, edp, power "
-                   "(or one a custom --cost-model adds).")
-@click.option("--max-area", type=click.FloatRange(min=0, min_open=True), metavar="MM2",
-              help="Constraint: chip area at most MM2.")
-@click.option("--max-power", type=click.FloatRange(min=0, min_open=True), metavar="W",
-              help="Constraint: average power at most W watts.")
-@click.option("--strategy", type=click.Choice(["joint", "nested", "nested-cold", "sequential",
-                                               "random"]),
-              default=None,
-              help="Search strategy: nested searches hardware with a batched mapper inside "
-                   "that builds on the mappings of earlier generations; nested-cold maps "
-                   "every design from scratch; sequential costs designs with fixed mapping "
-                   "heuristics first; joint evolves hardware and mapping genes together; "
-                   "random samples both  [default: nested]")
-@click.option("--algorithm", type=click.Choice(["nsga2", "nsga3", "agemoea2", "smsemoa",
-                                                "random"]),
-              default="nsga2", show_default=True, help="pymoo algorithm of the outer search.")
-@click.option("--generations", type=click.IntRange(min=1), help="Stop after N generations "
-              "[default: 100 unless --max-evals or --time-limit is given].")
-@click.option("--population", type=click.IntRange(min=2), help="Designs per generation "
-              "[default: 32].")
-@click.option("--max-evals", type=click.IntRange(min=1),
-              help="At most N design evaluations (mapper candidates and the final remap "
-                   "included); too few for one generation and a remap is an error that says "
-                   "the minimum.")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
-              help="Seconds the search and the final remap may take together (the remap "
-                   "is scaled down to fit; start-up and writing the results come on top).")
-@click.option("--mapper-candidates", type=click.IntRange(min=2), default=4, show_default=True,
-              help="Nested strategy: mapping candidates per layer and design.")
-@click.option("--mapper-steps", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Nested strategy: mapper steps per generation.")
-@click.option("--refine", type=click.Choice(["none", "gradient"]), default=None,
-              help="Polish the final front: gradient = MGDA steps on the continuous "
-                   "relaxation, projected and re-costed exactly; worth it with --strategy "
-                   "joint  [default: none]")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-              show_default=True, help="Torch device for the cost model.")
+@_setting_options(*(name for name in SETTINGS if name != "model"))
 @click.option("--out", type=click.Path(file_okay=False, path_type=str),
               help="Output folder  [default: explore-<model name>]")
 @click.option("--force", is_flag=True, help="Overwrite an existing run in --out.")
 @click.option("--resume", type=click.Path(file_okay=False, exists=True, path_type=str),
-              help="Continue the run in this folder from its last checkpoint.")
-@_workload_options
+              help="Continue the run in this folder from its last checkpoint, with its "
+                   "settings (a budget, --refine or --cost-model given replaces the saved "
+                   "one; --device is this call's).")
 @click.option("--no-plot", is_flag=True, help="Do not draw pareto.png.")
-@click.option("--max", "limits", multiple=True, type=_Limit(),
-              help="Constraint: objective NAME at most VALUE, in its unit (latency s, energy J, "
-                   "area mm2, edp J*s, power W, or an objective the cost model adds), e.g. "
-                   "power=2.5 (repeatable).")
-@click.option("--cost-model", "cost_model", metavar="SPEC", help=_COST_MODEL_HELP)
-def explore(model: str | None, space_path: str | None, objectives: str,
-            max_area: float | None, max_power: float | None, strategy: str | None,
-            algorithm: str, generations: int | None, population: int | None,
-            max_evals: int | None, time_limit: float | None, mapper_candidates: int,
-            mapper_steps: int, refine: str | None,
-            seed: int, device: str, out: str | None, force: bool,
-            resume: str | None, input_shapes: tuple, dims: tuple, fusion: bool, no_plot: bool,
-            limits: tuple, cost_model: str | None) -> None:
+def explore(model: str | None, out: str | None, force: bool, resume: str | None,
+            no_plot: bool, **settings) -> None:
     """Search accelerator designs and per-layer mappings for an ONNX MODEL (or a folder of
     Timeloop problem files, one layer each); write the
     Pareto front (pareto.csv, designs.json, history.csv, run.json, pareto.png) and
@@ -320,11 +309,12 @@ def explore(model: str | None, space_path: str | None, objectives: str,
     """
     from pathlib import Path
 
-    from codesign.api import DEFAULT_GENERATIONS
     from codesign.api import explore as run_explore
     from codesign.arch.space import DesignSpace
     from codesign.errors import ConfigError
+    from codesign.search.config import DEFAULT_GENERATIONS
 
+    space_path = settings.pop("space")
     if model is None and resume is None:
         raise ConfigError("explore: give a MODEL (an ONNX file or a folder of Timeloop problems) "
                           "or --resume DIR")
@@ -334,21 +324,18 @@ def explore(model: str | None, space_path: str | None, objectives: str,
     space = DesignSpace.from_yaml(space_path) if space_path else None
     if out is None and resume is None:
         out = f"explore-{Path(model).stem}"
-    budget_given = generations is not None or max_evals is not None or time_limit is not None
+    for name in ("constraints", "input_shapes", "dims"):  # repeated NAME=VALUE options
+        settings[name] = dict(settings[name]) or None
+    generations = settings["generations"]
+    budget_given = any(settings[k] is not None
+                       for k in ("generations", "max_evals", "time_limit_s"))
     progress = _Progress(generations if generations is not None else
                          (DEFAULT_GENERATIONS if not budget_given and resume is None else None))
     try:
         result = run_explore(
-            model, space, objectives=objectives, strategy=strategy, algorithm=algorithm,
-            population=population, generations=generations, max_evals=max_evals,
-            time_limit_s=time_limit, max_area_mm2=max_area, max_power_w=max_power,
-            mapper_candidates=mapper_candidates, mapper_steps=mapper_steps, refine=refine,
-            seed=seed,
-            device=device, out=out, force=force, resume=resume,
-            input_shapes=dict(input_shapes) or None, dims=dict(dims) or None, fusion=fusion,
-            progress=progress, command=["codesign", *sys.argv[1:]], plot=not no_plot,
-            constraints=dict(limits) or None, cost_model=cost_model,
-            notify=lambda line: click.echo(line, err=True))
+            model, space, cost_model=settings.pop("cost_model_spec"), out=out, force=force,
+            resume=resume, progress=progress, command=["codesign", *sys.argv[1:]],
+            plot=not no_plot, notify=lambda line: click.echo(line, err=True), **settings)
     finally:
         progress.close()
     folder = resume or out
@@ -429,16 +416,13 @@ def sensitivity(run_dir: str, design_id: int, as_json: bool) -> None:
               show_default=True, help="Per-layer objective the mapper minimises.")
 @click.option("--effort", type=click.Choice(["fast", "default", "thorough"]), default="default",
               show_default=True, help="Mapper budget (candidates per layer x steps).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-              show_default=True, help="Torch device for the mapper and cost model.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@_setting_options("device", "seed")
 @click.option("--out", type=click.Path(file_okay=False, path_type=str),
               help="Also write layers.csv and mappings.json to this folder.")
-@_workload_options
-@click.option("--cost-model", "cost_model", metavar="SPEC", help=_COST_MODEL_HELP)
+@_setting_options(*_WORKLOAD_SETTINGS, "cost_model_spec")
 def map_command(model: str, arch: str, objective: str, effort: str, device: str, seed: int,
                 out: str | None, input_shapes: tuple, dims: tuple, fusion: bool,
-                cost_model: str | None) -> None:
+                cost_model_spec: str | None) -> None:
     """Find the best mapping of every layer of an ONNX MODEL (or a folder of Timeloop
     problem files) on one accelerator; print a
     per-layer table (mapping, cycles, energy, utilisation, bottleneck) and totals."""
@@ -449,12 +433,14 @@ def map_command(model: str, arch: str, objective: str, effort: str, device: str,
     from codesign.search.mapper import map_layers
     from codesign.timeloop.workload import load_workload
 
+    _check_settings(seed=seed)
     accelerator = resolve_accelerator(arch)
     table = load_workload(model, input_shapes=dict(input_shapes) or None, dims=dict(dims) or None,
                       fusion=fusion)
     result = map_layers(table, accelerator, objective=objective, device=device, seed=seed,
                         effort=effort,
-                        cost_model=load_cost_model(cost_model) if cost_model else None)
+                        cost_model=load_cost_model(cost_model_spec) if cost_model_spec
+                        else None)
     click.echo(_map_table(result))
     bad = [i for i, ok in enumerate(result.feasible) if not ok]
     if bad:
@@ -587,6 +573,61 @@ def export_timeloop(run_dir: str, design: int, out: str) -> None:
     click.echo(f"-> {result.folder}: arch.yaml, ERT.yaml, {len(result.layers)} problems and "
                f"mappings, export.json")
     click.echo(result.note())
+
+
+@main.command()
+@click.argument("campaign_file", metavar="CAMPAIGN", type=click.Path(dir_okay=False,
+                                                                      path_type=str))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=str),
+              help="Campaign folder: campaign.csv, pareto.csv, index.html, runs/<job>/.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Run up to N jobs at once in local processes (with --ray: the CPUs of "
+                   "the local Ray cluster).  [default: one job at a time in this process]")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None,
+              metavar="[ADDRESS]",
+              help='Run jobs as Ray tasks (pip install "codesign[ray]"): on a local cluster '
+                   "started for the sweep, or on the cluster at ADDRESS (ray start --head).")
+@click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True,
+              help="Times a job whose worker process died is started again (it resumes "
+                   "from its checkpoint).")
+@click.option("--resume", is_flag=True,
+              help="Go on with the campaign in --out: skip finished jobs, resume stopped ones.")
+@click.option("--force", is_flag=True, help="Start the campaign in --out again.")
+def sweep(campaign_file: str, out: str, workers: int | None, ray_address: str | None,
+          retries: int, resume: bool, force: bool) -> None:
+    """Run every job of a CAMPAIGN file (workloads x spaces x objectives x strategies x
+    budgets x seeds; the format is in codesign.campaign.spec and README.md), each an
+    ordinary explore run in --out/runs/<job>; print one line per finished job with the
+    live count, and write campaign.csv (one row per job) and pareto.csv (per workload, the
+    designs no other job's design beats on latency, energy and area).
+
+    Ctrl-C writes what finished and exits 130; --resume goes on from there.
+    """
+    from codesign.campaign import LocalProcesses, RayCluster, Serial, load_campaign
+    from codesign.campaign import sweep as run_sweep
+    from codesign.errors import ConfigError
+
+    if resume and force:
+        raise ConfigError("pass --resume or --force, not both")
+    campaign = load_campaign(campaign_file)
+    if ray_address is not None:
+        executor = RayCluster(None if ray_address == "local" else ray_address, workers,
+                              retries)
+    elif workers is not None:
+        executor = LocalProcesses(workers, retries)
+    else:
+        executor = Serial()
+    click.echo(f"{len(campaign.jobs)} jobs, {executor.name} executor -> {out}", err=True)
+    result = run_sweep(campaign, out, executor=executor, resume=resume, force=force,
+                       progress=lambda line: click.echo(line, err=True))
+    click.echo(f"{result.count('done')} of {len(result.rows)} jobs done, "
+               f"{result.count('failed')} failed -> {out}/campaign.csv, {out}/pareto.csv")
+    if result.interrupted:
+        click.echo("Aborted!", err=True)
+        sys.exit(INTERRUPT_EXIT)
+    if result.count("failed"):
+        sys.exit(1)
+
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

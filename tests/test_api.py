@@ -55,3 +55,36 @@ def test_bad_values_are_config_errors():
         explore(TABLE, algorithm="cmaes", **FAST)
     with pytest.raises(ConfigError, match="strategy"):
         explore(TABLE, strategy="greedy", **FAST)
+
+
+def test_mapper_effort_has_one_range_zero_steps_run_one_candidate_is_refused(tmp_path):
+    """mapper_steps=0 (the best starting candidates, as the mapper allows) used to be refused
+    here though the CLI took it; mapper_candidates=1 used to start and fail in the mapper."""
+    result = explore(TABLE, **{**FAST, "mapper_candidates": 2, "mapper_steps": 0})
+    assert result.pareto and result.run["config"]["mapper_steps"] == 0
+    with pytest.raises(ConfigError) as info:
+        explore(TABLE, out=tmp_path / "run", **{**FAST, "mapper_candidates": 1,
+                                               "mapper_steps": -1})
+    assert str(info.value) == ("explore: mapper candidates must be an integer >= 2, got 1; "
+                               "mapper steps must be an integer >= 0, got -1")
+    assert not (tmp_path / "run").exists()  # refused before the run started
+
+
+def test_a_run_json_written_before_explore_config_still_resumes(tmp_path):
+    """tests/data/run_json_v0: a run folder of the code before `ExploreConfig` (its README);
+    resuming it gives the front that code gave, and keeps its settings."""
+    import shutil
+    from pathlib import Path
+
+    v0 = Path(__file__).parent / "data" / "run_json_v0"
+    folder = tmp_path / "run"
+    folder.mkdir()
+    for name in ("run.json", "checkpoint.json", "checkpoint.npz"):
+        shutil.copy(v0 / name, folder / name)
+    saved = json.loads((v0 / "run.json").read_text())["config"]
+    resumed = explore(TABLE, resume=folder, generations=3, device="cpu", plot=False)
+    assert resumed.run["generations_done"] == 3
+    assert resumed.run["resumed_from_generation"] == 2
+    assert (folder / "pareto.csv").read_text() == (v0 / "resumed_pareto.csv").read_text()
+    config = json.loads((folder / "run.json").read_text())["config"]
+    assert config == {**saved, "generations": 3}  # the budget given replaces the saved one

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "codesign"
 # hierarchy (levels, loop nests and their counts) needs only workloads; the Timeloop readers
 # build hierarchies.
 STAGES = ["errors", "workload", "arch", "hierarchy", "timeloop", "mapping", "cost", "search",
-          "results", "api", "cli"]
+          "results", "api", "campaign", "cli"]
 
 
 def _stage(module: str) -> int | None:

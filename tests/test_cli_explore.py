@@ -258,3 +258,20 @@ def test_a_max_evals_below_the_minimum_says_the_minimum(tiny_model, tmp_path):
     run = json.loads((tmp_path / "s" / "run.json").read_text())
     assert run["evaluations"] <= 300
     assert "remap" in ok.stderr and "scaled down to stay within --max-evals" in ok.stderr
+
+
+def test_mapper_effort_has_the_apis_range(tiny_model, tmp_path):
+    """--mapper-steps 0 runs (explore() refused it though this option took it); a bad
+    effort is refused with explore()'s message, every problem on one line, before --out."""
+    fast = ["--population", "4", "--generations", "1", "--device", "cpu", "--no-plot"]
+    ok = CliRunner().invoke(main, ["explore", tiny_model, "--out", str(tmp_path / "ok"),
+                                   "--mapper-candidates", "2", "--mapper-steps", "0", *fast])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads((tmp_path / "ok" / "run.json").read_text())["config"]["mapper_steps"] == 0
+    message = _one_error_line(CliRunner().invoke(main, [
+        "explore", tiny_model, "--out", str(tmp_path / "bad"), "--mapper-candidates", "1",
+        "--mapper-steps", "-1", "--seed", "-2", *fast]), 2)
+    assert message == ("Error: explore: mapper candidates must be an integer >= 2, got 1; "
+                       "mapper steps must be an integer >= 0, got -1; seed must be an "
+                       "integer >= 0, got -2\n")
+    assert not (tmp_path / "bad").exists()

@@ -18,6 +18,7 @@ PUBLIC = [
     "CostResult",
     "Dataflow",
     "DesignSpace",
+    "ExploreConfig",
     "ExploreResult",
     "FunctionCostModel",
     "HardwareBatch",

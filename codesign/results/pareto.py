@@ -21,13 +21,17 @@ from codesign.results.explain import EXPLAIN_COLUMNS, explain
 from codesign.search.archive import non_dominated_mask
 from codesign.workload.layer import LayerTable
 
-__all__ = ["PARETO_COLUMNS", "ParetoDesign", "non_dominated_mask", "pareto_designs"]
+__all__ = ["OBJECTIVE_COLUMNS", "PARETO_COLUMNS", "ParetoDesign", "non_dominated_mask",
+           "pareto_designs"]
 
 #: Hardware columns of ``pareto.csv`` (Accelerator fields), then the metric columns.
 HW_COLUMNS: tuple[str, ...] = ("pe_rows", "pe_cols", "rf_words", "glb_words", "glb_bw",
                                "dram_bw", "word_bits", "clock_mhz", "dataflow")
 METRIC_COLUMNS: tuple[str, ...] = ("latency_cycles", "latency_s", "energy_j", "area_mm2",
                                    "edp_js", "power_w", "utilization")
+#: The pareto.csv column of each objective name (`codesign.search.problem.OBJECTIVES`).
+OBJECTIVE_COLUMNS: dict[str, str] = {"latency": "latency_s", "energy": "energy_j",
+                                     "area": "area_mm2", "edp": "edp_js", "power": "power_w"}
 #: Then why the design is where it is (bottleneck mix, lower-bound gaps; `explain`).
 PARETO_COLUMNS: tuple[str, ...] = ("design", *HW_COLUMNS, *METRIC_COLUMNS, *EXPLAIN_COLUMNS)
 

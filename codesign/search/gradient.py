@@ -527,7 +527,7 @@ def refine(evaluator, archive, *, n_steps: int = DEFAULT_STEPS,
         new_factors_np = new_factors.cpu().numpy()
         new_order = np.repeat(order, n_t, axis=0)
         _, _, result = evaluator.cost(new_genes, new_factors_np, new_order)
-        objs, _, feasible = evaluator._outputs(result)
+        objs, _, feasible = evaluator.outputs(result)
         objs, feasible = objs.cpu().numpy(), feasible.cpu().numpy()
         feasible &= np.repeat(moving, n_t)
         n_evals += int(new_genes.shape[0])

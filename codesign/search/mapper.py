@@ -45,6 +45,7 @@ from codesign.mapping.encoding import (
     snap_spatial,
 )
 from codesign.mapping.mapping import FACTOR_LEVELS, Mapping
+from codesign.search.config import MAPPER_MIN_CANDIDATES, MAPPER_MIN_STEPS
 from codesign.search.limits import check_mapper_fits
 from codesign.workload.layer import DIMS, LayerTable
 
@@ -56,6 +57,7 @@ __all__ = [
     "layer_objective",
     "map_layers",
     "mapping_summary",
+    "rank_key",
     "search_mappings",
 ]
 
@@ -95,9 +97,10 @@ def layer_objective(result: CostResult, objective: str) -> torch.Tensor:
     raise ConfigError(f"objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
 
 
-def _rank_key(result: CostResult, objective: str) -> torch.Tensor:
+def rank_key(result: CostResult, objective: str) -> torch.Tensor:
     """``[B, L]`` float64, lower is better: ``log(objective)`` when feasible, else a large
-    offset plus ``log1p(capacity_excess)`` (feasible always beats infeasible)."""
+    offset plus ``log1p(capacity_excess)`` (feasible always beats infeasible). Public: the
+    mapper ranks candidates by it and the mapping memory scores what it keeps with it."""
     obj = layer_objective(result, objective).to(torch.float64)
     good = torch.log(obj.clamp(min=1e-300))
     excess = result.capacity_excess
@@ -480,9 +483,9 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
     """
     if objective not in OBJECTIVES:
         raise ConfigError(f"objective {objective!r}: choose one of {', '.join(OBJECTIVES)}")
-    if n_candidates < 2 or n_steps < 0:
-        raise ConfigError(f"mapper: need n_candidates >= 2 and n_steps >= 0, got "
-                          f"{n_candidates} and {n_steps}")
+    if n_candidates < MAPPER_MIN_CANDIDATES or n_steps < MAPPER_MIN_STEPS:
+        raise ConfigError(f"mapper: need n_candidates >= {MAPPER_MIN_CANDIDATES} and n_steps "
+                          f">= {MAPPER_MIN_STEPS}, got {n_candidates} and {n_steps}")
     rng = _Rng(generator)
     device = rng.device
     n_b, n_l, n = hardware.n_designs, workload.n_layers, n_candidates
@@ -495,7 +498,7 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
     def evaluate(f: torch.Tensor, o: torch.Tensor) -> tuple[torch.Tensor, CostResult]:
         """Flat [B * n, L] candidates -> rank key [B, n, L]."""
         result = cost_model.evaluate(hw_pop, workload, MappingBatch(f, o))
-        return _rank_key(result, objective).view(n_b, n, n_l), result
+        return rank_key(result, objective).view(n_b, n, n_l), result
 
     # initial population: classic seeds first, random mappings after, known mappings last
     n_known = 0 if initial is None else initial[0].shape[1]

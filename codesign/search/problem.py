@@ -22,6 +22,7 @@ as ``value / limit - 1``, and the same for any objective the cost model offers (
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -176,11 +177,25 @@ class Infeasibility:
                 "layer_misfits": list(self.layer_misfits)}
 
 
+@dataclass
+class _Ledger:
+    """What the evaluators of one run share (`BatchEvaluator.with_mapper`): the call counter
+    that seeds the mapper, the mapping memory, the infeasibility tally and whether the
+    not-finite warning was given."""
+
+    calls: int = 0
+    memory: MappingMemory | None = None
+    infeasibility: Infeasibility = field(default_factory=Infeasibility)
+    warned_not_finite: bool = False
+
+
 class BatchEvaluator:
     """Costs whole populations: one decode and one cost-model (or mapper) call per batch.
 
     ``seed`` and the call counter seed the mapper's torch generator, so the same sequence
-    of batches gives the same results; `calls` is part of a checkpoint.
+    of batches gives the same results; `calls` is part of a checkpoint. An evaluator never
+    changes its own genome layout or mapper effort: `with_mapper` gives another evaluator
+    of the same run (the final remap's) that shares the counter, memory and tally.
     """
 
     def __init__(self, space: DesignSpace, workload: WorkloadTensors, cost_model: CostModel,
@@ -206,15 +221,46 @@ class BatchEvaluator:
         self.max_power_w = max_power_w
         self.effort = effort or MapperEffort()
         self.seed = int(seed)
-        self.calls = 0
-        self._warned_not_finite = False
-        #: the nested mapper's warm start (`MappingMemory`); ``None``: every design is
-        #: mapped from scratch. The run loop sets it for strategies with ``warm_start``.
-        self.memory: MappingMemory | None = None
+        self._ledger = _Ledger()
         self.n_layers = self.workload.n_layers
         self.n_mapping_genes = n_mapping_genes()
-        #: why designs were infeasible, over every batch this evaluator costed
-        self.infeasibility = Infeasibility()
+
+    # -- what the evaluators of a run share ----------------------------------------------
+    @property
+    def calls(self) -> int:
+        """Batches costed so far (each seeds the mapper's generator); a checkpoint saves it."""
+        return self._ledger.calls
+
+    @calls.setter
+    def calls(self, value: int) -> None:
+        self._ledger.calls = int(value)
+
+    @property
+    def memory(self) -> MappingMemory | None:
+        """The nested mapper's warm start (`MappingMemory`); ``None``: every design is mapped
+        from scratch. The run loop sets it for strategies with ``warm_start``."""
+        return self._ledger.memory
+
+    @memory.setter
+    def memory(self, value: MappingMemory | None) -> None:
+        self._ledger.memory = value
+
+    @property
+    def infeasibility(self) -> Infeasibility:
+        """Why designs were infeasible, over every batch the run's evaluators costed."""
+        return self._ledger.infeasibility
+
+    def with_mapper(self, effort: MapperEffort) -> BatchEvaluator:
+        """An evaluator of the same run that maps hardware-only (``[H]``) genomes with the
+        batched mapper at ``effort`` (the final remap of nested and sequential).
+
+        It shares this one's call counter, mapping memory and infeasibility tally, so
+        costing through it seeds and counts as costing through this one would; this
+        evaluator's layout and effort stay as they are.
+        """
+        other = copy.copy(self)  # shallow: the same space, workload, model and ledger
+        other.mode, other.effort = "nested", effort
+        return other
 
     # -- sizes ---------------------------------------------------------------------------
     @property
@@ -248,6 +294,8 @@ class BatchEvaluator:
             factors and ``[B, L, 3, D]`` order, int64.
         """
         x = np.asarray(x, dtype=np.float64)
+        if x.shape[0] == 0:  # a search may propose nothing new (pymoo's duplicate filter)
+            return self._empty()
         seed = _mix(self.seed, self.calls)
         self.calls += 1
         n_b, size = x.shape[0], self.chunk_size()
@@ -267,6 +315,16 @@ class BatchEvaluator:
                 size = max(1, min(size, n_b) // 2)
                 warnings.warn(f"out of memory on {self.device}: evaluating in chunks of {size} "
                               "designs instead", UserWarning, stacklevel=2)
+
+    def _empty(self) -> Evaluation:
+        """The `Evaluation` of no designs (no cost call, no call number spent)."""
+        n_l, n_d = self.workload.dims.shape
+        return Evaluation(
+            objectives=np.zeros((0, len(self.objectives))),
+            constraints=np.zeros((0, len(self.constraint_names))),
+            feasible=np.zeros(0, dtype=bool), hw_genes=np.zeros((0, self.space.n_genes)),
+            factors=np.zeros((0, n_l, 5, n_d), dtype=np.int64),
+            order=np.zeros((0, n_l, 3, n_d), dtype=np.int64), n_evals=0)
 
     def _evaluate_chunks(self, x: np.ndarray, generator: torch.Generator, size: int,
                          known: tuple[np.ndarray, np.ndarray] | None = None) -> Evaluation:
@@ -311,7 +369,7 @@ class BatchEvaluator:
             mappings = _decode(layer_genes, self.workload, hardware)
             result = self.cost_model.evaluate(hardware, self.workload, mappings)
             n_evals = n_b
-        objectives, constraints, feasible = self._outputs(result)
+        objectives, constraints, feasible = self.outputs(result)
         return Evaluation(
             objectives=objectives.cpu().numpy(), constraints=constraints.cpu().numpy(),
             feasible=feasible.cpu().numpy(), hw_genes=x[:, :n_h].copy(),
@@ -340,13 +398,14 @@ class BatchEvaluator:
     def remap(self, hw_genes: np.ndarray, effort: MapperEffort,
               known: tuple[np.ndarray, np.ndarray] | None = None) -> Evaluation:
         """Map given designs with the batched mapper at ``effort`` (the final phase of
-        nested and sequential), starting from their ``known`` mappings as well."""
-        saved_mode, saved_effort = self.mode, self.effort
-        self.mode, self.effort = "nested", effort
-        try:
-            return self.evaluate(np.asarray(hw_genes)[:, : self.space.n_genes], known)
-        finally:
-            self.mode, self.effort = saved_mode, saved_effort
+        nested and sequential), starting from their ``known`` mappings as well: one
+        `evaluate` of `with_mapper` on the hardware genes.
+
+        Shape:
+            hw_genes: ``[B, >= H]`` (genes past the hardware ones are ignored).
+        """
+        return self.with_mapper(effort).evaluate(
+            np.asarray(hw_genes)[:, : self.space.n_genes], known)
 
     def _nested(self, hardware: HardwareBatch, generator: torch.Generator,
                 keys: np.ndarray, known: tuple[np.ndarray, np.ndarray] | None = None
@@ -355,7 +414,7 @@ class BatchEvaluator:
         `memory`, each design's mapper also starts from the best known mappings of the
         nearest design seen before, and what it finds is stored; ``known`` mappings
         (``[B, L, ...]``) are starting candidates too."""
-        from codesign.search.mapper import _rank_key, fit_to_array, search_mappings
+        from codesign.search.mapper import fit_to_array, rank_key, search_mappings
 
         effort = self.effort
         starts: list[tuple[np.ndarray, np.ndarray]] = []
@@ -380,18 +439,28 @@ class BatchEvaluator:
         if memory is not None and memory.objective == effort.objective:
             memory.update(keys, mappings.factors.round().to(torch.int64).cpu().numpy(),
                           mappings.order.cpu().numpy(),
-                          _rank_key(result, effort.objective).cpu().numpy())
+                          rank_key(result, effort.objective).cpu().numpy())
         return mappings, result, hardware.n_designs * nested_evals_per_design(effort)
 
-    def _outputs(self, result: CostResult) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``[B, O]`` objectives, ``[B, C]`` constraints, ``[B]`` feasibility."""
+    def outputs(self, result: CostResult) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The run's view of a costed batch: its objectives (not finite ones replaced by a
+        huge value), constraints in pymoo form (``<= 0`` feasible) and feasibility.
+
+        Every batch an evaluation costs goes through here, and so may designs costed
+        elsewhere (gradient refinement's candidates): they are counted in `infeasibility`
+        too, and warned about once per run when their objectives are not finite.
+
+        Shape:
+            result: ``[B]`` designs; returns ``[B, O]`` float64 objectives, ``[B, C]``
+            float64 constraints (`constraint_names`), ``[B]`` bool feasibility.
+        """
         named = result.objectives()
         objectives = torch.stack([named[n].to(torch.float64) for n in self.objectives], dim=1)
         finite = self._finite(named)  # [B]
-        if not self._warned_not_finite:  # one host sync per batch until the first warning
+        if not self._ledger.warned_not_finite:  # one host sync per batch until the warning
             n_bad = int((~finite).sum())
             if n_bad:
-                self._warned_not_finite = True
+                self._ledger.warned_not_finite = True
                 warnings.warn(f"cost model: objectives not finite (NaN, inf) or not positive "
                               f"for {n_bad} of {finite.shape[0]} designs; they are marked "
                               "infeasible (warned once per run)", UserWarning, stacklevel=3)
@@ -454,8 +523,10 @@ def _mix(seed: int, call: int) -> int:
 class CodesignProblem(Problem):
     """pymoo problem over genes in ``[0, 1]``; each generation is one `BatchEvaluator` call.
 
-    ``last`` holds the latest `Evaluation` (the run loop reads mappings and evaluation
-    counts from it); pymoo sees ``log10`` objectives.
+    For driving the evaluator with pymoo's own ``minimize``; the run loop instead costs
+    each batch itself and tells the search (`codesign.search.protocol`). ``last`` holds the
+    latest `Evaluation` (its mappings and evaluation counts); pymoo sees ``log10``
+    objectives, as `codesign.search.evolutionary` gives them.
     """
 
     def __init__(self, evaluator: BatchEvaluator) -> None:

@@ -1,9 +1,13 @@
-"""The run loop: pymoo ask/tell, one batched evaluation per generation, budget, archive,
-hypervolume history, checkpoints and a graceful stop on Ctrl-C.
+"""The run loop: a search's ask/tell, one batched evaluation per generation, termination,
+archive, hypervolume history, checkpoints and a graceful stop on Ctrl-C.
 
-`run_search` is deterministic for a given seed and device: pymoo gets its own seeded
-generator, random genomes come from a `numpy.random.Generator` seeded from (seed,
-generation), and the evaluator seeds the mapper per call.
+The search is looked up by name (`codesign.search.searches`, the protocol in
+`codesign.search.protocol`); the budget becomes termination objects
+(`codesign.search.termination`, `budget_termination`); the strategy configures the
+evaluator and the final remap (`codesign.search.strategies`).
+
+`run_search` is deterministic for a given seed and device: each search seeds its own
+generator from (seed, generation), and the evaluator seeds the mapper per call.
 """
 
 from __future__ import annotations
@@ -20,16 +24,25 @@ from codesign.search.archive import Archive, hypervolume, normalisation_bounds
 from codesign.search.memory import MappingMemory
 from codesign.search.problem import (
     BatchEvaluator,
-    CodesignProblem,
     Evaluation,
     MapperEffort,
     nested_evals_per_design,
 )
-from codesign.search.strategies import ALGORITHMS, Strategy
+from codesign.search.protocol import SearchSetup
+from codesign.search.searches import make_search
+from codesign.search.strategies import Strategy, search_name
+from codesign.search.termination import (
+    AnyOf,
+    Evaluations,
+    Generations,
+    Progress,
+    Termination,
+    TimeLimit,
+)
 
-__all__ = ["REMAP_TIME_SHARE", "Budget", "GenerationStats", "RunState", "check_budget",
-           "check_state",
-           "generation_evals", "generation_stats", "make_algorithm", "minimum_evals",
+__all__ = ["REMAP_TIME_SHARE", "Budget", "GenerationStats", "RunState", "budget_termination",
+           "check_budget", "check_state",
+           "generation_evals", "generation_stats", "minimum_evals",
            "remap_reserve",
            "run_search"]
 
@@ -99,8 +112,9 @@ class RunState:
     """Everything a run needs to go on later (`to_checkpoint` / `from_checkpoint`).
 
     Shape:
-        population: ``[P, V]`` the algorithm's genomes (``None`` before the first
-        generation); hv_lo, hv_hi: ``[O]`` log10 normalisation bounds.
+        population: ``[P, V]`` the genomes the search goes on from (`Search.population`;
+        ``None`` before the first generation or for a search that keeps none);
+        hv_lo, hv_hi: ``[O]`` log10 normalisation bounds.
     """
 
     archive: Archive
@@ -195,69 +209,32 @@ def check_state(state: RunState, n_var: int, n_hw_genes: int, n_layers: int,
                           "or is from another model or design space: start a new run")
 
 
-def make_algorithm(name: str, population: int, n_objectives: int,
-                   initial: np.ndarray | None = None):
-    """A pymoo algorithm by name (see `ALGORITHMS`); ``initial`` ``[P, V]`` seeds the first
-    population (a resumed run). ``random`` has no pymoo algorithm: returns ``None``."""
-    if name not in ALGORITHMS:
-        raise ConfigError(f"unknown algorithm {name!r}; choose one of {', '.join(ALGORITHMS)}")
-    if name == "random":
-        return None
-    kwargs: dict[str, Any] = {"pop_size": population, "eliminate_duplicates": True}
-    if initial is not None:
-        kwargs["sampling"] = np.asarray(initial, dtype=np.float64)
-    if name == "nsga2":
-        from pymoo.algorithms.moo.nsga2 import NSGA2
-
-        return NSGA2(**kwargs)
-    if name == "nsga3":
-        from pymoo.algorithms.moo.nsga3 import NSGA3
-        from pymoo.util.ref_dirs import get_reference_directions
-
-        partitions = 1
-        while n_objectives > 1 and _n_simplex_points(n_objectives, partitions + 1) <= population:
-            # (one objective has a single reference direction: the loop would never end)
-            partitions += 1
-        ref_dirs = get_reference_directions("das-dennis", n_objectives,
-                                            n_partitions=partitions)
-        return NSGA3(ref_dirs=ref_dirs, **kwargs)
-    if name == "smsemoa":
-        from pymoo.algorithms.moo.sms import SMSEMOA
-
-        return SMSEMOA(**kwargs)
-    try:
-        from pymoo.algorithms.moo.age2 import AGEMOEA2
-    except Exception:  # pymoo raises a bare Exception when numba is missing
-        raise ConfigError("algorithm agemoea2 needs numba: pip install numba (or "
-                          "pip install 'codesign[agemoea2]'), or pick another algorithm"
-                          ) from None
-    return AGEMOEA2(**kwargs)
+def budget_termination(budget: Budget, reserve: int = 0, time_share: float = 1.0
+                       ) -> AnyOf:
+    """The budget's limits as one termination, checked in this order: the generations are
+    done (``generations``), the next generation and the remap ``reserve`` would pass
+    ``max_evals`` (``max_evals``), or the next generation would end past ``time_share`` of
+    the time limit (``time_limit``). The first generation always runs: a run never ends
+    empty."""
+    terms: list[Termination] = []
+    if budget.generations is not None:
+        terms.append(Generations(budget.generations))
+    if budget.max_evals is not None:
+        terms.append(Evaluations(budget.max_evals, reserve))
+    if budget.time_limit_s is not None:
+        terms.append(TimeLimit(budget.time_limit_s, time_share))
+    return AnyOf(*terms)
 
 
-def _n_simplex_points(n_objectives: int, partitions: int) -> int:
-    from math import comb
-
-    return comb(partitions + n_objectives - 1, n_objectives - 1)
-
-
-def _stop_reason(state: RunState, budget: Budget, started: float, elapsed0: float,
-                 reserve: int = 0, next_evals: int = 0, last_generation_s: float = 0.0,
-                 time_share: float = 1.0) -> str:
-    """Why the search stops before the next generation ("" to go on): the generations
-    are done, the next generation (``next_evals``) and the remap ``reserve`` would pass
-    ``max_evals``, or the next generation (taking about ``last_generation_s``) would end
-    past ``time_share`` of the time limit. The first generation always runs: a run never
-    ends empty."""
-    if budget.generations is not None and state.generation >= budget.generations:
-        return "generations"
-    if budget.max_evals is not None and state.generation > 0 and \
-            state.n_evals + next_evals + reserve > budget.max_evals:
-        return "max_evals"
-    if budget.time_limit_s is not None and state.generation > 0 and \
-            elapsed0 + time.perf_counter() - started + last_generation_s \
-            >= budget.time_limit_s * time_share:
-        return "time_limit"
-    return ""
+def _progress(state: RunState, started: float, elapsed0: float, next_evals: int,
+              last_generation_s: float) -> Progress:
+    """Where the run stands now (`Termination` reads it before each generation)."""
+    return Progress(
+        generation=state.generation, n_evals=state.n_evals,
+        elapsed_s=elapsed0 + time.perf_counter() - started, next_evals=next_evals,
+        next_s=last_generation_s,
+        hypervolumes=tuple(row["hypervolume"] for row in state.history
+                           if row.get("phase", "search") == "search"))
 
 
 def generation_evals(evaluator: BatchEvaluator, budget: Budget) -> int:
@@ -294,13 +271,16 @@ def minimum_evals(evaluator: BatchEvaluator, strategy: Strategy, budget: Budget)
 
 def run_search(evaluator: BatchEvaluator, strategy: Strategy, algorithm: str, budget: Budget,
                *, seed: int = 0, state: RunState | None = None,
-               on_generation: Callable[[RunState, GenerationStats], None] | None = None
-               ) -> RunState:
+               on_generation: Callable[[RunState, GenerationStats], None] | None = None,
+               stop: Termination | None = None) -> RunState:
     """Search until the budget is spent or Ctrl-C; return the final `RunState`.
 
-    ``state`` continues a checkpointed run. ``on_generation`` is called after every
-    generation (checkpoint, progress display); a Ctrl-C during a generation discards that
-    generation, marks the state ``interrupted`` and returns normally.
+    ``algorithm``: a `codesign.search.searches.SEARCHES` name (the ``random`` strategy
+    always uses ``random``). ``state`` continues a checkpointed run. ``on_generation`` is
+    called after every generation (checkpoint, progress display); a Ctrl-C during a
+    generation discards that generation, marks the state ``interrupted`` and returns
+    normally. ``stop``: a further termination (`codesign.search.termination.Stagnation`,
+    say); the search ends at whichever of it and the budget comes first.
     """
     objectives = evaluator.objectives
     n_h, n_l = evaluator.space.n_genes, evaluator.n_layers
@@ -312,15 +292,10 @@ def run_search(evaluator: BatchEvaluator, strategy: Strategy, algorithm: str, bu
                                 or state.memory.objective != evaluator.effort.objective):
         state.memory = MappingMemory(evaluator.effort.objective)
     evaluator.memory = state.memory if strategy.warm_start else None
-    problem = CodesignProblem(evaluator)
-    use_pymoo = strategy.use_algorithm and algorithm != "random"
-    algo = None
-    if use_pymoo:
-        algo = make_algorithm(algorithm, budget.population, len(objectives), state.population)
-        # a resumed run re-seeds from (seed, generation): reproducible, not bit-identical
-        # to an uninterrupted run, since pymoo's generator state is not saved
-        algo.setup(problem, seed=int(np.random.SeedSequence([seed, state.generation])
-                                     .generate_state(1)[0]), verbose=False)
+    search = make_search(search_name(strategy, algorithm), SearchSetup(
+        n_var=evaluator.n_var, n_objectives=len(objectives),
+        n_constraints=len(evaluator.constraint_names), population=budget.population,
+        seed=seed, generation=state.generation, initial=state.population))
     if state.generation == 0:
         check_budget(evaluator, strategy, budget)
     started = time.perf_counter()
@@ -331,23 +306,18 @@ def run_search(evaluator: BatchEvaluator, strategy: Strategy, algorithm: str, bu
     last_generation_s = 0.0
     try:
         reserve = remap_reserve(strategy, budget)
+        termination = budget_termination(budget, reserve, time_share)
+        if stop is not None:
+            termination = termination | stop
         searched = False
-        while not (reason := _stop_reason(state, budget, started, elapsed0, reserve,
-                                          next_evals, last_generation_s, time_share)):
+        while not (reason := termination.reason(_progress(state, started, elapsed0, next_evals,
+                                                          last_generation_s))):
             searched = True
             generation_started = time.perf_counter()
-            if use_pymoo:
-                pop = algo.ask()
-                algo.evaluator.eval(problem, pop)
-                evaluation = problem.last
-                algo.tell(infills=pop)
-                population = algo.pop.get("X")
-            else:
-                rng = np.random.default_rng([seed, state.generation])
-                x = rng.random((budget.population, evaluator.n_var))
-                evaluation = evaluator.evaluate(x)
-                population = None
-            _record(state, evaluation, evaluator, population)
+            x = search.ask()
+            evaluation = evaluator.evaluate(x)
+            search.tell(x, evaluation)
+            _record(state, evaluation, evaluator, search.population)
             state.elapsed_s = elapsed0 + time.perf_counter() - started
             stats = generation_stats(state, objectives)
             state.history.append(stats.to_row())
@@ -442,6 +412,7 @@ def _remap(state: RunState, evaluator: BatchEvaluator, strategy: Strategy,
     # the most steps whose nested_evals_per_design fits in per_design (>= 0: see the floor)
     steps = max(0, (per_design - 1) // effort.n_candidates - 1)
     effort = MapperEffort(effort.n_candidates, steps, effort.objective)
+    remapper = evaluator.with_mapper(effort)  # the run's evaluator stays as it is
     chunks = [rows]
     if deadline is not None:
         chunks = [rows[:max(1, rows.shape[0] // _FIRST_REMAP_CHUNK)]]
@@ -451,8 +422,8 @@ def _remap(state: RunState, evaluator: BatchEvaluator, strategy: Strategy,
         if deadline is not None and time.perf_counter() >= deadline:
             break
         chunk_started = time.perf_counter()
-        evaluation = evaluator.remap(archive.hw_genes[chunk], effort,
-                                     known=(archive.factors[chunk], archive.order[chunk]))
+        evaluation = remapper.evaluate(archive.hw_genes[chunk],
+                                       known=(archive.factors[chunk], archive.order[chunk]))
         state.archive.update(evaluation.objectives, evaluation.feasible, evaluation.hw_genes,
                              evaluation.factors, evaluation.order)
         state.n_evals += evaluation.n_evals

@@ -1,5 +1,14 @@
 """Search strategies side by side: which genome the algorithm sees and who picks mappings.
 
+A strategy is an evaluator configuration, not a search: it fixes the genome layout the
+search sees (`BatchEvaluator` ``mode``), the mapper effort inside each generation, whether
+the mapping memory warm-starts the mapper, and how the front is mapped again after the
+loop (a separate evaluator, `BatchEvaluator.with_mapper`). Which genomes are proposed is
+the search's business (`codesign.search.searches`, ``--algorithm``), so every strategy runs
+with every search. The one exception is ``random``, a baseline that fixes the search as
+well (``use_algorithm=False``: the `random` search whatever ``--algorithm`` says,
+`search_name`).
+
 - ``joint``: one pymoo loop over hardware *and* per-layer mapping genes (`mode` ``joint``).
 - ``nested`` (the default): pymoo over hardware genes; every generation the batched mapper
   maps the whole population at once with a modest effort (`mode` ``nested``), starting
@@ -24,19 +33,21 @@ from dataclasses import dataclass
 
 from codesign.errors import ConfigError
 from codesign.search.problem import MapperEffort
+from codesign.search.searches import SEARCHES
 
-__all__ = ["ALGORITHMS", "ALIASES", "DEFAULT_STRATEGY", "STRATEGIES", "Strategy", "strategy"]
+__all__ = ["ALGORITHMS", "ALIASES", "DEFAULT_STRATEGY", "STRATEGIES", "Strategy",
+           "search_name", "strategy"]
 
 
 @dataclass(frozen=True)
 class Strategy:
     """How a run explores.
 
-    ``mode``: the `BatchEvaluator` genome layout of the main loop; ``use_algorithm``: pymoo
-    proposes the genomes (else uniform random ones); ``effort``: mapper effort in the loop
-    (``None``: the run's); ``remap``: mapper effort for the final front after the loop
-    (``None``: keep the loop's mappings); ``warm_start``: the nested mapper also starts
-    from the best mappings known for the nearest design seen before
+    ``mode``: the `BatchEvaluator` genome layout of the main loop; ``use_algorithm``: the
+    run's search proposes the genomes (else the ``random`` search does); ``effort``: mapper
+    effort in the loop (``None``: the run's); ``remap``: mapper effort for the final front
+    after the loop (``None``: keep the loop's mappings); ``warm_start``: the nested mapper
+    also starts from the best mappings known for the nearest design seen before
     (`codesign.search.memory`).
     """
 
@@ -71,8 +82,9 @@ ALIASES: dict[str, str] = {"nested-warm": "nested"}
 #: (docs/PERFORMANCE.md, "Strategies").
 DEFAULT_STRATEGY = "nested"
 
-#: pymoo algorithms a run may use (``random`` ignores the strategy's algorithm).
-ALGORITHMS: tuple[str, ...] = ("nsga2", "nsga3", "agemoea2", "smsemoa", "random")
+#: The built-in searches a run may use (`codesign.search.searches.SEARCHES` is the live
+#: registry, which library code may extend).
+ALGORITHMS: tuple[str, ...] = tuple(SEARCHES)
 
 
 def strategy(name: str) -> Strategy:
@@ -82,3 +94,12 @@ def strategy(name: str) -> Strategy:
     except KeyError:
         raise ConfigError(f"unknown strategy {name!r}; choose one of "
                           f"{', '.join(STRATEGIES)}") from None
+
+
+def search_name(strategy: Strategy, algorithm: str) -> str:
+    """The search a run of ``strategy`` uses when ``algorithm`` is asked for.
+
+    >>> search_name(STRATEGIES["random"], "nsga2"), search_name(STRATEGIES["joint"], "nsga3")
+    ('random', 'nsga3')
+    """
+    return algorithm if strategy.use_algorithm else "random"

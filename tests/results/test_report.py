@@ -179,3 +179,77 @@ def test_layers_carry_a_readable_label(run_dir):
     layers = data["designs"][0]["layers"]
     assert layers[0]["label"] == "fc1"
     assert all(len(layer["label"]) <= MAX_LABEL_CHARS for layer in layers)
+
+
+# -- the page as files: templates, escaping, names as data (issue 17) ------------------------
+
+SCRIPT_INJECTION = "</script><script>alert(1)</script>"
+
+
+def _templates():
+    from importlib.resources import files
+
+    return files("codesign.results") / "templates"
+
+
+def test_a_layer_name_cannot_end_the_data_block(run_dir):
+    """A layer named like a closing tag stays data: the page holds no second script."""
+    run = read_run(run_dir)
+    run["designs"][0]["layers"][0]["names"] = [SCRIPT_INJECTION]
+    run["run"]["config"]["workload"] = {"path": "<i>model</i>.onnx"}
+    page = generate_report(run)
+    assert "<script>alert" not in page
+    # every copy (the names, the label) is inside the JSON, its "<" escaped
+    escaped = "\\u003cscript\\u003ealert(1)"
+    assert page.count("alert(1)") == page.count(escaped) >= 1
+    assert page.count("<script") == 3 and page.count("</script>") == 3
+    assert _page_data(page)["designs"][0]["layers"][0]["names"] == [SCRIPT_INJECTION]
+    assert "<i>model" not in page and "&lt;i&gt;model" in page   # autoescaped title
+
+
+def test_css_and_script_are_inlined_from_the_package_files(run_dir):
+    page = render_report(run_dir)
+    for name in ("report.css", "report.js"):
+        text = (_templates() / name).read_text(encoding="utf-8").strip()
+        assert len(text) > 500 and text in page, name
+
+
+def test_the_shipped_page_has_no_test_hook(run_dir):
+    page = render_report(run_dir)
+    assert "selftest" not in page and "location.hash" not in page
+
+
+def test_the_names_come_from_the_modules_that_define_them():
+    from codesign.cost.model import BUILTIN_OBJECTIVES, ENERGY_PARTS
+    from codesign.results.explain import BOUND_NAMES, EXPLAIN_COLUMNS
+    from codesign.results.pareto import HW_COLUMNS, METRIC_COLUMNS
+    from codesign.results.report import page_names
+
+    names = page_names()
+    assert tuple(names["objectives"]) == BUILTIN_OBJECTIVES
+    assert {o["column"] for o in names["objectives"].values()} <= set(METRIC_COLUMNS)
+    assert names["hardware"] == [k for k in HW_COLUMNS if k != "dataflow"]
+    assert [p["name"] for p in names["parts"]] == list(ENERGY_PARTS)
+    assert [b["name"] for b in names["bounds"]] == list(BOUND_NAMES)
+    assert [b["label"] for b in names["bounds"]] == ["compute", "GLB", "DRAM"]
+    assert {b["share"] for b in names["bounds"]} <= set(EXPLAIN_COLUMNS)
+    every = [*METRIC_COLUMNS, *EXPLAIN_COLUMNS, *names["hardware"], names["pe_count"]]
+    assert all(k in names["labels"] for k in every), set(every) - set(names["labels"])
+
+
+def test_the_script_spells_no_field_objective_level_or_bottleneck_name():
+    """report.js reads these names from the data block: none is a key or a string in it."""
+    from codesign.results.report import page_names
+
+    script = (_templates() / "report.js").read_text(encoding="utf-8")
+    names = page_names()
+    spelled = [*names["hardware"], *names["text"], names["pe_count"], *names["objectives"],
+               *(o["column"] for o in names["objectives"].values()),
+               *(p["name"] for p in names["parts"]), *(b["name"] for b in names["bounds"]),
+               *(b["label"] for b in names["bounds"]), *(b["cycles"] for b in names["bounds"]),
+               *(b["share"] for b in names["bounds"]), *names["roofline"].values()]
+    assert len(spelled) > 30
+    found = sorted({n for n in spelled
+                    if re.search(rf"""\.{re.escape(n)}\b|"{re.escape(n)}"|'{re.escape(n)}'""",
+                                 script)})
+    assert not found, found

@@ -248,7 +248,7 @@ def test_refine_keeps_the_archive_feasible_non_dominated_and_exact():
     assert hypervolume(archive.objectives, lo, hi) >= hv_before - 1e-12
     # every archived row costs again exactly to its recorded objectives and is feasible
     _, _, result = ev.cost(archive.hw_genes, archive.factors, archive.order)
-    objs, _, feasible = ev._outputs(result)
+    objs, _, feasible = ev.outputs(result)
     assert feasible.all()
     np.testing.assert_allclose(objs.numpy(), archive.objectives, rtol=1e-12)
 

@@ -120,3 +120,61 @@ def test_warm_started_nested_mapping_never_gets_worse_for_a_design_seen_again():
     assert (c[feasible] <= b[feasible] * (1 + 1e-12)).all()
     assert (c[feasible] < a[feasible]).any()  # and it keeps improving
     assert (ev.memory.score <= scores).all()
+
+
+class WatchingModel(CountingModel):
+    """The analytical model, noting the evaluator's layout and effort at every call: what
+    the run's evaluator looks like while the remap costs through it."""
+
+    def __init__(self):
+        super().__init__()
+        self.evaluator, self.seen = None, []
+
+    def evaluate(self, hardware, workload, mappings):
+        self.seen.append((self.evaluator.mode, self.evaluator.effort))
+        return super().evaluate(hardware, workload, mappings)
+
+
+def test_the_remap_leaves_the_evaluator_as_it_is_and_shares_its_accounting():
+    model = WatchingModel()
+    effort = MapperEffort(3, 1)
+    ev = BatchEvaluator(DesignSpace(), WorkloadTensors.from_table(TABLE), model,
+                        ("latency", "energy", "area"), mode="joint", effort=effort)
+    model.evaluator = ev
+    loop = ev.evaluate(np.random.default_rng(1).random((4, ev.n_var)))
+    ev.memory = MappingMemory("edp")
+    remap = ev.remap(loop.hw_genes, MapperEffort(2, 1), known=(loop.factors, loop.order))
+    # the remap used to switch the evaluator to nested at the remap's effort meanwhile
+    assert model.seen[1:] and all(seen == ("joint", effort) for seen in model.seen)
+    assert ev.mode == "joint" and ev.effort == effort
+    assert remap.n_evals == 4 * nested_evals_per_design(MapperEffort(2, 1))
+    # the remap evaluator is another object that seeds, counts and remembers with the run's
+    remapper = ev.with_mapper(MapperEffort(2, 1))
+    assert remapper is not ev and (remapper.mode, remapper.effort) == ("nested",
+                                                                       MapperEffort(2, 1))
+    assert ev.calls == 2 and ev.infeasibility.n_designs == 8 and len(ev.memory) == 4
+    remapper.evaluate(loop.hw_genes)
+    assert ev.calls == 3 and ev.infeasibility.n_designs == 12
+    assert remapper.memory is ev.memory and remapper.infeasibility is ev.infeasibility
+    # the same call number gives the same mapper draws, whichever evaluator makes it
+    ev.calls, ev.memory = 2, None
+    again = ev.with_mapper(MapperEffort(2, 1)).evaluate(loop.hw_genes)
+    fresh = BatchEvaluator(DesignSpace(), WorkloadTensors.from_table(TABLE),
+                           AnalyticalCostModel(), ("latency", "energy", "area"),
+                           mode="nested", effort=MapperEffort(2, 1))
+    fresh.calls = 2
+    assert np.array_equal(again.factors, fresh.evaluate(loop.hw_genes).factors)
+    assert ev.calls == fresh.calls == 3
+
+
+@pytest.mark.parametrize("mode", ["joint", "nested"])
+def test_an_empty_batch_costs_nothing_and_keeps_the_seeds(mode):
+    ev, model = _evaluator(mode, effort=MapperEffort(2, 1))
+    full = ev.evaluate(np.random.default_rng(0).random((3, ev.n_var)))
+    cost_calls = model.calls
+    empty = ev.evaluate(np.zeros((0, ev.n_var)))
+    assert model.calls == cost_calls > 0 and ev.calls == 1  # the next batch's seed is kept
+    for name in ("objectives", "constraints", "feasible", "hw_genes", "factors", "order"):
+        got, like = getattr(empty, name), getattr(full, name)
+        assert got.shape == (0, *like.shape[1:]) and got.dtype == like.dtype, name
+    assert empty.n_evals == 0

@@ -10,12 +10,12 @@ from codesign.cost.analytical import AnalyticalCostModel
 from codesign.errors import ConfigError
 from codesign.mapping.batch import WorkloadTensors
 from codesign.search.archive import non_dominated_mask
+from codesign.search.evolutionary import make_algorithm
 from codesign.search.problem import BatchEvaluator, MapperEffort
 from codesign.search.run import (
     REMAP_TIME_SHARE,
     Budget,
     RunState,
-    make_algorithm,
     run_search,
 )
 from codesign.search.strategies import STRATEGIES
