@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "parse_onnx": "codesign.workload.onnx_graph",
     "layer_table": "codesign.workload.table",
     "load_onnx": "codesign.workload.table",
+    "load_workload": "codesign.timeloop.workload",
     "Accelerator": "codesign.arch.accelerator",
     "Dataflow": "codesign.arch.accelerator",
     "DesignSpace": "codesign.arch.space",

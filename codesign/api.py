@@ -334,10 +334,10 @@ def _run(config: ExploreConfig, workload: LayerTable | str, cost_model: Any,
     if isinstance(workload, LayerTable):
         table = workload
     else:
-        from codesign.workload.table import load_onnx
+        from codesign.timeloop.workload import load_workload
 
-        table = load_onnx(workload, input_shapes=config.input_shapes, dims=config.dims,
-                          fusion=config.fusion)
+        table = load_workload(workload, input_shapes=config.input_shapes, dims=config.dims,
+                              fusion=config.fusion)
     dev = resolve_device(config.device)
     _check_sizes_fit(strat, space, table, budget.population, config.mapper_candidates, dev)
     if cost_model is None:

@@ -220,13 +220,14 @@ def _check_settings(**values: object) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @_setting_options(*_WORKLOAD_SETTINGS)
 def inspect(model: str, as_json: bool, input_shapes: tuple, dims: tuple, fusion: bool) -> None:
-    """Show the MAC layers, vector ops and totals of an ONNX MODEL."""
+    """Show the MAC layers, vector ops and totals of an ONNX MODEL (or of Timeloop problem
+    files: a folder of them, one layer each, or one .yaml)."""
     import json
 
-    from codesign.workload.onnx_graph import read_onnx
+    from codesign.timeloop.workload import read_workload
     from codesign.workload.summary import format_summary, workload_summary
 
-    graph = read_onnx(model, input_shapes=dict(input_shapes), dims=dict(dims))
+    graph = read_workload(model, input_shapes=dict(input_shapes), dims=dict(dims))
     summary = workload_summary(graph, fusion=fusion)
     if summary["unknown_ops"]:
         click.echo(f"Warning: {model}: op types without a handler, costed as elementwise "
@@ -275,7 +276,7 @@ class _Progress:
 
 
 @main.command()
-@click.argument("model", required=False, type=click.Path(dir_okay=False, path_type=str))
+@click.argument("model", required=False, type=click.Path(path_type=str))
 @_setting_options(*(name for name in SETTINGS if name != "model"))
 @click.option("--out", type=click.Path(file_okay=False, path_type=str),
               help="Output folder  [default: explore-<model name>]")
@@ -287,7 +288,8 @@ class _Progress:
 @click.option("--no-plot", is_flag=True, help="Do not draw pareto.png.")
 def explore(model: str | None, out: str | None, force: bool, resume: str | None,
             no_plot: bool, **settings) -> None:
-    """Search accelerator designs and per-layer mappings for an ONNX MODEL; write the
+    """Search accelerator designs and per-layer mappings for an ONNX MODEL (or a folder of
+    Timeloop problem files, one layer each); write the
     Pareto front (pareto.csv, designs.json, history.csv, run.json, pareto.png) and
     report.html (why each design wins; see `codesign report`) to --out.
 
@@ -312,7 +314,8 @@ def explore(model: str | None, out: str | None, force: bool, resume: str | None,
 
     space_path = settings.pop("space")
     if model is None and resume is None:
-        raise ConfigError("explore: give a MODEL (an ONNX file) or --resume DIR")
+        raise ConfigError("explore: give a MODEL (an ONNX file or a folder of Timeloop problems) "
+                          "or --resume DIR")
     if resume is not None and (model is not None or space_path is not None):
         raise ConfigError("--resume continues a run with its saved model and design space; "
                           "do not pass MODEL or --space with it")
@@ -403,7 +406,7 @@ def sensitivity(run_dir: str, design_id: int, as_json: bool) -> None:
 
 
 @main.command("map")
-@click.argument("model", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("model", type=click.Path(path_type=str))
 @click.option("--arch", "arch", required=True, metavar="NAME|YAML",
               help="Accelerator: a bundled preset (eyeriss, shidiannao, simba, tpu), a YAML "
                    "file, or a Timeloop v0.4 architecture (then MODEL is a Timeloop problem "
@@ -424,10 +427,10 @@ def map_command(model: str, arch: str, ert: str | None, constraints: str | None,
                 objective: str, effort: str, device: str, seed: int,
                 out: str | None, input_shapes: tuple, dims: tuple, fusion: bool,
                 cost_model_spec: str | None) -> None:
-    """Find the best mapping of every layer of an ONNX MODEL on one accelerator; print a
-    per-layer table (mapping, cycles, energy, utilisation, bottleneck) and totals. With a
-    Timeloop --arch, map a Timeloop problem MODEL on it (any hierarchy) and print the loop
-    nest."""
+    """Find the best mapping of every layer of an ONNX MODEL (or a folder of Timeloop
+    problem files) on one accelerator; print a per-layer table (mapping, cycles, energy,
+    utilisation, bottleneck) and totals. With a Timeloop --arch, map a Timeloop problem
+    MODEL on it (any hierarchy) and print the loop nest."""
     from pathlib import Path
 
     from codesign.timeloop.files import is_timeloop_arch
@@ -445,10 +448,10 @@ def map_command(model: str, arch: str, ert: str | None, constraints: str | None,
     from codesign.arch.presets import resolve_accelerator
     from codesign.cost.loading import load_cost_model
     from codesign.search.mapper import map_layers
-    from codesign.workload.table import load_onnx
+    from codesign.timeloop.workload import load_workload
 
     accelerator = resolve_accelerator(arch)
-    table = load_onnx(model, input_shapes=dict(input_shapes) or None, dims=dict(dims) or None,
+    table = load_workload(model, input_shapes=dict(input_shapes) or None, dims=dict(dims) or None,
                       fusion=fusion)
     result = map_layers(table, accelerator, objective=objective, device=device, seed=seed,
                         effort=effort,
@@ -564,6 +567,28 @@ def _evaluate_table(result: dict) -> str:
     lines.append(f"total: {result['cycles']:,} cycles, {result['energy_pj'] * 1e-6:.6g} uJ, "
                  f"{result['computes']:,} computes")
     return "\n".join(lines)
+
+
+@main.command("export-timeloop")
+@click.argument("run_dir", type=click.Path(path_type=str))
+@click.option("--design", "design", type=click.IntRange(min=0), required=True,
+              help="Design to export (pareto.csv's design column).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=str), required=True,
+              help="Folder for arch.yaml, ERT.yaml, problems/, mappings/ and export.json.")
+def export_timeloop(run_dir: str, design: int, out: str) -> None:
+    """Write one Pareto design of an explore RUN_DIR as Timeloop v0.4 files: the
+    architecture, an Accelergy ERT with the technology model's energies, and per unique
+    layer a problem and the design's mapping. `codesign evaluate` (or Timeloop) reads them
+    back to the design's numbers under Timeloop's counting rules; the last line says how
+    far those are from pareto.csv's (v1 rules, docs/VALIDATION.md)."""
+    from codesign.results.timeloop import export_design
+
+    result = export_design(run_dir, design, out)
+    for note in result.notes:
+        click.echo(f"Note: {note}", err=True)
+    click.echo(f"-> {result.folder}: arch.yaml, ERT.yaml, {len(result.layers)} problems and "
+               f"mappings, export.json")
+    click.echo(result.note())
 
 
 @main.command()

@@ -40,6 +40,7 @@ PUBLIC = [
     "load_cost_model",
     "load_onnx",
     "load_preset",
+    "load_workload",
     "map_layers",
     "mapping_problems",
     "parse_onnx",

@@ -343,13 +343,18 @@ MAX_YAML_NODES = 10_000
 
 def load_yaml(path: str | Path, *, loader: type | None = None,
               max_bytes: int = MAX_YAML_BYTES, max_nodes: int = MAX_YAML_NODES) -> Any:
-    """Plain data from a YAML file (`parse_yaml`); every failure is a one-line
-    `ConfigError` naming the file.
-
-    Only regular files are opened (a FIFO would block forever, a device never ends), and
-    at most ``max_bytes`` of them read. ``loader`` and ``max_nodes`` go to `parse_yaml`
-    (Timeloop's files, with their tags and larger tables, use their own).
+    """Plain data from a YAML file (`read_text` then `parse_yaml`); every failure is a
+    one-line `ConfigError` naming the file. ``loader`` and ``max_nodes`` go to
+    `parse_yaml` (Timeloop's files, with their tags and larger tables, use their own).
     """
+    return parse_yaml(read_text(path, max_bytes), str(path), loader=loader,
+                      max_nodes=max_nodes)
+
+
+def read_text(path: str | Path, max_bytes: int = MAX_YAML_BYTES) -> str:
+    """The UTF-8 text of a file, safely: only regular files are opened (a FIFO would block
+    forever, a device never ends), and at most ``max_bytes`` of them read; every failure
+    is a one-line `ConfigError` naming the file."""
     import stat
 
     path = Path(path)
@@ -383,7 +388,7 @@ def load_yaml(path: str | Path, *, loader: type | None = None,
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a text file; expected YAML") from None
-    return parse_yaml(text, str(path), loader=loader, max_nodes=max_nodes)
+    return text
 
 
 def parse_yaml(text: str, source: str = "<yaml>", *, loader: type | None = None,

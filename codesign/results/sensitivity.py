@@ -247,10 +247,10 @@ def _run_table(run_dir: Path, run: dict, layers: list[dict]) -> tuple[LayerTable
     counts = [int(entry.get("count", 1)) for entry in layers]
     wl = (run.get("config") or {}).get("workload") or {}
     path = wl.get("path")
-    if path and Path(path).is_file():
-        from codesign.workload.table import load_onnx
+    if path and Path(path).exists():  # an ONNX file or a folder of Timeloop problems
+        from codesign.timeloop.workload import load_workload
 
-        table = load_onnx(path, input_shapes=wl.get("input_shapes"), dims=wl.get("dims"),
+        table = load_workload(path, input_shapes=wl.get("input_shapes"), dims=wl.get("dims"),
                           fusion=wl.get("fusion") is not False)
         if [layer.shape_key for layer in table.layers] == [s.shape_key for s in shapes]:
             return table, []

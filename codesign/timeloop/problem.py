@@ -5,7 +5,8 @@ spaces that use it (weights and outputs only: K; inputs and outputs: N, or P/Q w
 with a filter dim in a sliding-window projection ``[[R, Wdilation], [P, Wstride]]``; weights
 and inputs: C, or R/S in such a pair; all three: G). A shape outside that (a dim used by one
 data space only, two batch-like dims, a projection coefficient on a lone dim) is refused
-with the reason.
+with the reason. Coefficients (strides, dilations) are matched by name, a key that
+differs only in case (``HStride`` for ``Hstride``) taking precedence.
 """
 
 from __future__ import annotations
@@ -87,7 +88,13 @@ def parse_problem(data, path: str | os.PathLike = "problem") -> TimeloopProblem:
             problems.append(f"instance.{d} must be a positive integer, got {short_repr(value)}")
         bounds[d] = value
     for name in coeffs:
-        if name in instance:
+        # a key that differs only in case wins: the reference's layer shapes folders write
+        # HStride: 2 beside their base's Hstride: 1 (ResNet-18's conv1, 224 -> 112 rows)
+        other = [k for k in instance if isinstance(k, str) and k != name
+                 and k.lower() == name.lower()]
+        if other:
+            coeffs[name] = instance[other[-1]]
+        elif name in instance:
             coeffs[name] = instance[name]
     spaces = shape.get("data_spaces")
     if not isinstance(spaces, list) or len(spaces) != 3:
