@@ -14,9 +14,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from codesign.errors import RunError
+from codesign.errors import ConfigError, RunError
 
-__all__ = ["TEMP_SUFFIX", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["TEMP_SUFFIX", "atomic_write_bytes", "atomic_write_text", "make_folder"]
 
 #: Suffix of the temporary files (``.<name>.<random>.tmp``) a write in progress uses.
 TEMP_SUFFIX = ".tmp"
@@ -60,6 +60,18 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         if isinstance(exc, OSError):
             raise _cannot_write(path, exc) from exc
         raise
+
+
+def make_folder(path: str | Path, option: str = "--out") -> Path:
+    """Create the output folder ``path`` (and its parents); a folder that cannot be made is
+    the user's input, so a one-line `ConfigError` naming ``option``."""
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{option} {folder}: cannot create the folder ({exc.strerror}); "
+                          "check the path and its permissions") from None
+    return folder
 
 
 def _cannot_write(path: Path, exc: OSError) -> RunError:

@@ -431,7 +431,6 @@ def map_command(model: str, arch: str, ert: str | None, constraints: str | None,
     problem files) on one accelerator; print a per-layer table (mapping, cycles, energy,
     utilisation, bottleneck) and totals. With a Timeloop --arch, map a Timeloop problem
     MODEL on it (any hierarchy) and print the loop nest."""
-    from pathlib import Path
 
     from codesign.timeloop.files import is_timeloop_arch
 
@@ -464,15 +463,10 @@ def map_command(model: str, arch: str, ert: str | None, constraints: str | None,
                    f"(e.g. layer {bad[0]}); try --effort thorough or a bigger --arch",
                    err=True)
     if out is not None:
-        from codesign.errors import ConfigError
+        from codesign.atomic import make_folder
         from codesign.results.export import write_csv, write_json
 
-        folder = Path(out)
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError(f"--out {folder}: cannot create the folder ({exc.strerror}); "
-                              "check the path and its permissions") from None
+        folder = make_folder(out)
         rows = result.to_rows()
         write_csv(folder / "layers.csv", rows, list(rows[0]) if rows else ["layer"])
         write_json(folder / "mappings.json", result.to_dict())

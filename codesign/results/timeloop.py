@@ -22,6 +22,7 @@ import torch
 
 from codesign.arch.accelerator import Accelerator
 from codesign.arch.technology import Technology
+from codesign.atomic import make_folder
 from codesign.errors import ConfigError
 from codesign.hierarchy.counts import TIMELOOP
 from codesign.hierarchy.levels import Compute, Hierarchy
@@ -202,12 +203,8 @@ def export_design(run_dir: str | Path, design: int, out: str | Path) -> Timeloop
     cost = nest_cost(hierarchy, nests_v1, stride, dilation, TIMELOOP)
     cycles, energy = cost.cycles[0].tolist(), cost.energy_pj[0].tolist()
 
-    try:
-        for sub in ("", "problems", "mappings"):
-            (out / sub).mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"{out}: cannot create the folder ({exc.strerror}); check the path "
-                          "and its permissions") from None
+    for sub in ("problems", "mappings"):
+        make_folder(out / sub)
     files = [out / "arch.yaml", out / "ERT.yaml"]
     write_yaml(files[0], generate_arch(written))
     write_yaml(files[1], generate_ert(written))

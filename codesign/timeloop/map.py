@@ -4,7 +4,6 @@ architecture with the hierarchy mapper, and print the mapping as Timeloop prints
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from codesign.hierarchy.levels import FanOut, StorageLevel
 from codesign.hierarchy.mapper import HierarchyMapping, map_hierarchy
@@ -60,9 +59,8 @@ def map_files(arch: str | os.PathLike, problem: str | os.PathLike,
     ``mapping.json`` (the `LoopNest` JSON form) there."""
     import json
 
-    from codesign.atomic import atomic_write_text
+    from codesign.atomic import atomic_write_text, make_folder
     from codesign.device import resolve_device
-    from codesign.errors import ConfigError
 
     h, prob, cons = read_mapspace(arch, problem, ert, constraints)
     result = map_hierarchy(h, [prob.layer], objective, effort, cons, seed=seed,
@@ -76,12 +74,7 @@ def map_files(arch: str | os.PathLike, problem: str | os.PathLike,
     if not ert:
         text.append("note: no --ert given, every energy is 0")
     if out is not None:
-        folder = Path(out)
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError(f"--out {folder}: cannot create the folder ({exc.strerror})"
-                              ) from None
+        folder = make_folder(out)
         atomic_write_text(folder / "mapping.json", json.dumps({
             "mapping": lm.nest.to_json(h), "cycles": lm.cycles, "energy_pj": lm.energy_pj,
             "feasible": lm.feasible, "objective": objective}, indent=2) + "\n")
