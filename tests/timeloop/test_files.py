@@ -11,6 +11,7 @@ from codesign.cli import main
 from codesign.errors import ConfigError
 from codesign.timeloop.files import load_yaml
 from codesign.timeloop.problem import parse_problem
+from tests.timeloop.conv1d import PROBLEM
 
 ARCH = """architecture:
   version: 0.4
@@ -32,16 +33,6 @@ ARCH = """architecture:
   - !Component
     name: MACC
     class: intmac
-"""
-PROBLEM = """problem:
-  shape:
-    name: Conv1D
-    dimensions: [K, R, P]
-    data_spaces:
-    - {name: Weights, projection: [[[K]], [[R]]]}
-    - {name: Inputs, projection: [[[R], [P]]]}
-    - {name: Outputs, projection: [[[K]], [[P]]], read_write: true}
-  instance: {K: 4, R: 3, P: 8}
 """
 MAPPING = """mapping:
 - {target: Buffer, type: temporal, factors: K=1 R=3 P=8, permutation: PRK}
