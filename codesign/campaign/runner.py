@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["JOB_COLUMNS", "STATUSES", "folder_row", "is_done", "run_job"]
+__all__ = ["JOB_COLUMNS", "STATUSES", "folder_row", "is_done", "read_pareto", "run_job"]
 
 #: What campaign.csv says of a job.
 STATUSES: tuple[str, ...] = ("done", "failed", "interrupted", "pending")
@@ -29,15 +29,20 @@ def _run_record(folder: Path) -> dict[str, Any] | None:
         return None
 
 
+def read_pareto(folder: str | Path) -> list[dict[str, str]]:
+    """A run folder's pareto.csv rows (none if it has not written one)."""
+    try:
+        with open(Path(folder) / "pareto.csv", newline="") as f:
+            return list(csv.DictReader(f))
+    except OSError:
+        return []
+
+
 def _best(folder: Path) -> dict[str, float | None]:
     from codesign.names import OBJECTIVE_COLUMNS
 
     best: dict[str, float | None] = {f"best_{c}": None for c in OBJECTIVE_COLUMNS.values()}
-    try:
-        with open(folder / "pareto.csv", newline="") as f:
-            rows = list(csv.DictReader(f))
-    except OSError:
-        return best
+    rows = read_pareto(folder)
     for column in OBJECTIVE_COLUMNS.values():
         values = [float(r[column]) for r in rows if r.get(column) not in (None, "")]
         best[f"best_{column}"] = min(values) if values else None

@@ -33,20 +33,21 @@ from pathlib import Path
 from typing import Any
 
 from codesign.errors import ConfigError, did_you_mean, joined_problems, short_repr
+from codesign.names import DEFAULT_OBJECTIVES
+from codesign.search.config import DEFAULT_STRATEGY, SETTINGS, ExploreConfig
 
 __all__ = ["BUDGET_KEYS", "Campaign", "Job", "load_campaign", "parse_campaign"]
 
 #: Budget and effort keys a campaign's ``budget`` may set (`codesign.api.explore` keywords).
 BUDGET_KEYS: tuple[str, ...] = ("population", "generations", "max_evals", "time_limit_s",
                                 "mapper_candidates", "mapper_steps")
-_INT_BUDGET = ("population", "generations", "max_evals", "mapper_candidates")
 #: Constraint keys (`codesign.api.explore` keywords).
 CONSTRAINT_KEYS: tuple[str, ...] = ("max_area_mm2", "max_power_w")
 _AXES = ("workloads", "spaces", "objectives", "strategies", "algorithms", "budgets", "seeds")
 _TOP_KEYS = (*_AXES, "budget", "constraints", "device", "combine", "refine")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=-]{0,63}$")
-_DEFAULTS = {"objectives": "latency,energy,area", "strategies": "nested",
-             "algorithms": "nsga2", "seeds": 0}
+_DEFAULTS = {"objectives": ",".join(DEFAULT_OBJECTIVES), "strategies": DEFAULT_STRATEGY,
+             "algorithms": ExploreConfig.algorithm, "seeds": 0}
 
 
 @dataclass(frozen=True)
@@ -118,12 +119,18 @@ def _named(raw: Any, axis: str, problems: list[str], name_of=None) -> dict[str, 
     return named
 
 
-def _check_number(key: str, value: Any, integer: bool, problems: list[str],
-                  where: str) -> None:
+def _check_number(key: str, value: Any, problems: list[str], where: str) -> None:
+    """``value`` against the range explore itself accepts for ``key``
+    (`codesign.search.config.SETTINGS`), so a job never fails on a budget the file passed."""
+    setting = SETTINGS[key]
+    integer, low = setting.kind == "int", setting.minimum or 0
+    strict = setting.exclusive or not integer
     ok = (isinstance(value, int) if integer else isinstance(value, (int, float))) \
-        and not isinstance(value, bool) and value > 0
+        and not isinstance(value, bool) and (value > low if strict else value >= low)
     if not ok:
-        kind = "a positive integer" if integer else "a positive number"
+        kind = ("a positive integer" if integer and low == 1 else
+                f"an integer >= {low:g}" if integer else
+                "a positive number" if low == 0 else f"a number > {low:g}")
         problems.append(f"{where}{key}: {short_repr(value)} is not {kind}")
 
 
@@ -137,12 +144,7 @@ def _parse_budget(raw: Any, where: str, problems: list[str]) -> dict[str, Any]:
                             f"{did_you_mean(key, BUDGET_KEYS)}")
     budget = {k: v for k, v in raw.items() if k in BUDGET_KEYS and v is not None}
     for key, value in budget.items():
-        if key == "mapper_steps":
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                problems.append(f"{where}: mapper_steps: {short_repr(value)} is not an "
-                                "integer >= 0")
-        else:
-            _check_number(key, value, key in _INT_BUDGET, problems, f"{where}: ")
+        _check_number(key, value, problems, f"{where}: ")
     return budget
 
 
@@ -235,7 +237,7 @@ def parse_campaign(data: Any, *, base: Path | None = None,
             problems.append(f"constraints: unknown key {short_repr(key)}"
                             f"{did_you_mean(key, CONSTRAINT_KEYS)}")
         else:
-            _check_number(key, value, False, problems, "constraints: ")
+            _check_number(key, value, problems, "constraints: ")
     device = data.get("device", "cpu")
     _check_choice("device", device, ("auto", "cpu", "cuda"), problems)
     refine = data.get("refine")

@@ -16,7 +16,6 @@ checkpoints.
 
 from __future__ import annotations
 
-import csv
 import html
 import json
 import time
@@ -29,7 +28,7 @@ import numpy as np
 
 from codesign.atomic import atomic_write_text
 from codesign.campaign.executors import Serial
-from codesign.campaign.runner import JOB_COLUMNS, folder_row, is_done
+from codesign.campaign.runner import JOB_COLUMNS, folder_row, is_done, read_pareto
 from codesign.campaign.spec import Campaign, load_campaign
 from codesign.errors import ConfigError
 from codesign.names import DEFAULT_OBJECTIVES
@@ -89,14 +88,6 @@ def _write_csv(path: Path, rows: list[dict[str, Any]], columns) -> None:
     atomic_write_text(path, generate_csv(rows, columns))
 
 
-def _read_pareto(folder: Path) -> list[dict[str, str]]:
-    try:
-        with open(folder / "pareto.csv", newline="") as f:
-            return list(csv.DictReader(f))
-    except OSError:
-        return []
-
-
 def cross_front(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
     """The designs of every finished job that no design of another job *for the same
     workload* dominates on `FRONT_OBJECTIVES`, with the job's settings in front; and the
@@ -110,7 +101,7 @@ def cross_front(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[
     for row in rows:
         if row["status"] != "done":
             continue
-        for design in _read_pareto(Path(row["folder"])):
+        for design in read_pareto(row["folder"]):
             for column in design:
                 if column not in columns:
                     columns.append(column)

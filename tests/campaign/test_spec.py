@@ -55,3 +55,15 @@ def test_a_bad_campaign_file_is_one_line_exit_2(tmp_path):
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "nope.onnx does not exist" in lines[0] and "seeds" in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_a_budget_explore_would_refuse_is_refused_by_the_file(tmp_path, conv_gemm_onnx):
+    """The budget ranges are explore's own (`SETTINGS`): a job never fails on them later."""
+    data = {"workloads": [conv_gemm_onnx],
+            "budget": {"population": 1, "mapper_candidates": 1, "mapper_steps": 0}}
+    with pytest.raises(ConfigError) as info:
+        parse_campaign(data, base=tmp_path)
+    message = str(info.value)
+    assert "population: 1 is not an integer >= 2" in message
+    assert "mapper_candidates: 1 is not an integer >= 2" in message
+    assert "mapper_steps" not in message
