@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from codesign.errors import ConfigError
+from codesign.search.config import DEFAULT_STRATEGY, STRATEGY_ALIASES
 from codesign.search.problem import MapperEffort
 from codesign.search.searches import SEARCHES
 
@@ -74,13 +75,9 @@ STRATEGIES: dict[str, Strategy] = {
                            remap=FRONT_REMAP),
     "random": Strategy("random", "joint", use_algorithm=False),
 }
-#: Former names still accepted (a run folder records the name it was started with).
-ALIASES: dict[str, str] = {"nested-warm": "nested"}
-
-#: Default strategy: at equal evaluations it beats sequential, nested-cold, joint and
-#: random on ResNet-50 and BERT-base, in best EDP and mean hypervolume
-#: (docs/PERFORMANCE.md, "Strategies").
-DEFAULT_STRATEGY = "nested"
+#: Former names still accepted, and the default strategy: defined (and explained) in the
+#: torch-free `codesign.search.config`, which the CLI reads.
+ALIASES = STRATEGY_ALIASES
 
 #: The built-in searches a run may use (`codesign.search.searches.SEARCHES` is the live
 #: registry, which library code may extend).
