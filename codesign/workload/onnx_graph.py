@@ -386,9 +386,10 @@ def _attr(node: onnx.NodeProto, name: str, default: Any = None) -> Any:
 
 
 #: Shape-computation ops `onnx.reference` evaluates for the folding pass, on small int
-#: tensors only (its ops are numpy code: no C++ crash on a hostile node). Ops that make
-#: tensors of a size read from their input (ConstantOfShape, Expand, Tile, Range) are
-#: size-checked first; Shape and Constant are read here (Shape needs inferred shapes).
+#: tensors only (its ops are numpy code: no C++ crash on a hostile node). The one op here
+#: that makes a tensor of a size read from its input, ConstantOfShape, is size-checked
+#: first; ops such as Expand, Tile and Range are not folded at all. Shape and Constant are
+#: read here (Shape needs inferred shapes).
 _REFERENCE_OPS = frozenset({
     "Identity", "Cast", "Gather", "Concat", "Unsqueeze", "Squeeze", "Slice", "Transpose",
     "Neg", "Abs", "Reshape", "ReduceProd", "ReduceSum", "Add", "Sub", "Mul", "Max", "Min",
