@@ -26,10 +26,9 @@ from codesign.hierarchy.nest import LoopNest, NestBatch
 from codesign.names import LAYER_OBJECTIVES
 from codesign.workload.layer import Layer
 
-__all__ = ["EFFORTS", "OBJECTIVES", "Effort", "HierarchyMapping", "LayerMapping", "cost_nests",
+__all__ = ["EFFORTS", "Effort", "HierarchyMapping", "LayerMapping", "cost_nests",
            "map_hierarchy", "search"]
 
-OBJECTIVES: tuple[str, ...] = LAYER_OBJECTIVES
 
 
 @dataclass(frozen=True)
@@ -93,8 +92,9 @@ def search(space: MapSpace, objective: str = "edp", effort: Effort | str = "defa
     ``n_designs`` independent populations per layer (the ``B`` axis; designs share the
     hierarchy's sizes, as `nest_cost` takes one hierarchy).
     """
-    if objective not in OBJECTIVES:
-        raise ConfigError(f"objective {objective!r}: expected one of {', '.join(OBJECTIVES)}")
+    if objective not in LAYER_OBJECTIVES:
+        raise ConfigError(f"objective {objective!r}: expected one of "
+                          f"{', '.join(LAYER_OBJECTIVES)}")
     eff = EFFORTS[effort] if isinstance(effort, str) else effort
     gen = torch.Generator(device=space.device)
     gen.manual_seed(seed)

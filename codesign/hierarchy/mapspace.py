@@ -269,6 +269,7 @@ class MapSpace:
         self.keep_mask = torch.tensor(h.keep_mask, dtype=torch.bool, device=dev)  # [M, T]
         self.has_choice = any(lv.bypass_choice for lv in h.levels)
         self.real = self.primes > 1                                               # [L, D, P]
+        self.log_primes = self.primes.to(torch.float64).log()  # repair's fan-out fit
         self.stride = torch.tensor([list(x.stride) for x in self.layers], device=dev)
         self.dilation = torch.tensor([list(x.dilation) for x in self.layers], device=dev)
         self.dims = torch.tensor([list(x.dims) for x in self.layers], device=dev)
@@ -319,7 +320,7 @@ class MapSpace:
     def _fit_spatial(self, slot: torch.Tensor, rest: torch.Tensor) -> torch.Tensor:
         """Evict primes that overflow a fan-out axis (first come, first kept, in the order
         dim, prime) to ``rest``. Shape: slot, rest ``[L, D, P]`` or ``[B, L, C, D, P]``."""
-        logp = self.primes.to(torch.float64).log()                       # [L, D, P]
+        logp = self.log_primes                                           # [L, D, P]
         if slot.dim() == 5:
             logp = logp[None, :, None]                                    # [1, L, 1, D, P]
         for f in self.hierarchy.spatial_slots:

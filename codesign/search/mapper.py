@@ -377,7 +377,7 @@ def _fill_buffers(f: torch.Tensor, workload: WorkloadTensors, hardware: Hardware
     Shape:
         f: ``[B, L, 5, D]`` with ``hardware`` ``[B]``; returns ``[B, L, 5, D]``.
     """
-    from codesign.mapping.footprint import tile_words
+    from codesign.mapping.footprint import tile_boxes, tile_words
 
     dram, glb, rf = TEMPORAL_SLOTS
     f = f.clone()
@@ -391,9 +391,8 @@ def _fill_buffers(f: torch.Tensor, workload: WorkloadTensors, hardware: Hardware
         prefix = primes.cumprod(-1)  # [B, L, D, J]: product of the first j + 1 primes
         for name in dim_order:
             d = DIMS.index(name)
-            box = f[:, :, rf]
-            if slot == glb:
-                box = box * f[:, :, ROWS_SLOT] * f[:, :, COLS_SLOT] * f[:, :, glb]
+            rf_box, _, glb_box, _ = tile_boxes(f.movedim(2, 0))  # [B, L, D] each
+            box = glb_box if slot == glb else rf_box
             extents = [e.unsqueeze(-1) for e in box.unbind(-1)]  # D x [B, L, 1]
             extents[d] = extents[d] * prefix[:, :, d]  # [B, L, J]
             words = sum(tile_words(*extents, stride, dilation))  # [B, L, J]

@@ -15,8 +15,9 @@ from mapspace_oracle import optimum, random_hierarchy, random_layer
 
 from codesign.errors import ConfigError
 from codesign.hierarchy import FanOut, Hierarchy, StorageLevel
-from codesign.hierarchy.mapper import OBJECTIVES, cost_nests, map_hierarchy, search
+from codesign.hierarchy.mapper import cost_nests, map_hierarchy, search
 from codesign.hierarchy.mapspace import MapSpace
+from codesign.names import LAYER_OBJECTIVES as OBJECTIVES
 from codesign.workload.layer import Layer
 
 
