@@ -69,7 +69,7 @@ def _key(cost: NestCost, objective: str) -> torch.Tensor:
 def _score(space: MapSpace, genes: Genes, objective: str, rules: CountingRules) -> torch.Tensor:
     n_b, n_l, n_c = genes.slot.shape[:3]
     stride, dilation, dims = space.rows(n_c)
-    cost = nest_cost(space.hierarchy, space.decode(genes), stride, dilation, rules, dims)
+    cost = nest_cost(space.designs, space.decode(genes), stride, dilation, rules, dims)
     return _key(cost, objective).reshape(n_b, n_l, n_c)
 
 
@@ -89,8 +89,9 @@ def search(space: MapSpace, objective: str = "edp", effort: Effort | str = "defa
     """Best genes ``[B, L, 1]`` and their keys ``[B, L]`` (`_key`: log of the objective
     where feasible, >= 1e3 where not).
 
-    ``n_designs`` independent populations per layer (the ``B`` axis; designs share the
-    hierarchy's sizes, as `nest_cost` takes one hierarchy).
+    ``n_designs`` independent populations per layer (the ``B`` axis) on the space's one
+    hierarchy; a space `MapSpace.with_designs` ``B`` designs maps each design on its own
+    (``n_designs`` is then ``B``).
     """
     if objective not in LAYER_OBJECTIVES:
         raise ConfigError(f"objective {objective!r}: expected one of "
@@ -99,6 +100,8 @@ def search(space: MapSpace, objective: str = "edp", effort: Effort | str = "defa
     gen = torch.Generator(device=space.device)
     gen.manual_seed(seed)
     n_c = eff.population
+    if space.designs.n_designs > 1:
+        n_designs = space.designs.n_designs
     seeds = space.seeds(n_designs)
     pop = Genes.cat([seeds, space.random(n_designs, n_c - seeds.slot.shape[2], gen)])
     key = _dedupe(_score(space, pop, objective, rules))
