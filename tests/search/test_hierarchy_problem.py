@@ -1,0 +1,83 @@
+"""Explore on a `HierarchySpace`: the evaluator keeps the run loop's protocol, every strategy
+but joint runs, results speak the architecture's level names."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from codesign.api import explore
+from codesign.cli import main
+from codesign.errors import ConfigError
+from codesign.search.hierarchy_problem import HierarchyEvaluator
+from codesign.search.hierarchy_space import HierarchySpace
+from codesign.search.problem import MapperEffort
+from codesign.workload.layer import Layer, LayerTable
+
+TABLE = LayerTable.from_layers([Layer.conv(K=16, C=8, P=14, Q=14, R=3, S=3, name="c1"),
+                                Layer.gemm(M=12, K=32, N=24, name="fc")])
+SPACE = {"base": "eyeriss",
+         "levels": {"GLB": {"capacity_words": [1024, 32768], "keeps": [["I", "O"],
+                                                                      ["W", "I", "O"]]}},
+         "fanouts": {"PE": {"x": [4, 16], "y": 12}}}
+SMALL = dict(population=4, generations=1, mapper_candidates=4, mapper_steps=1)
+
+
+def test_evaluations_are_what_the_designs_cost_again():
+    space = HierarchySpace.from_dict(SPACE)
+    ev = HierarchyEvaluator(space, TABLE, ("latency", "energy", "area"),
+                            effort=MapperEffort(4, 1), max_area_mm2=100.0)
+    x = np.random.default_rng(0).random((5, space.n_genes))
+    e = ev.evaluate(x)
+    n_f, n_m = len(ev.structure.slots), len(ev.structure.levels)
+    assert e.factors.shape == (5, 2, n_f, 8) and e.order.shape == (5, 2, n_m, 8)
+    assert ev.constraint_names == ("capacity", "area") and e.constraints.shape == (5, 2)
+    assert e.n_evals == 5 * (4 * 2 + 1)
+    _, _, again = ev.cost(e.hw_genes, e.factors, e.order)
+    objectives, _, feasible = ev.outputs(again)
+    assert np.array_equal(objectives.numpy(), e.objectives)
+    assert np.array_equal(feasible.numpy(), e.feasible)
+    # every decoded mapping covers its layer and fits its design's array
+    dims = np.array([layer.dims for layer in TABLE.layers])
+    assert (e.factors.prod(2) >= dims).all()
+
+
+@pytest.mark.parametrize("strategy", ["nested", "nested-cold", "sequential", "random"])
+def test_every_strategy_but_joint_runs_and_writes_level_names(strategy, tmp_path):
+    space = HierarchySpace.from_dict(SPACE)
+    r = explore(TABLE, space, strategy=strategy, out=tmp_path, **SMALL)
+    assert r.pareto and r.run["status"] == "done"
+    with open(tmp_path / "pareto.csv") as f:
+        header = next(csv.reader(f))
+    for column in ("GLB_capacity_words", "GLB_keeps", "PE_x", "PE_y", "DRAM_energy_j",
+                   "spad_energy_j", "GLB_bound_layers", "compute_bound_layers"):
+        assert column in header
+    assert not any(c.startswith(("RF", "rf_", "glb_", "dram_")) for c in header)
+    designs = json.loads((tmp_path / "designs.json").read_text())
+    assert designs["levels"] == ["DRAM", "GLB", "spad"]
+    layer = designs["designs"][0]["layers"][0]
+    assert layer["bottleneck"] in ("compute", "DRAM", "GLB", "spad")
+    assert set(layer["energy_by_level_pj"]) == {"DRAM", "GLB", "spad"}
+    assert set(layer["mapping"]["factors"]) <= {"DRAM", "GLB", "PE.X", "PE.Y", "spad"}
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["config"]["space"]["base"] == "eyeriss"
+
+
+def test_what_a_hierarchy_space_does_not_take():
+    space = HierarchySpace.from_dict(SPACE)
+    with pytest.raises(ConfigError, match="strategy joint"):
+        explore(TABLE, space, strategy="joint", **SMALL)
+    with pytest.raises(ConfigError, match="does not take resume"):
+        explore(TABLE, space, resume="somewhere", **SMALL)
+
+
+def test_cli_refuses_a_bad_hierarchy_space_in_one_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("base: eyeriss\nlevels: {GBL: {capacity_words: 4}}\n")
+    runner = CliRunner()
+    out = runner.invoke(main, ["explore", "x.onnx", "--space", str(bad), "--out",
+                               str(tmp_path / "o")])
+    assert out.exit_code == 2, out.output
+    assert "did you mean 'GLB'" in out.output and "Traceback" not in out.output
