@@ -436,6 +436,34 @@ class MapSpace:
             else None
         return NestBatch(fac, order, keep)
 
+    def genes_of(self, factors: torch.Tensor, order: torch.Tensor) -> Genes:
+        """Genes ``[B, L, 1, ...]`` that decode to given mappings (a warm start): each dim's
+        primes go, smallest first, to the outermost slot whose factor they still divide;
+        the loop orders become order keys; keep bits are each design's own. Then repaired,
+        so a mapping from another design fits this one's fan-outs.
+
+        Shape: factors ``[B, L, F, D]`` int64 (covering this space's layers exactly, as
+        `decode` gives them); order ``[B, L, M, D]`` dim indices outer -> inner.
+        """
+        n_b, n_l, n_f, n_d = factors.shape
+        rem = torch.div(factors, self.fixed.unsqueeze(0), rounding_mode="floor")  # [B, L, F, D]
+        slots = []
+        for p in range(self.n_primes):
+            prime = self.primes[:, :, p].reshape(1, n_l, 1, n_d)                # [1, L, 1, D]
+            divides = (rem % prime == 0) & (prime > 1)
+            first = divides.to(torch.int8).argmax(2, keepdim=True)              # [B, L, 1, D]
+            on = (torch.arange(n_f, device=factors.device).reshape(1, 1, n_f, 1) == first) \
+                & divides.any(2, keepdim=True)
+            rem = torch.where(on, torch.div(rem, prime, rounding_mode="floor"), rem)
+            slots.append(first.squeeze(2))                                      # [B, L, D]
+        slot = torch.stack(slots, -1).unsqueeze(2)                              # [B, L, 1, D, P]
+        n_m = order.shape[-2]
+        rank = torch.arange(n_d, dtype=torch.float64, device=order.device) / n_d
+        key = torch.zeros(*order.shape, dtype=torch.float64, device=order.device).scatter(
+            -1, order, rank.expand(*order.shape))                               # [B, L, M, D]
+        keep = self._per_design(self.design_keep, 1).expand(n_b, n_l, n_m, len(TENSORS))
+        return self.repair(Genes(slot, key.unsqueeze(2), keep.unsqueeze(2)))
+
     def rows(self, n_c: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Stride, dilation ``[L * C, 2]`` and dims ``[L * C, D]`` for decoded rows."""
         return (self.stride.repeat_interleave(n_c, 0), self.dilation.repeat_interleave(n_c, 0),

@@ -12,8 +12,8 @@ on it unchanged. An `Evaluation`'s mappings are the hierarchy's: ``factors [B, L
 
 Not offered: the joint genome (mapping genes in the search's genome) and the warm start
 from the mapping memory (``nested`` here maps every design from scratch, as
-``nested-cold``); the mapper's ``known`` starting mappings of the remap are not used
-either (the archive keeps the better of the old and the remapped design in any case).
+``nested-cold``). The final remap starts from each front design's mappings so far
+(``known``, `MapSpace.genes_of`), so it never makes a layer worse.
 
 Shapes: ``B`` designs, ``L`` unique layers, ``F`` factor slots, ``M`` levels, ``D`` dims.
 """
@@ -88,7 +88,7 @@ class HierarchyEvaluator:
         self.effort = effort or MapperEffort()
         self.seed = int(seed)
         self.rules = rules
-        self.calls = 0
+        self._calls = [0]           # shared with `with_mapper`'s evaluators
         self.memory = None          # set by the run loop; this evaluator does not use it
         self.infeasibility = Infeasibility()
         envelope = space.envelope()
@@ -116,13 +116,22 @@ class HierarchyEvaluator:
         return tuple(names)
 
     @property
+    def calls(self) -> int:
+        """Batches costed so far by this run's evaluators (each seeds the mapper)."""
+        return self._calls[0]
+
+    @calls.setter
+    def calls(self, value: int) -> None:
+        self._calls[0] = int(value)
+
+    @property
     def structure(self):
         """The hierarchy every design shares the layout of (level and slot names)."""
         return self.mapspace.hierarchy
 
     def with_mapper(self, effort: MapperEffort) -> HierarchyEvaluator:
-        """An evaluator of the same run (shared counter state copied back by the run loop
-        through `calls`) mapping at ``effort``."""
+        """An evaluator of the same run mapping at ``effort`` (the final remap): it shares
+        this one's call counter and infeasibility tally."""
         other = copy.copy(self)
         other.effort = effort
         return other
@@ -132,7 +141,8 @@ class HierarchyEvaluator:
                  ) -> Evaluation:
         """Decode, map and cost a population in one batched mapper call.
 
-        Shape: x ``[B, V]`` in ``[0, 1]``; ``known`` is accepted and not used (module doc).
+        Shape: x ``[B, V]`` in ``[0, 1]``; ``known``: one mapping per design to start from
+        as well (``[B, L, F, D]`` factors, ``[B, L, M, D]`` orders; the remap's).
         """
         x = np.asarray(x, dtype=np.float64).reshape(-1, self.n_var)
         n_f, n_m = len(self.structure.slots), len(self.structure.levels)
@@ -147,7 +157,13 @@ class HierarchyEvaluator:
         designs = self.space.decode(genes)
         space = self.mapspace.with_designs(designs)
         eff = Effort(max(4, self.effort.n_candidates), self.effort.n_steps)
-        best, _ = search(space, self.effort.objective, eff, seed=seed, rules=self.rules)
+        initial = None
+        if known is not None:
+            dev = self.device
+            initial = space.genes_of(torch.as_tensor(known[0], dtype=torch.int64, device=dev),
+                                     torch.as_tensor(known[1], dtype=torch.int64, device=dev))
+        best, _ = search(space, self.effort.objective, eff, seed=seed, rules=self.rules,
+                         initial=initial)
         nests = space.decode(best)
         cost = self._cost(designs, nests)
         objectives, constraints, feasible = self.outputs(cost)

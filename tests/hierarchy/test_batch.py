@@ -107,3 +107,37 @@ def test_designs_must_share_the_structure():
     space = MapSpace(h, LAYERS)
     with pytest.raises(MappingError, match="structure"):
         space.with_designs(HierarchyBatch.of(other))
+
+
+def test_genes_of_decoded_mappings_decode_to_them_again():
+    hs = _designs()
+    batch = HierarchyBatch.stack(hs)
+    space, nests, _ = _nests(batch, n_c=1, seed=3)
+    n_l = len(LAYERS)
+    fac = nests.factors.reshape(3, n_l, *nests.factors.shape[2:])
+    order = nests.order.reshape(3, n_l, *nests.order.shape[2:])
+    again = space.decode(space.genes_of(fac, order))
+    assert torch.equal(again.factors, nests.factors)
+    # orders agree on the dims that have a loop (the others' place does not matter)
+    loops = fac.gt(1)[:, :, list(space.hierarchy.temporal_slots)].tolist()   # [B, L, M, D]
+    for o1, o2, lp in ((again.order.reshape(order.shape).tolist(), order.tolist(), loops),):
+        for b in range(3):
+            for j in range(n_l):
+                for m, row in enumerate(lp[b][j]):
+                    assert [d for d in o1[b][j][m] if row[d]] == \
+                        [d for d in o2[b][j][m] if row[d]]
+
+
+def test_a_search_from_given_mappings_is_never_worse_than_them():
+    hs = _designs()
+    batch = HierarchyBatch.stack(hs)
+    space, nests, (stride, dilation, dims) = _nests(batch, n_c=1, seed=4)
+    start = nest_cost(batch, nests, stride, dilation, dims=dims)
+    n_l = len(LAYERS)
+    genes = space.genes_of(nests.factors.reshape(3, n_l, *nests.factors.shape[2:]),
+                           nests.order.reshape(3, n_l, *nests.order.shape[2:]))
+    best, _ = search(space, "energy", "fast", seed=0, initial=genes)
+    found = nest_cost(batch, space.decode(best), stride, dilation, dims=dims)
+    ok = start.feasible
+    assert (found.feasible | ~ok).all()
+    assert (found.energy_pj[ok] <= start.energy_pj[ok] * (1 + 1e-9)).all()
