@@ -740,7 +740,7 @@ def _explore_hierarchy(workload: LayerTable | str | Path | None, space: Any, *,
     n_m = len(evaluator.structure.levels)
     state = RunState(archive=Archive(
         np.zeros((0, len(config.objectives))), np.zeros((0, space.n_genes)),
-        np.zeros((0, n_l, n_f, 8), np.int64), np.zeros((0, n_l, n_m, 8), np.int64)))
+        np.zeros((0, n_l, n_f, 8), np.int64), np.zeros((0, n_l, n_m, 8 + 3), np.int64)))
     run: dict[str, Any] = {
         "command": list(command) if command is not None else None,
         "config": {**config.to_json(), "space": space.to_dict(),

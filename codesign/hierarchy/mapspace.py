@@ -436,14 +436,17 @@ class MapSpace:
             else None
         return NestBatch(fac, order, keep)
 
-    def genes_of(self, factors: torch.Tensor, order: torch.Tensor) -> Genes:
+    def genes_of(self, factors: torch.Tensor, order: torch.Tensor,
+                 keep: torch.Tensor | None = None) -> Genes:
         """Genes ``[B, L, 1, ...]`` that decode to given mappings (a warm start): each dim's
         primes go, smallest first, to the outermost slot whose factor they still divide;
-        the loop orders become order keys; keep bits are each design's own. Then repaired,
-        so a mapping from another design fits this one's fan-outs.
+        the loop orders become order keys; keep bits are ``keep``'s where the mapping owns
+        them, else each design's own. Then repaired, so a mapping from another design fits
+        this one's fan-outs.
 
         Shape: factors ``[B, L, F, D]`` int64 (covering this space's layers exactly, as
-        `decode` gives them); order ``[B, L, M, D]`` dim indices outer -> inner.
+        `decode` gives them); order ``[B, L, M, D]`` dim indices outer -> inner; keep
+        ``[B, L, M, T]`` bool or None.
         """
         n_b, n_l, n_f, n_d = factors.shape
         rem = torch.div(factors, self.fixed.unsqueeze(0), rounding_mode="floor")  # [B, L, F, D]
@@ -461,7 +464,8 @@ class MapSpace:
         rank = torch.arange(n_d, dtype=torch.float64, device=order.device) / n_d
         key = torch.zeros(*order.shape, dtype=torch.float64, device=order.device).scatter(
             -1, order, rank.expand(*order.shape))                               # [B, L, M, D]
-        keep = self._per_design(self.design_keep, 1).expand(n_b, n_l, n_m, len(TENSORS))
+        own = self._per_design(self.design_keep, 1).expand(n_b, n_l, n_m, len(TENSORS))
+        keep = own if keep is None else keep.to(torch.bool)
         return self.repair(Genes(slot, key.unsqueeze(2), keep.unsqueeze(2)))
 
     def rows(self, n_c: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

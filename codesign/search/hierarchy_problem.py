@@ -8,7 +8,9 @@ genes decode (batched) to a `HierarchyBatch` and the hierarchy mapper maps every
 layers in one batched call (`codesign.hierarchy.mapper.search` on
 `MapSpace.with_designs`), so the nested, nested-cold, sequential and random strategies run
 on it unchanged. An `Evaluation`'s mappings are the hierarchy's: ``factors [B, L, F, D]``
-(one row per factor slot) and ``order [B, L, M, D]`` (one per level).
+(one row per factor slot) and ``order [B, L, M, D + T]`` (per level its loop order, then
+its keep bits: the mapping's bypass choices, where the base leaves them to the mapping, and
+the design's keep set).
 
 Not offered: the joint genome (mapping genes in the search's genome) and the warm start
 from the mapping memory (``nested`` here maps every design from scratch, as
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -44,7 +46,7 @@ from codesign.search.problem import (
     parse_constraints,
     parse_objectives,
 )
-from codesign.workload.layer import LayerTable
+from codesign.workload.layer import DIMS, LayerTable
 
 __all__ = ["HierarchyCost", "HierarchyEvaluator"]
 
@@ -91,12 +93,7 @@ class HierarchyEvaluator:
         self._calls = [0]           # shared with `with_mapper`'s evaluators
         self.memory = None          # set by the run loop; this evaluator does not use it
         self.infeasibility = Infeasibility()
-        envelope = space.envelope()
-        # what a level keeps is the design's choice here, never the mapping's
-        envelope = replace(envelope, nodes=tuple(
-            replace(n, bypass_choice=()) if hasattr(n, "bypass_choice") else n
-            for n in envelope.nodes))
-        self.mapspace = MapSpace(envelope, table.layers, device=self.device)
+        self.mapspace = MapSpace(space.envelope(), table.layers, device=self.device)
         self.n_layers = len(table.layers)
         self.counts = torch.tensor(table.counts, dtype=torch.float64, device=self.device)
 
@@ -160,8 +157,9 @@ class HierarchyEvaluator:
         initial = None
         if known is not None:
             dev = self.device
+            order, keep = _unpack(torch.as_tensor(known[1], dtype=torch.int64, device=dev))
             initial = space.genes_of(torch.as_tensor(known[0], dtype=torch.int64, device=dev),
-                                     torch.as_tensor(known[1], dtype=torch.int64, device=dev))
+                                     order, keep)
         best, _ = search(space, self.effort.objective, eff, seed=seed, rules=self.rules,
                          initial=initial)
         nests = space.decode(best)
@@ -171,7 +169,7 @@ class HierarchyEvaluator:
             objectives=objectives.cpu().numpy(), constraints=constraints.cpu().numpy(),
             feasible=feasible.cpu().numpy(), hw_genes=x.copy(),
             factors=nests.factors.cpu().numpy().astype(np.int64),
-            order=nests.order.cpu().numpy().astype(np.int64),
+            order=self._pack(nests, designs).cpu().numpy(),
             n_evals=x.shape[0] * nested_evals_per_design(self.effort))
 
     def cost(self, hw_genes: np.ndarray, factors: np.ndarray, order: np.ndarray
@@ -179,9 +177,19 @@ class HierarchyEvaluator:
         """Cost stored designs exactly again (the archive, for the results)."""
         designs = self.space.decode(torch.as_tensor(np.asarray(hw_genes, dtype=np.float64),
                                                     device=self.device))
-        nests = NestBatch(torch.as_tensor(factors, device=self.device),
-                          torch.as_tensor(order, device=self.device), None)
+        order, keep = _unpack(torch.as_tensor(order, device=self.device))
+        nests = NestBatch(torch.as_tensor(factors, device=self.device), order, keep)
         return designs, nests, self._cost(designs, nests)
+
+    def _pack(self, nests: NestBatch, designs) -> torch.Tensor:
+        """``[B, L, M, D + T]`` int64: each level's loop order, then its keep bits (what
+        the mapping and the design keep), so an `Evaluation`'s ``order`` rebuilds the
+        mapping exactly."""
+        keep = nests.keep
+        if keep is None:
+            keep = designs.keep.unsqueeze(1).expand(*nests.order.shape[:2],
+                                                    *designs.keep.shape[1:])
+        return torch.cat([nests.order, keep.to(torch.int64)], -1)
 
     def _cost(self, designs, nests: NestBatch) -> HierarchyCost:
         ms = self.mapspace
@@ -227,3 +235,10 @@ class HierarchyEvaluator:
         self.infeasibility.add(self.constraint_names, constraints, feasible, finite,
                                result.layer_feasible)
         return objectives, constraints, feasible
+
+
+def _unpack(order: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """`HierarchyEvaluator._pack`'s ``[..., M, D + T]`` as orders ``[..., M, D]`` and keep
+    bits ``[..., M, T]``."""
+    n_d = len(DIMS)
+    return order[..., :n_d], order[..., n_d:].bool()

@@ -32,7 +32,7 @@ def test_evaluations_are_what_the_designs_cost_again():
     x = np.random.default_rng(0).random((5, space.n_genes))
     e = ev.evaluate(x)
     n_f, n_m = len(ev.structure.slots), len(ev.structure.levels)
-    assert e.factors.shape == (5, 2, n_f, 8) and e.order.shape == (5, 2, n_m, 8)
+    assert e.factors.shape == (5, 2, n_f, 8) and e.order.shape == (5, 2, n_m, 8 + 3)
     assert ev.constraint_names == ("capacity", "area") and e.constraints.shape == (5, 2)
     assert e.n_evals == 5 * (4 * 2 + 1)
     _, _, again = ev.cost(e.hw_genes, e.factors, e.order)
@@ -81,3 +81,24 @@ def test_cli_refuses_a_bad_hierarchy_space_in_one_line(tmp_path):
                                str(tmp_path / "o")])
     assert out.exit_code == 2, out.output
     assert "did you mean 'GLB'" in out.output and "Traceback" not in out.output
+
+
+def test_a_timeloop_arch_base_keeps_the_mappings_bypass_choices(tmp_path):
+    """simple_weight_stationary's three 1-word registers keep what the mapping says
+    (Timeloop leaves their data spaces to the mapping): a run must find mappings where each
+    keeps one tensor, which only the packed keep bits of `Evaluation.order` can rebuild."""
+    from tests.timeloop.reference_cases import REFERENCE, SKIP_REASON
+
+    if REFERENCE is None:
+        pytest.skip(SKIP_REASON)
+    arch = REFERENCE / "example_designs/example_designs/simple_weight_stationary/arch.yaml"
+    (tmp_path / "ws.yaml").write_text(
+        f"base: {arch}\nlevels:\n  shared_glb: {{capacity_words: [4096, 65536]}}\n"
+        "fanouts:\n  PE: {x: [4, 16]}\n")
+    space = HierarchySpace.from_yaml(tmp_path / "ws.yaml")
+    r = explore(TABLE, space, out=tmp_path / "run", population=4, generations=2,
+                mapper_candidates=32, mapper_steps=12)
+    assert r.pareto, r.run["infeasible"]
+    keep = r.pareto[0]["layers"][0]["mapping"]["keep"]
+    assert [len(keep[lv]) for lv in ("weight_reg", "input_activation_reg",
+                                     "output_activation_reg")] == [1, 1, 1]
