@@ -7,7 +7,8 @@ unique layer the mapping (factors by slot, orders by level, keep sets), its cycl
 level and the bottleneck: the level whose bandwidth bound sets the layer's cycles, or
 ``compute`` when the temporal steps do. `pareto_rows` makes pareto.csv rows of them:
 ``{level}_energy_j`` and ``{level}_bound_layers`` (how many layers that level bounds) per
-level, so no column says RF, GLB or DRAM unless the architecture does.
+level, so no column says RF, GLB or DRAM unless the architecture does; `generate_report`
+the run's report.html in the same names.
 
 Shapes: ``N`` front designs, ``L`` unique layers, ``M`` levels.
 """
@@ -22,8 +23,8 @@ from codesign.hierarchy.levels import FanOut, Hierarchy, StorageLevel
 from codesign.names import BOTTLENECKS, OBJECTIVE_COLUMNS
 from codesign.workload.layer import TENSORS
 
-__all__ = ["COMPUTE_BOUND", "HierarchyResult", "front_designs", "hierarchy_dict",
-           "level_columns", "pareto_rows"]
+__all__ = ["COMPUTE_BOUND", "HierarchyResult", "front_designs", "generate_report",
+           "hierarchy_dict", "level_columns", "pareto_rows"]
 
 #: The bottleneck of a layer whose temporal steps, not a level's bandwidth, set its cycles.
 COMPUTE_BOUND = BOTTLENECKS[0]
@@ -145,6 +146,49 @@ def pareto_rows(designs: list[dict[str, Any]], space_columns: tuple[str, ...],
     return rows, columns
 
 
+def generate_report(designs: list[dict[str, Any]], levels: tuple[str, ...],
+                    title: str = "") -> str:
+    """``report.html`` of a hierarchy run: the front (parameters, objectives, energy by
+    level, layers bound by each level), then per design its layers' cycles, bottleneck level
+    and energy by level. Plain HTML (every name escaped), no script, works offline."""
+    from html import escape
+
+    def table(header: list[str], rows: list[list[Any]]) -> str:
+        head = "".join(f"<th>{escape(str(h))}</th>" for h in header)
+        body = "".join("<tr>" + "".join(f"<td>{escape(_fmt(v))}</td>" for v in row) + "</tr>"
+                       for row in rows)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    params = list(designs[0]["parameters"]) if designs else []
+    metrics = list(designs[0]["metrics"]) if designs else []
+    header = ["design", *params, *metrics, *(f"{lv} energy J" for lv in levels),
+              *(f"{b} bound layers" for b in (COMPUTE_BOUND, *levels))]
+    rows = [[d["design"], *d["parameters"].values(), *d["metrics"].values(),
+             *(d["energy_by_level_j"][lv] for lv in levels),
+             *(d["bound_layers"][b] for b in (COMPUTE_BOUND, *levels))] for d in designs]
+    parts = [f"<h1>{escape(title or 'codesign hierarchy run')}</h1>",
+             f"<h2>Pareto designs ({len(designs)})</h2>", table(header, rows)]
+    for d in designs:
+        layer_rows = [[lay["layer"], " ".join(lay["names"][:3]), lay["count"], lay["cycles"],
+                       lay["bottleneck"], *(lay["energy_by_level_pj"][lv] for lv in levels),
+                       lay["feasible"]] for lay in d["layers"]]
+        parts += [f"<h2>Design {d['design']}: layers</h2>",
+                  table(["layer", "names", "count", "cycles", "bottleneck",
+                         *(f"{lv} energy pJ" for lv in levels), "fits"], layer_rows)]
+    style = ("body{font-family:sans-serif;margin:1em}table{border-collapse:collapse;"
+             "margin-bottom:1em}td,th{border:1px solid #ccc;padding:2px 6px;"
+             "font-size:12px;text-align:right}")
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
+            f"{escape(title or 'codesign')}</title><style>{style}</style></head><body>"
+            + "".join(parts) + "</body></html>")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
 class HierarchyResult:
     """What a hierarchy exploration found: the front's records (`front_designs`, sorted by
     the first objective), the per-generation history and the run record (``run.json``)."""
@@ -163,7 +207,8 @@ class HierarchyResult:
         return pareto_rows(self.pareto, self.space_columns, self.levels)[0]
 
     def write(self, folder: Any) -> None:
-        """pareto.csv, designs.json, history.csv and run.json (each atomically)."""
+        """pareto.csv, designs.json, history.csv, run.json and report.html (each
+        atomically)."""
         from pathlib import Path
 
         from codesign.results.export import write_csv, write_json
@@ -178,3 +223,9 @@ class HierarchyResult:
         columns = list(self.history[0]) if self.history else ["generation", "evaluations"]
         write_csv(folder / "history.csv", self.history, columns)
         write_json(folder / "run.json", self.run)
+        from codesign.results.report import REPORT_FILE
+        from codesign.search.checkpoint import atomic_write_text
+
+        atomic_write_text(folder / REPORT_FILE, generate_report(
+            self.pareto, self.levels, f"{self.run['config'].get('model') or 'workload'} on "
+            f"{self.run['config']['space']['base']}"))

@@ -63,6 +63,9 @@ def test_every_strategy_but_joint_runs_and_writes_level_names(strategy, tmp_path
     assert set(layer["mapping"]["factors"]) <= {"DRAM", "GLB", "PE.X", "PE.Y", "spad"}
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["config"]["space"]["base"] == "eyeriss"
+    report = (tmp_path / "report.html").read_text()
+    assert "spad energy pJ" in report and "GLB bound layers" in report
+    assert "<td>" + layer["bottleneck"] + "</td>" in report
 
 
 def test_what_a_hierarchy_space_does_not_take():
