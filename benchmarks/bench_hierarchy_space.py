@@ -8,9 +8,8 @@ default budget: the three figures docs/PERFORMANCE.md gives for the default spac
 1. Wall time of the CLI (``codesign explore MODEL --space SPACE --device cpu``, a fresh
    process: imports, ONNX import, search, final remap, all output files), timed from outside.
 2. Best EDP of the default strategy (nested) over the ``random`` strategy at the same number
-   of design evaluations (``--max-evals`` = what the nested run spent). On a hierarchy space
-   ``random`` draws uniform hardware genomes and maps each with the same batched hierarchy
-   mapper (there is no joint genome), so it is random *hardware* search.
+   of design evaluations (``--max-evals`` = what the nested run spent): uniform joint
+   genomes (hardware and one mapping per layer), as on the default space.
 3. Hypervolume of the default run against the same seed with ``--factor`` x the generations.
    Both runs share generation 0 (same seed and population), hence the normalisation bounds;
    both hypervolumes are recomputed with the default run's bounds, reference point 1.1.

@@ -686,7 +686,7 @@ def _explore_hierarchy(workload: LayerTable | str | Path | None, space: Any, *,
     strategies and searches, the hierarchy mapper inside
     (`codesign.search.hierarchy_problem`), results in the architecture's level names
     (`codesign.results.hierarchy`). Not available here: ``resume``, a custom
-    ``cost_model``, ``refine``, the joint strategy; vector ops are not costed."""
+    ``cost_model``, ``refine``; vector ops are not costed."""
     refused = [what for what, given in (("resume", resume is not None),
                                         ("a custom cost_model", cost_model is not None),
                                         ("refine", refine not in (None, "none")))
@@ -701,9 +701,6 @@ def _explore_hierarchy(workload: LayerTable | str | Path | None, space: Any, *,
     from codesign.names import DESIGN_OBJECTIVES
 
     config.validate(DESIGN_OBJECTIVES)
-    if config.strategy == "joint":
-        raise ConfigError("strategy joint searches mapping genes of the default space; for a "
-                          "hierarchy space use nested, nested-cold, sequential or random")
     from codesign.search.searches import check_search
     from codesign.search.strategies import strategy as get_strategy
 
@@ -732,7 +729,7 @@ def _explore_hierarchy(workload: LayerTable | str | Path | None, space: Any, *,
                               fusion=config.fusion)
     dev = resolve_device(config.device)
     evaluator = HierarchyEvaluator(
-        space, table, config.objectives, max_area_mm2=config.max_area_mm2,
+        space, table, config.objectives, mode=strat.mode, max_area_mm2=config.max_area_mm2,
         max_power_w=config.max_power_w,
         effort=strat.effort or MapperEffort(config.mapper_candidates, config.mapper_steps),
         seed=config.seed, device=dev, constraints=config.constraints)

@@ -436,6 +436,33 @@ class MapSpace:
             else None
         return NestBatch(fac, order, keep)
 
+    @property
+    def n_unit_genes(self) -> int:
+        """Floats per layer of a mapping in `from_unit` form: a slot pick per prime, an order
+        key per level and dim, a keep bit per level and tensor."""
+        n_m = len(self.hierarchy.levels)
+        return len(DIMS) * self.n_primes + n_m * len(DIMS) + n_m * len(TENSORS)
+
+    def from_unit(self, unit: torch.Tensor) -> Genes:
+        """Genes ``[B, L, 1, ...]`` of floats in ``[0, 1]`` ``[B, L, n_unit_genes]`` (a joint
+        genome's mapping part): each prime goes to the ``floor(u * n)``-th of the ``n``
+        slots its dim may use on that design; order keys are the floats; a keep bit is
+        ``u > 0.5`` (read only where the mapping owns it). Repaired, so always valid.
+        """
+        n_b, n_l = unit.shape[:2]
+        n_d, n_p, n_m, n_t = len(DIMS), self.n_primes, len(self.hierarchy.levels), len(TENSORS)
+        u_slot, u_order, u_keep = unit.split([n_d * n_p, n_m * n_d, n_m * n_t], -1)
+        allowed = self.design_allowed.transpose(-1, -2)                      # [B, D, F]
+        allowed = allowed.reshape(allowed.shape[0], 1, n_d, 1, allowed.shape[-1])
+        n_ok = allowed.sum(-1)                                               # [B, 1, D, 1]
+        pick = (u_slot.reshape(n_b, n_l, n_d, n_p).clamp(0, 1) * n_ok).floor()
+        pick = torch.minimum(pick, (n_ok - 1).clamp(min=0)).to(torch.int64)  # [B, L, D, P]
+        slot = (allowed.cumsum(-1) <= pick.unsqueeze(-1)).sum(-1)            # the pick-th
+        slot = slot.clamp(max=allowed.shape[-1] - 1)
+        order = u_order.reshape(n_b, n_l, 1, n_m, n_d).to(torch.float64)
+        keep = u_keep.reshape(n_b, n_l, 1, n_m, n_t) > 0.5
+        return self.repair(Genes(slot.unsqueeze(2), order, keep))
+
     def genes_of(self, factors: torch.Tensor, order: torch.Tensor,
                  keep: torch.Tensor | None = None) -> Genes:
         """Genes ``[B, L, 1, ...]`` that decode to given mappings (a warm start): each dim's

@@ -4,17 +4,18 @@ The run loop (`codesign.search.run.run_search`) and every search only see the pr
 `codesign.search.problem.BatchEvaluator`: `evaluate` a ``[P, V]`` batch of genes into an
 `Evaluation`, `with_mapper` for the final remap, the genome and constraint sizes, the call
 counter. This evaluator keeps that protocol for hierarchy designs: every generation the
-genes decode (batched) to a `HierarchyBatch` and the hierarchy mapper maps every design's
-layers in one batched call (`codesign.hierarchy.mapper.search` on
-`MapSpace.with_designs`), so the nested, nested-cold, sequential and random strategies run
-on it unchanged. An `Evaluation`'s mappings are the hierarchy's: ``factors [B, L, F, D]``
-(one row per factor slot) and ``order [B, L, M, D + T]`` (per level its loop order, then
-its keep bits: the mapping's bypass choices, where the base leaves them to the mapping, and
-the design's keep set).
+genes decode (batched) to a `HierarchyBatch`; in ``nested`` mode the hierarchy mapper maps
+every design's layers in one batched call (`codesign.hierarchy.mapper.search` on
+`MapSpace.with_designs`), in ``joint`` mode the genome carries one mapping per layer as
+floats (`MapSpace.from_unit`). So every strategy (joint, nested, nested-cold, sequential,
+random: uniform joint genomes, as on the default space) runs on it unchanged. An
+`Evaluation`'s mappings are the hierarchy's: ``factors [B, L, F, D]`` (one row per factor
+slot) and ``order [B, L, M, D + T]`` (per level its loop order, then its keep bits: the
+mapping's bypass choices, where the base leaves them to the mapping, and the design's keep
+set).
 
-Not offered: the joint genome (mapping genes in the search's genome) and the warm start
-from the mapping memory (``nested`` here maps every design from scratch, as
-``nested-cold``). The final remap starts from each front design's mappings so far
+Not offered: the warm start from the mapping memory (``nested`` here maps every design from
+scratch, as ``nested-cold``). The final remap starts from each front design's mappings so far
 (``known``, `MapSpace.genes_of`), so it never makes a layer worse.
 
 Shapes: ``B`` designs, ``L`` unique layers, ``F`` factor slots, ``M`` levels, ``D`` dims.
@@ -70,14 +71,16 @@ class HierarchyCost:
 class HierarchyEvaluator:
     """Costs whole populations of ``space`` on the MAC layers of ``table`` (module doc)."""
 
-    mode = "nested"
-
     def __init__(self, space: HierarchySpace, table: LayerTable, objectives: tuple[str, ...],
-                 *, max_area_mm2: float | None = None, max_power_w: float | None = None,
+                 *, mode: str = "nested", max_area_mm2: float | None = None,
+                 max_power_w: float | None = None,
                  effort: MapperEffort | None = None, seed: int = 0,
                  device: torch.device | str = "cpu",
                  constraints: Mapping[str, float] | None = None,
                  rules: CountingRules = TIMELOOP) -> None:
+        if mode not in ("joint", "nested"):
+            raise ConfigError(f"unknown genome mode {mode!r}; use joint or nested")
+        self.mode = mode
         if not table.layers:
             raise ConfigError("the workload has no MAC layers to map on a hierarchy")
         self.space = space
@@ -100,7 +103,8 @@ class HierarchyEvaluator:
     # -- the protocol's sizes ------------------------------------------------------------
     @property
     def n_var(self) -> int:
-        return self.space.n_genes
+        extra = self.n_layers * self.mapspace.n_unit_genes if self.mode == "joint" else 0
+        return self.space.n_genes + extra
 
     @property
     def constraint_names(self) -> tuple[str, ...]:
@@ -130,29 +134,36 @@ class HierarchyEvaluator:
         """An evaluator of the same run mapping at ``effort`` (the final remap): it shares
         this one's call counter and infeasibility tally."""
         other = copy.copy(self)
-        other.effort = effort
+        other.mode, other.effort = "nested", effort
         return other
 
     # -- evaluation ----------------------------------------------------------------------
     def evaluate(self, x: np.ndarray, known: tuple[np.ndarray, np.ndarray] | None = None
                  ) -> Evaluation:
-        """Decode, map and cost a population in one batched mapper call.
+        """Decode, map and cost a population in one batched mapper call (``nested``), or
+        decode its mapping genes (``joint``: `MapSpace.from_unit`, no mapper).
 
         Shape: x ``[B, V]`` in ``[0, 1]``; ``known``: one mapping per design to start from
         as well (``[B, L, F, D]`` factors, ``[B, L, M, D]`` orders; the remap's).
         """
         x = np.asarray(x, dtype=np.float64).reshape(-1, self.n_var)
+        n_h = self.space.n_genes
         n_f, n_m = len(self.structure.slots), len(self.structure.levels)
         if x.shape[0] == 0:
             return Evaluation(np.zeros((0, len(self.objectives))),
                               np.zeros((0, len(self.constraint_names))), np.zeros(0, bool),
-                              x.copy(), np.zeros((0, self.n_layers, n_f, 8), np.int64),
+                              x[:, :n_h].copy(),
+                              np.zeros((0, self.n_layers, n_f, 8), np.int64),
                               np.zeros((0, self.n_layers, n_m, 8), np.int64), 0)
         seed = _mix(self.seed, self.calls)
         self.calls += 1
         genes = torch.as_tensor(x, device=self.device)
-        designs = self.space.decode(genes)
+        designs = self.space.decode(genes[:, :n_h])
         space = self.mapspace.with_designs(designs)
+        if self.mode == "joint":   # the genome's mapping part, one mapping per layer
+            unit = genes[:, n_h:].reshape(x.shape[0], self.n_layers, -1)
+            nests = space.decode(space.from_unit(unit))
+            return self._evaluation(x[:, :n_h], designs, nests, x.shape[0])
         eff = Effort(max(4, self.effort.n_candidates), self.effort.n_steps)
         initial = None
         if known is not None:
@@ -162,15 +173,18 @@ class HierarchyEvaluator:
                                      order, keep)
         best, _ = search(space, self.effort.objective, eff, seed=seed, rules=self.rules,
                          initial=initial)
-        nests = space.decode(best)
+        return self._evaluation(x, designs, space.decode(best),
+                                x.shape[0] * nested_evals_per_design(self.effort))
+
+    def _evaluation(self, hw_genes: np.ndarray, designs, nests: NestBatch,
+                    n_evals: int) -> Evaluation:
         cost = self._cost(designs, nests)
         objectives, constraints, feasible = self.outputs(cost)
         return Evaluation(
             objectives=objectives.cpu().numpy(), constraints=constraints.cpu().numpy(),
-            feasible=feasible.cpu().numpy(), hw_genes=x.copy(),
+            feasible=feasible.cpu().numpy(), hw_genes=hw_genes.copy(),
             factors=nests.factors.cpu().numpy().astype(np.int64),
-            order=self._pack(nests, designs).cpu().numpy(),
-            n_evals=x.shape[0] * nested_evals_per_design(self.effort))
+            order=self._pack(nests, designs).cpu().numpy(), n_evals=int(n_evals))
 
     def cost(self, hw_genes: np.ndarray, factors: np.ndarray, order: np.ndarray
              ) -> tuple[object, NestBatch, HierarchyCost]:

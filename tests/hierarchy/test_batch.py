@@ -141,3 +141,17 @@ def test_a_search_from_given_mappings_is_never_worse_than_them():
     ok = start.feasible
     assert (found.feasible | ~ok).all()
     assert (found.energy_pj[ok] <= start.energy_pj[ok] * (1 + 1e-9)).all()
+
+
+def test_unit_genes_decode_to_valid_mappings_of_each_design():
+    hs = _designs()
+    batch = HierarchyBatch.stack(hs)
+    space = MapSpace(batch, LAYERS).with_designs(batch)
+    gen = torch.Generator().manual_seed(5)
+    unit = torch.rand(3, len(LAYERS), space.n_unit_genes, generator=gen, dtype=torch.float64)
+    unit[0] = 0.0
+    unit[1] = 1.0
+    nests = space.decode(space.from_unit(unit))
+    assert (nests.factors.prod(-2) >= space.dims).all()     # every layer covered
+    for b, h in enumerate(hs):
+        assert spatial_feasible(h, nests.factors[b:b + 1], space.dims).all(), b
