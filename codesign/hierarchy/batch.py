@@ -122,8 +122,8 @@ class HierarchyBatch:
             return _INF if value is None else float(value)
 
         fans = [h.fanouts for h in hierarchies]
-        keep = torch.tensor([h.keep_mask for h in hierarchies], dtype=torch.bool,
-                            device=device)
+        masks = [h.keep_mask for h in hierarchies]
+        keep = torch.tensor(masks, dtype=torch.bool, device=device)
         return cls(
             structure=first,
             capacity_words=levels(shared),
@@ -149,7 +149,7 @@ class HierarchyBatch:
                 len(hierarchies), len(first.fanouts)),
             mac_pj=torch.tensor([h.compute.mac_pj for h in hierarchies], **f64),
             compute_area_um2=torch.tensor([h.compute.area_um2 for h in hierarchies], **f64),
-            varied_keep=bool((keep != keep[:1]).any()),
+            varied_keep=any(m != masks[0] for m in masks),   # host lists: no device sync
         )
 
     # -- derived -------------------------------------------------------------------------

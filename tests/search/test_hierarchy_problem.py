@@ -121,3 +121,19 @@ def test_a_timeloop_arch_base_keeps_the_mappings_bypass_choices(tmp_path):
     keep = r.pareto[0]["layers"][0]["mapping"]["keep"]
     assert [len(keep[lv]) for lv in ("weight_reg", "input_activation_reg",
                                      "output_activation_reg")] == [1, 1, 1]
+
+
+@pytest.mark.cuda
+def test_cuda_costs_what_the_cpu_costs():
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    space = HierarchySpace.from_dict(SPACE)
+    x = np.random.default_rng(2).random((4, space.n_genes))
+    runs = [HierarchyEvaluator(space, TABLE, ("latency", "energy"), effort=MapperEffort(4, 1),
+                               device=dev).evaluate(x) for dev in ("cpu", "cuda")]
+    # the same seed draws other numbers on the GPU: compare costing, not searching
+    ev = HierarchyEvaluator(space, TABLE, ("latency", "energy"), device="cuda")
+    _, _, again = ev.cost(runs[0].hw_genes, runs[0].factors, runs[0].order)
+    assert np.allclose(ev.outputs(again)[0].cpu().numpy(), runs[0].objectives, rtol=1e-12)
