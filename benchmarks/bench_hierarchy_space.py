@@ -9,7 +9,10 @@ default budget: the three figures docs/PERFORMANCE.md gives for the default spac
    process: imports, ONNX import, search, final remap, all output files), timed from outside.
 2. Best EDP of the default strategy (nested) over the ``random`` strategy at the same number
    of design evaluations (``--max-evals`` = what the nested run spent): uniform joint
-   genomes (hardware and one mapping per layer), as on the default space.
+   genomes (hardware and one mapping per layer), as on the default space. Where levels are
+   tiny (Eyeriss's scratchpads) random joint genomes rarely fit, and the ratio is infinite;
+   so the script also gives the ratio over random *hardware* search with the same batched
+   mapper inside (``--strategy nested-cold --algorithm random``), a much harder baseline.
 3. Hypervolume of the default run against the same seed with ``--factor`` x the generations.
    Both runs share generation 0 (same seed and population), hence the normalisation bounds;
    both hypervolumes are recomputed with the default run's bounds, reference point 1.1.
@@ -77,9 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     table = load_onnx(args.model)
     space = HierarchySpace.from_yaml(args.space)
     print("| seed | nested: evals, s, best EDP | random: evals, best EDP | EDP ratio "
+          "| random HW + mapper: evals, best EDP | EDP ratio "
           f"| {args.factor}x: evals, s | HV default / {args.factor}x |")
-    print("|---|---|---|---|---|---|")
-    edp_ratios, hv_ratios = [], []
+    print("|---|---|---|---|---|---|---|---|")
+    edp_ratios, hw_ratios, hv_ratios = [], [], []
     for seed in args.seeds:
         t0 = time.perf_counter()
         small = explore(table, space, seed=seed, device=args.device, **budget)
@@ -87,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         rand = explore(table, space, seed=seed, device=args.device, strategy="random",
                        population=args.population, max_evals=small.run["evaluations"])
         t2 = time.perf_counter()
+        rand_hw = explore(table, space, seed=seed, device=args.device, strategy="nested-cold",
+                          algorithm="random", population=args.population,
+                          max_evals=small.run["evaluations"])
         big = explore(table, space, seed=seed, device=args.device,
                       population=args.population, generations=args.generations * args.factor)
         t3 = time.perf_counter()
@@ -95,13 +102,18 @@ def main(argv: list[str] | None = None) -> int:
         lo, hi = np.array(hv["lo_log10"]), np.array(hv["hi_log10"])
         hv_small, hv_big = hypervolume(front(small), lo, hi), hypervolume(front(big), lo, hi)
         edp_ratios.append(best_edp(rand) / best_edp(small))
+        hw_ratios.append(best_edp(rand_hw) / best_edp(small))
         hv_ratios.append(hv_small / hv_big if hv_big else float("nan"))
         print(f"| {seed} | {small.run['evaluations']}, {t1 - t0:.1f}, {best_edp(small):.4g} | "
               f"{rand.run['evaluations']}, {best_edp(rand):.4g} ({t2 - t1:.1f} s) | "
-              f"{edp_ratios[-1]:.2f}x | {big.run['evaluations']}, {t3 - t2:.1f} | "
+              f"{edp_ratios[-1]:.2f}x | {rand_hw.run['evaluations']}, "
+              f"{best_edp(rand_hw):.4g} | {hw_ratios[-1]:.2f}x | "
+              f"{big.run['evaluations']}, {t3 - t2:.1f} | "
               f"{hv_ratios[-1]:.3f} |", flush=True)
     geo = float(np.exp(np.mean(np.log(edp_ratios))))
-    print(f"best EDP over random: geo-mean {geo:.2f}x, min {min(edp_ratios):.2f}x; "
+    geo_hw = float(np.exp(np.mean(np.log(hw_ratios))))
+    print(f"best EDP over random: geo-mean {geo:.2f}x, min {min(edp_ratios):.2f}x; over random "
+          f"hardware + mapper: geo-mean {geo_hw:.2f}x, min {min(hw_ratios):.2f}x; "
           f"HV vs {args.factor}x: mean {np.mean(hv_ratios):.3f}, min {np.min(hv_ratios):.3f}")
     return 0
 

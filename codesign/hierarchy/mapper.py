@@ -104,7 +104,7 @@ def search(space: MapSpace, objective: str = "edp", effort: Effort | str = "defa
     if space.designs.n_designs > 1:
         n_designs = space.designs.n_designs
     seeds = space.seeds(n_designs)
-    if initial is not None:   # starting candidates given (`MapSpace.genes_of`), first
+    if initial is not None:   # given starting candidates (`genome.genes_of`) first
         seeds = Genes.cat([initial, seeds])
         seeds = Genes(*(getattr(seeds, k)[:, :, :n_c] for k in ("slot", "order_key", "keep")))
     pop = Genes.cat([seeds, space.random(n_designs, n_c - seeds.slot.shape[2], gen)])

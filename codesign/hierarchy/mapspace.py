@@ -436,65 +436,6 @@ class MapSpace:
             else None
         return NestBatch(fac, order, keep)
 
-    @property
-    def n_unit_genes(self) -> int:
-        """Floats per layer of a mapping in `from_unit` form: a slot pick per prime, an order
-        key per level and dim, a keep bit per level and tensor."""
-        n_m = len(self.hierarchy.levels)
-        return len(DIMS) * self.n_primes + n_m * len(DIMS) + n_m * len(TENSORS)
-
-    def from_unit(self, unit: torch.Tensor) -> Genes:
-        """Genes ``[B, L, 1, ...]`` of floats in ``[0, 1]`` ``[B, L, n_unit_genes]`` (a joint
-        genome's mapping part): each prime goes to the ``floor(u * n)``-th of the ``n``
-        slots its dim may use on that design; order keys are the floats; a keep bit is
-        ``u > 0.5`` (read only where the mapping owns it). Repaired, so always valid.
-        """
-        n_b, n_l = unit.shape[:2]
-        n_d, n_p, n_m, n_t = len(DIMS), self.n_primes, len(self.hierarchy.levels), len(TENSORS)
-        u_slot, u_order, u_keep = unit.split([n_d * n_p, n_m * n_d, n_m * n_t], -1)
-        allowed = self.design_allowed.transpose(-1, -2)                      # [B, D, F]
-        allowed = allowed.reshape(allowed.shape[0], 1, n_d, 1, allowed.shape[-1])
-        n_ok = allowed.sum(-1)                                               # [B, 1, D, 1]
-        pick = (u_slot.reshape(n_b, n_l, n_d, n_p).clamp(0, 1) * n_ok).floor()
-        pick = torch.minimum(pick, (n_ok - 1).clamp(min=0)).to(torch.int64)  # [B, L, D, P]
-        slot = (allowed.cumsum(-1) <= pick.unsqueeze(-1)).sum(-1)            # the pick-th
-        slot = slot.clamp(max=allowed.shape[-1] - 1)
-        order = u_order.reshape(n_b, n_l, 1, n_m, n_d).to(torch.float64)
-        keep = u_keep.reshape(n_b, n_l, 1, n_m, n_t) > 0.5
-        return self.repair(Genes(slot.unsqueeze(2), order, keep))
-
-    def genes_of(self, factors: torch.Tensor, order: torch.Tensor,
-                 keep: torch.Tensor | None = None) -> Genes:
-        """Genes ``[B, L, 1, ...]`` that decode to given mappings (a warm start): each dim's
-        primes go, smallest first, to the outermost slot whose factor they still divide;
-        the loop orders become order keys; keep bits are ``keep``'s where the mapping owns
-        them, else each design's own. Then repaired, so a mapping from another design fits
-        this one's fan-outs.
-
-        Shape: factors ``[B, L, F, D]`` int64 (covering this space's layers exactly, as
-        `decode` gives them); order ``[B, L, M, D]`` dim indices outer -> inner; keep
-        ``[B, L, M, T]`` bool or None.
-        """
-        n_b, n_l, n_f, n_d = factors.shape
-        rem = torch.div(factors, self.fixed.unsqueeze(0), rounding_mode="floor")  # [B, L, F, D]
-        slots = []
-        for p in range(self.n_primes):
-            prime = self.primes[:, :, p].reshape(1, n_l, 1, n_d)                # [1, L, 1, D]
-            divides = (rem % prime == 0) & (prime > 1)
-            first = divides.to(torch.int8).argmax(2, keepdim=True)              # [B, L, 1, D]
-            on = (torch.arange(n_f, device=factors.device).reshape(1, 1, n_f, 1) == first) \
-                & divides.any(2, keepdim=True)
-            rem = torch.where(on, torch.div(rem, prime, rounding_mode="floor"), rem)
-            slots.append(first.squeeze(2))                                      # [B, L, D]
-        slot = torch.stack(slots, -1).unsqueeze(2)                              # [B, L, 1, D, P]
-        n_m = order.shape[-2]
-        rank = torch.arange(n_d, dtype=torch.float64, device=order.device) / n_d
-        key = torch.zeros(*order.shape, dtype=torch.float64, device=order.device).scatter(
-            -1, order, rank.expand(*order.shape))                               # [B, L, M, D]
-        own = self._per_design(self.design_keep, 1).expand(n_b, n_l, n_m, len(TENSORS))
-        keep = own if keep is None else keep.to(torch.bool)
-        return self.repair(Genes(slot, key.unsqueeze(2), keep.unsqueeze(2)))
-
     def rows(self, n_c: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Stride, dilation ``[L * C, 2]`` and dims ``[L * C, D]`` for decoded rows."""
         return (self.stride.repeat_interleave(n_c, 0), self.dilation.repeat_interleave(n_c, 0),

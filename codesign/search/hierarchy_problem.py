@@ -7,8 +7,9 @@ counter. This evaluator keeps that protocol for hierarchy designs: every generat
 genes decode (batched) to a `HierarchyBatch`; in ``nested`` mode the hierarchy mapper maps
 every design's layers in one batched call (`codesign.hierarchy.mapper.search` on
 `MapSpace.with_designs`), in ``joint`` mode the genome carries one mapping per layer as
-floats (`MapSpace.from_unit`). So every strategy (joint, nested, nested-cold, sequential,
-random: uniform joint genomes, as on the default space) runs on it unchanged. An
+floats (`codesign.hierarchy.genome.from_unit`). So every strategy (joint, nested,
+nested-cold, sequential, random: uniform joint genomes, as on the default space) runs on it
+unchanged. An
 `Evaluation`'s mappings are the hierarchy's: ``factors [B, L, F, D]`` (one row per factor
 slot) and ``order [B, L, M, D + T]`` (per level its loop order, then its keep bits: the
 mapping's bypass choices, where the base leaves them to the mapping, and the design's keep
@@ -16,7 +17,7 @@ set).
 
 Not offered: the warm start from the mapping memory (``nested`` here maps every design from
 scratch, as ``nested-cold``). The final remap starts from each front design's mappings so far
-(``known``, `MapSpace.genes_of`), so it never makes a layer worse.
+(``known``, `codesign.hierarchy.genome.genes_of`), so it never makes a layer worse.
 
 Shapes: ``B`` designs, ``L`` unique layers, ``F`` factor slots, ``M`` levels, ``D`` dims.
 """
@@ -32,6 +33,7 @@ import torch
 
 from codesign.errors import ConfigError
 from codesign.hierarchy.counts import TIMELOOP, CountingRules
+from codesign.hierarchy.genome import from_unit, genes_of, n_unit_genes
 from codesign.hierarchy.mapper import Effort, search
 from codesign.hierarchy.mapspace import MapSpace
 from codesign.hierarchy.model import NestCost, nest_cost
@@ -103,7 +105,7 @@ class HierarchyEvaluator:
     # -- the protocol's sizes ------------------------------------------------------------
     @property
     def n_var(self) -> int:
-        extra = self.n_layers * self.mapspace.n_unit_genes if self.mode == "joint" else 0
+        extra = self.n_layers * n_unit_genes(self.mapspace) if self.mode == "joint" else 0
         return self.space.n_genes + extra
 
     @property
@@ -141,7 +143,8 @@ class HierarchyEvaluator:
     def evaluate(self, x: np.ndarray, known: tuple[np.ndarray, np.ndarray] | None = None
                  ) -> Evaluation:
         """Decode, map and cost a population in one batched mapper call (``nested``), or
-        decode its mapping genes (``joint``: `MapSpace.from_unit`, no mapper).
+        decode its mapping genes (``joint``: `codesign.hierarchy.genome.from_unit`, no
+        mapper).
 
         Shape: x ``[B, V]`` in ``[0, 1]``; ``known``: one mapping per design to start from
         as well (``[B, L, F, D]`` factors, ``[B, L, M, D]`` orders; the remap's).
@@ -162,14 +165,14 @@ class HierarchyEvaluator:
         space = self.mapspace.with_designs(designs)
         if self.mode == "joint":   # the genome's mapping part, one mapping per layer
             unit = genes[:, n_h:].reshape(x.shape[0], self.n_layers, -1)
-            nests = space.decode(space.from_unit(unit))
+            nests = space.decode(from_unit(space, unit))
             return self._evaluation(x[:, :n_h], designs, nests, x.shape[0])
         eff = Effort(max(4, self.effort.n_candidates), self.effort.n_steps)
         initial = None
         if known is not None:
             dev = self.device
             order, keep = _unpack(torch.as_tensor(known[1], dtype=torch.int64, device=dev))
-            initial = space.genes_of(torch.as_tensor(known[0], dtype=torch.int64, device=dev),
+            initial = genes_of(space, torch.as_tensor(known[0], dtype=torch.int64, device=dev),
                                      order, keep)
         best, _ = search(space, self.effort.objective, eff, seed=seed, rules=self.rules,
                          initial=initial)

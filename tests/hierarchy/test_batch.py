@@ -8,6 +8,7 @@ import torch
 from codesign.cost.levels import with_technology
 from codesign.errors import ArchError, MappingError
 from codesign.hierarchy.batch import HierarchyBatch, envelope
+from codesign.hierarchy.genome import from_unit, genes_of, n_unit_genes
 from codesign.hierarchy.levels import FanOut, StorageLevel
 from codesign.hierarchy.mapper import search
 from codesign.hierarchy.mapspace import MapSpace
@@ -116,7 +117,7 @@ def test_genes_of_decoded_mappings_decode_to_them_again():
     n_l = len(LAYERS)
     fac = nests.factors.reshape(3, n_l, *nests.factors.shape[2:])
     order = nests.order.reshape(3, n_l, *nests.order.shape[2:])
-    again = space.decode(space.genes_of(fac, order))
+    again = space.decode(genes_of(space, fac, order))
     assert torch.equal(again.factors, nests.factors)
     # orders agree on the dims that have a loop (the others' place does not matter)
     loops = fac.gt(1)[:, :, list(space.hierarchy.temporal_slots)].tolist()   # [B, L, M, D]
@@ -134,7 +135,7 @@ def test_a_search_from_given_mappings_is_never_worse_than_them():
     space, nests, (stride, dilation, dims) = _nests(batch, n_c=1, seed=4)
     start = nest_cost(batch, nests, stride, dilation, dims=dims)
     n_l = len(LAYERS)
-    genes = space.genes_of(nests.factors.reshape(3, n_l, *nests.factors.shape[2:]),
+    genes = genes_of(space, nests.factors.reshape(3, n_l, *nests.factors.shape[2:]),
                            nests.order.reshape(3, n_l, *nests.order.shape[2:]))
     best, _ = search(space, "energy", "fast", seed=0, initial=genes)
     found = nest_cost(batch, space.decode(best), stride, dilation, dims=dims)
@@ -148,10 +149,10 @@ def test_unit_genes_decode_to_valid_mappings_of_each_design():
     batch = HierarchyBatch.stack(hs)
     space = MapSpace(batch, LAYERS).with_designs(batch)
     gen = torch.Generator().manual_seed(5)
-    unit = torch.rand(3, len(LAYERS), space.n_unit_genes, generator=gen, dtype=torch.float64)
+    unit = torch.rand(3, len(LAYERS), n_unit_genes(space), generator=gen, dtype=torch.float64)
     unit[0] = 0.0
     unit[1] = 1.0
-    nests = space.decode(space.from_unit(unit))
+    nests = space.decode(from_unit(space, unit))
     assert (nests.factors.prod(-2) >= space.dims).all()     # every layer covered
     for b, h in enumerate(hs):
         assert spatial_feasible(h, nests.factors[b:b + 1], space.dims).all(), b

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from codesign.api import explore
 from codesign.cli import main
 from codesign.errors import ConfigError
+from codesign.hierarchy.genome import n_unit_genes
 from codesign.search.hierarchy_problem import HierarchyEvaluator
 from codesign.search.hierarchy_space import HierarchySpace
 from codesign.search.problem import MapperEffort
@@ -28,7 +29,7 @@ SMALL = dict(population=4, generations=1, mapper_candidates=4, mapper_steps=1)
 def test_a_joint_genome_carries_one_mapping_per_layer():
     space = HierarchySpace.from_dict(SPACE)
     ev = HierarchyEvaluator(space, TABLE, ("latency", "energy"), mode="joint")
-    assert ev.n_var == space.n_genes + 2 * ev.mapspace.n_unit_genes
+    assert ev.n_var == space.n_genes + 2 * n_unit_genes(ev.mapspace)
     x = np.random.default_rng(1).random((6, ev.n_var))
     e = ev.evaluate(x)
     assert e.n_evals == 6 and e.hw_genes.shape == (6, space.n_genes)
