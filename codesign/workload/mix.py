@@ -94,7 +94,7 @@ class WorkloadMix:
     >>> b = LayerTable.from_layers([Layer.gemm(M=4, K=8, N=8, name="z")])
     >>> mix = WorkloadMix(("a", "b"), (a, b), (1, 2))
     >>> len(mix.union), mix.union.counts, mix.layer_index, mix.count_matrix
-    (2, (3, 1), ((0, 1), (0,)), ((1, 1), (2, 0)))
+    (2, (3, 1), ((0, 1), (0,)), ((1, 1), (1, 0)))
     >>> mix.union.names[0]
     ('a/x', 'b/z')
     """
