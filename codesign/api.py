@@ -279,7 +279,8 @@ def explore(
             max_power_w=max_power_w, constraints=constraints,
             mapper_candidates=mapper_candidates, mapper_steps=mapper_steps, seed=seed,
             device=device, cost_model_spec=spec, space=space, model=_model_path(workload),
-            weights=weights, **workload_settings, **{k: v for k, v in defaulted.items() if v is not None})
+            weights=weights, **workload_settings,
+            **{k: v for k, v in defaulted.items() if v is not None})
     if cost_model is not None:
         from codesign.cost.loading import as_cost_model
 

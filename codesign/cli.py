@@ -173,8 +173,8 @@ def _setting_option(name: str) -> Callable:
     types = {"int": click.INT, "float": click.FLOAT, "str": click.STRING,
              "choice": click.Choice(setting.choices), "names": click.STRING,
              "limits": _Limit(), "shapes": _NameValue(shape=True),
-             "dims": _NameValue(shape=False), "weights": _NameValue(shape=False), "space": click.Path(dir_okay=False,
-                                                                  path_type=str)}
+             "dims": _NameValue(shape=False), "weights": _NameValue(shape=False),
+             "space": click.Path(dir_okay=False, path_type=str)}
     multiple = setting.kind in ("limits", "shapes", "dims", "weights")
     if setting.kind == "names":
         default = ",".join(field.default)

@@ -21,9 +21,9 @@ default, ``combine: zip`` pairs the i-th values instead)::
 
 A named workload whose value is a list of paths is one job over all of them: one
 accelerator for the mix (`codesign.workload.mix`; each model named by its file stem, one
-inference of each). Only ``workloads`` is required. A job's folder is named by the values of the axes that
-vary (``resnet18-edge-s1``), so the names stay the same when the file is read again.
-`load_campaign` reports every problem of a file at once, one per line part.
+inference of each). Only ``workloads`` is required. A job's folder is named by the values
+of the axes that vary (``resnet18-edge-s1``), so the names stay the same when the file is
+read again. `load_campaign` reports every problem of a file at once, one per line part.
 """
 
 from __future__ import annotations

@@ -30,7 +30,12 @@ import torch
 
 from codesign.cost.model import CostModel, CostResult, objective_names
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
-from codesign.names import DESIGN_OBJECTIVES, WORKLOAD_OBJECTIVES, workload_objective, workload_objectives
+from codesign.names import (
+    DESIGN_OBJECTIVES,
+    WORKLOAD_OBJECTIVES,
+    workload_objective,
+    workload_objectives,
+)
 from codesign.workload.mix import WorkloadMix
 
 __all__ = ["MixCostModel"]
