@@ -100,6 +100,8 @@ RUN_FACTS: tuple[str, ...] = ("cost_model", "n_unique_layers", "n_mac_layers")
 #: Settings that run.json nests under ``"workload"`` (as ``path``, ``input_shapes``, ...).
 _WORKLOAD = {"model": "path", "input_shapes": "input_shapes", "dims": "dims",
              "fusion": "fusion"}
+#: Settings run.json holds only when they are given (a one-workload run.json is as before).
+_ONLY_WHEN_SET = ("weights",)
 _WHERE = "explore"
 
 
@@ -381,7 +383,8 @@ class ExploreConfig:
         given as a `LayerTable` (``model`` is ``None``)."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
-            if f.name not in _WORKLOAD:
+            if f.name not in _WORKLOAD and not (f.name in _ONLY_WHEN_SET
+                                                and getattr(self, f.name) is None):
                 out[f.name] = _to_json(getattr(self, f.name))
         out["space"] = self.space.to_dict()
         onnx = self.model is not None
