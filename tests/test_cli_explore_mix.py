@@ -164,6 +164,7 @@ def test_the_api_takes_named_tables_and_costs_each_on_its_own():
     x = LayerTable.from_layers([shared, Layer.gemm(M=1, K=64, N=8, name="fc")])
     y = LayerTable.from_layers([shared])
     result = explore({"x": x, "y": y}, weights={"y": 3}, objectives="latency,area",
+                     constraints={"latency@y": 1.0},  # a per-workload limit (far above)
                      population=6, generations=1, mapper_candidates=2, mapper_steps=0,
                      device="cpu")
     assert len(result.table) == 2 and result.table.counts == (1 + 3, 1)
