@@ -9,6 +9,7 @@ from codesign.arch.accelerator import Accelerator
 from codesign.arch.batch import HardwareBatch
 from codesign.cost.analytical import AnalyticalCostModel
 from codesign.cost.mix import MixCostModel
+from codesign.cost.model import CostResult
 from codesign.mapping.batch import MappingBatch, WorkloadTensors
 from codesign.search.mapper import search_mappings
 from codesign.workload.layer import Layer, LayerTable, VectorOp
@@ -98,3 +99,37 @@ def test_a_mix_of_one_workload_is_that_workload(mix):
     mixed = MixCostModel(AnalyticalCostModel(), one).evaluate(_designs(), wl, mappings)
     for name, value in alone.objectives().items():
         torch.testing.assert_close(mixed.objectives()[name], value)
+
+
+class _Opaque(AnalyticalCostModel):
+    """The analytical model under another class: `MixCostModel` costs it per workload."""
+
+
+def test_the_analytical_shortcut_gives_the_per_workload_figures(mix):
+    # one union call + count matrix (AnalyticalCostModel) == one call per workload (any model)
+    hardware, mappings, wl = _designs(), _mapped(mix), WorkloadTensors.from_table(mix.union)
+    fast = MixCostModel(AnalyticalCostModel(), mix).evaluate(hardware, wl, mappings)
+    general = MixCostModel(_Opaque(), mix).evaluate(hardware, wl, mappings)
+    assert fast.objectives().keys() == general.objectives().keys()
+    for name, value in general.objectives().items():
+        torch.testing.assert_close(fast.objectives()[name], value)
+    for name in ("cycles", "energy_pj", "accesses", "vector_cycles", "vector_energy_pj"):
+        torch.testing.assert_close(getattr(fast, name), getattr(general, name))
+    assert torch.equal(fast.feasible, general.feasible)
+    assert torch.equal(fast.feasible_design, general.feasible_design)
+
+
+def test_an_added_objective_of_the_inner_model_is_summed_over_the_mix(mix):
+    class Peaky(_Opaque):
+        extra_objectives = ("busy",)
+
+        def evaluate(self, hardware, workload, mappings):
+            result = super().evaluate(hardware, workload, mappings)
+            busy = result.latency_cycles * 2.0   # a made-up objective: 2 x the cycles
+            return CostResult(**{**{f: getattr(result, f) for f in result.__dataclass_fields__},
+                                 "extra_objectives": {"busy": busy}})
+
+    model = MixCostModel(Peaky(), mix)
+    assert model.extra_objectives[-1] == "busy"
+    result = model.evaluate(_designs(), WorkloadTensors.from_table(mix.union), _mapped(mix))
+    torch.testing.assert_close(result.extra_objectives["busy"], 2.0 * result.latency_cycles)
