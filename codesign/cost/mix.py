@@ -25,9 +25,10 @@ Two ways to get there, with the same figures:
   (``latency_cycles = sum_l count_l * cycles_l + vector cycles``, the same for energy;
   `codesign.cost.analytical`): one call costs the union's layers, each costed once; one
   batched product ``[B, L] @ [L, W]`` with the count matrix gives each workload's layer
-  totals, and `vector_cost` of each workload's vector ops adds theirs. Per call this is as
-  fast as costing the union alone; the per-workload calls took 3.3x its time for ResNet-50,
-  BERT-base and MobileNetV2 (``benchmarks/bench_mix.py``; docs/PERFORMANCE.md).
+  totals, and `vector_cost` of each workload's vector ops adds theirs. For ResNet-50,
+  BERT-base and MobileNetV2 a call took 1.2x the time of costing the union alone, the
+  per-workload calls 2.6x (``benchmarks/bench_mix.py``; docs/PERFORMANCE.md, "Several
+  workloads").
 """
 
 from __future__ import annotations
