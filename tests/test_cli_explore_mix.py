@@ -173,3 +173,11 @@ def test_the_api_takes_named_tables_and_costs_each_on_its_own():
         assert m["latency_s"] == pytest.approx(m["latency_s@x"] + 3 * m["latency_s@y"])
         assert design.workloads["y"]["layers"] == [
             {"layer": 0, "names": ["c"], "count": 1, "mapping": design.layers[0]["mapping"]}]
+
+
+def test_sensitivity_refuses_a_mix_run_in_one_line(models, tmp_path):
+    out, runner = tmp_path / "run", CliRunner()
+    assert runner.invoke(main, ["explore", *models, "--out", str(out), *FAST]).exit_code == 0
+    result = runner.invoke(main, ["sensitivity", str(out), "--design", "0"])
+    assert result.exit_code == 2 and "several workloads" in result.output
+    assert "Traceback" not in result.output
