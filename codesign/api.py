@@ -263,6 +263,9 @@ def explore(
     workload_settings = {"input_shapes": input_shapes, "dims": dims, "fusion": fusion}
     resumed: _Resumed | None = None
     if resume is not None:
+        if weights:
+            raise ConfigError("--resume goes on with the run's saved workload weights; do not "
+                              "pass weights with it (start a new run to change them)")
         config, resumed = _resumed_config(
             Path(resume), workload, workload_settings, cost_model,
             generations=generations, max_evals=max_evals, time_limit_s=time_limit_s,

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import click
 
 from codesign import __version__
-from codesign.names import LAYER_OBJECTIVES, OBJECTIVE_UNITS
+from codesign.names import LAYER_OBJECTIVES, OBJECTIVE_UNITS, WORKLOAD_MARK
 from codesign.search.config import SETTINGS  # no torch: `codesign --help` stays fast
 
 INPUT_ERROR_EXIT = 2
@@ -260,7 +260,8 @@ class _Progress:
         else:  # the final mapping of the front, after the last generation
             gen = stats.phase
         note = f"  ({stats.note})" if stats.note else ""
-        best = "  ".join(f"{name} {value:.3g}{OBJECTIVE_UNITS.get(name, '')}"
+        best = "  ".join(f"{name} {value:.3g}"
+                         f"{OBJECTIVE_UNITS.get(name.partition(WORKLOAD_MARK)[0], '')}"
                          for name, value in stats.best.items())
         line = (f"{gen}  evals {stats.n_evals}  HV {stats.hypervolume:.4g}  "
                 f"pareto {stats.n_pareto}  {best}  {stats.evals_per_s:.0f} evals/s{note}")

@@ -106,6 +106,8 @@ def test_a_mix_run_resumes(models, tmp_path):
     assert run["resumed_from_generation"] == 1 and run["generations_done"] == 2
     assert [w["name"] for w in run["workloads"]] == ["a", "b"]
     assert {"latency_s@a", "energy_j@b"} <= set(_rows(out)[0])
+    changed = runner.invoke(main, ["explore", "--resume", str(out), "--weight", "a=2"])
+    assert changed.exit_code == 2 and "saved workload weights" in changed.output
 
 
 @pytest.mark.parametrize(("extra", "message"), [
