@@ -183,3 +183,20 @@ def test_sensitivity_refuses_a_mix_run_in_one_line(models, tmp_path):
     result = runner.invoke(main, ["sensitivity", str(out), "--design", "0"])
     assert result.exit_code == 2 and "several workloads" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("strategy", ["joint", "sequential", "random"])
+def test_every_strategy_explores_a_mix(strategy):
+    from codesign import explore
+    from codesign.workload.layer import Layer, LayerTable
+
+    shared = Layer.conv(K=8, C=8, P=4, Q=4, R=3, S=3, name="c")
+    tables = {"x": LayerTable.from_layers([shared, Layer.gemm(M=1, K=32, N=8, name="fc")]),
+              "y": LayerTable.from_layers([shared])}
+    result = explore(tables, strategy=strategy, objectives="latency@x,latency@y,area",
+                     population=6, generations=2, mapper_candidates=2, mapper_steps=0,
+                     device="cpu")
+    assert result.pareto and result.run["workloads"][1]["name"] == "y"
+    for design in result.pareto:
+        m = design.metrics
+        assert m["latency_s"] == pytest.approx(m["latency_s@x"] + m["latency_s@y"])
