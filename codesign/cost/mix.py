@@ -79,6 +79,22 @@ class MixCostModel:
         concat = [i for index in mix.layer_index for i in index]  # union row of each
         #: the position, in the workloads' layers one after another, of each union layer
         self._first = tuple(concat.index(i) for i in range(len(mix.union)))
+        self._cache: dict[str, dict[str, Any]] = {}
+
+    def _tensors(self, device: torch.device) -> dict[str, Any]:
+        """The mix's index and count tensors on ``device``, made once per device (no
+        host-to-device copy per batch)."""
+        key = str(device)
+        if key not in self._cache:
+            def ints(values: Any) -> torch.Tensor:
+                return torch.tensor(values, dtype=torch.int64, device=device)
+
+            self._cache[key] = {
+                "rows": [ints(index) for index in self.mix.layer_index],
+                "counts": [ints(t.counts) for t in self.mix.tables],
+                "matrix": ints(self.mix.count_matrix), "weights": ints(self.mix.weights),
+                "take": ints(self._first)}
+        return self._cache[key]
 
     @property
     def technology(self) -> Any:
@@ -103,12 +119,12 @@ class MixCostModel:
             return self._additive(hardware, workload, mappings)
         dev = workload.dims.device
         results = []
-        for w, index in enumerate(self.mix.layer_index):
-            rows = torch.tensor(index, dtype=torch.int64, device=dev)
+        tensors = self._tensors(dev)
+        for w, rows in enumerate(tensors["rows"]):
             own = WorkloadTensors(
                 dims=workload.dims[rows], stride=workload.stride[rows],
                 dilation=workload.dilation[rows],
-                counts=torch.tensor(self.mix.tables[w].counts, dtype=torch.int64, device=dev),
+                counts=tensors["counts"][w],
                 vector_ops=workload.vector_ops[self.mix.vector_slices[w]],
                 vector_words=workload.vector_words[self.mix.vector_slices[w]])
             own_mappings = MappingBatch(mappings.factors.index_select(1, rows),
@@ -124,14 +140,14 @@ class MixCostModel:
         dtype, dev = union.cycles.dtype, union.cycles.device
         tech = self.inner.technology if self.inner.technology is not None \
             else Technology.default()
-        counts = torch.tensor(self.mix.count_matrix, dtype=dtype, device=dev).T     # [L, W]
+        counts = self._tensors(dev)["matrix"].to(dtype).T                           # [L, W]
         vectors = [vector_cost(hardware, _vector_ops(workload, part), tech)
                    for part in self.mix.vector_slices]
         vec_cycles = torch.stack([c for c, _ in vectors], -1).to(dtype)            # [B, W]
         vec_energy = torch.stack([e for _, e in vectors], -1).to(dtype)            # [B, W]
         latency = union.cycles @ counts + vec_cycles                                 # [B, W]
         energy = union.energy_pj @ counts + vec_energy                               # [B, W]
-        weights = torch.tensor(self.mix.weights, dtype=dtype, device=dev)          # [W]
+        weights = self._tensors(dev)["weights"].to(dtype)                           # [W]
         seconds = latency / (union.clock_mhz.to(dtype) * 1e6).unsqueeze(-1)
         joules = energy * 1e-12
         named = {"latency": seconds, "energy": joules, "edp": seconds * joules,
@@ -146,7 +162,7 @@ class MixCostModel:
         """One `CostResult` of the mix from each workload's (module docstring)."""
         first = results[0]
         dev = first.latency_cycles.device
-        take = torch.tensor(self._first, dtype=torch.int64, device=dev)
+        take = self._tensors(dev)["take"]
         values: dict[str, Any] = {}
         for name in _LAYER_FIELDS:
             values[name] = _take_layers([getattr(r, name) for r in results], take)
@@ -169,7 +185,7 @@ class MixCostModel:
         if any(p is None for p in parts):
             return None
         stacked = torch.stack(parts, -1)                                  # [B, W]
-        weights = torch.tensor(self.mix.weights, dtype=stacked.dtype, device=stacked.device)
+        weights = self._tensors(stacked.device)["weights"].to(stacked.dtype)
         if not stacked.is_floating_point():
             return (stacked * weights).sum(-1)
         return stacked @ weights                                          # [B]
