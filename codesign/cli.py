@@ -19,7 +19,7 @@ from collections.abc import Callable
 import click
 
 from codesign import __version__
-from codesign.names import LAYER_OBJECTIVES, OBJECTIVE_UNITS
+from codesign.names import LAYER_OBJECTIVES, OBJECTIVE_UNITS, WORKLOAD_MARK
 from codesign.search.config import SETTINGS  # no torch: `codesign --help` stays fast
 
 INPUT_ERROR_EXIT = 2
@@ -173,9 +173,9 @@ def _setting_option(name: str) -> Callable:
     types = {"int": click.INT, "float": click.FLOAT, "str": click.STRING,
              "choice": click.Choice(setting.choices), "names": click.STRING,
              "limits": _Limit(), "shapes": _NameValue(shape=True),
-             "dims": _NameValue(shape=False), "space": click.Path(dir_okay=False,
-                                                                  path_type=str)}
-    multiple = setting.kind in ("limits", "shapes", "dims")
+             "dims": _NameValue(shape=False), "weights": _NameValue(shape=False),
+             "space": click.Path(dir_okay=False, path_type=str)}
+    multiple = setting.kind in ("limits", "shapes", "dims", "weights")
     if setting.kind == "names":
         default = ",".join(field.default)
     elif multiple or setting.kind == "space":
@@ -260,7 +260,8 @@ class _Progress:
         else:  # the final mapping of the front, after the last generation
             gen = stats.phase
         note = f"  ({stats.note})" if stats.note else ""
-        best = "  ".join(f"{name} {value:.3g}{OBJECTIVE_UNITS.get(name, '')}"
+        best = "  ".join(f"{name} {value:.3g}"
+                         f"{OBJECTIVE_UNITS.get(name.partition(WORKLOAD_MARK)[0], '')}"
                          for name, value in stats.best.items())
         line = (f"{gen}  evals {stats.n_evals}  HV {stats.hypervolume:.4g}  "
                 f"pareto {stats.n_pareto}  {best}  {stats.evals_per_s:.0f} evals/s{note}")
@@ -276,20 +277,23 @@ class _Progress:
 
 
 @main.command()
-@click.argument("model", required=False, type=click.Path(path_type=str))
+@click.argument("model", nargs=-1, type=click.Path(path_type=str))
 @_setting_options(*(name for name in SETTINGS if name != "model"))
 @click.option("--out", type=click.Path(file_okay=False, path_type=str),
-              help="Output folder  [default: explore-<model name>]")
+              help="Output folder  [default: explore-<model name>, explore-<a>+<b> for "
+                   "several]")
 @click.option("--force", is_flag=True, help="Overwrite an existing run in --out.")
 @click.option("--resume", type=click.Path(file_okay=False, exists=True, path_type=str),
               help="Continue the run in this folder from its last checkpoint, with its "
                    "settings (a budget, --refine or --cost-model given replaces the saved "
                    "one; --device is this call's).")
 @click.option("--no-plot", is_flag=True, help="Do not draw pareto.png.")
-def explore(model: str | None, out: str | None, force: bool, resume: str | None,
+def explore(model: tuple[str, ...], out: str | None, force: bool, resume: str | None,
             no_plot: bool, **settings) -> None:
     """Search accelerator designs and per-layer mappings for an ONNX MODEL (or a folder of
-    Timeloop problem files, one layer each); write the
+    Timeloop problem files, one layer each), or one accelerator for several MODELs (each
+    layer shape mapped once; objectives on the mix, see --weight, and per model as
+    latency@NAME, energy@NAME, edp@NAME, power@NAME with NAME the file stem); write the
     Pareto front (pareto.csv, designs.json, history.csv, run.json, pareto.png) and
     report.html (why each design wins; see `codesign report`) to --out.
 
@@ -313,6 +317,8 @@ def explore(model: str | None, out: str | None, force: bool, resume: str | None,
     from codesign.search.config import DEFAULT_GENERATIONS
 
     space_path = settings.pop("space")
+    models = model
+    model = None if not models else models[0] if len(models) == 1 else models
     if model is None and resume is None:
         raise ConfigError("explore: give a MODEL (an ONNX file or a folder of Timeloop problems) "
                           "or --resume DIR")
@@ -321,8 +327,8 @@ def explore(model: str | None, out: str | None, force: bool, resume: str | None,
                           "do not pass MODEL or --space with it")
     space = DesignSpace.from_yaml(space_path) if space_path else None
     if out is None and resume is None:
-        out = f"explore-{Path(model).stem}"
-    for name in ("constraints", "input_shapes", "dims"):  # repeated NAME=VALUE options
+        out = "explore-" + "+".join(Path(m).stem for m in models)
+    for name in ("constraints", "input_shapes", "dims", "weights"):  # repeated NAME=VALUE
         settings[name] = dict(settings[name]) or None
     generations = settings["generations"]
     budget_given = any(settings[k] is not None

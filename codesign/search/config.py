@@ -31,6 +31,7 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codesign.errors import ConfigError, did_you_mean, joined_problems, short_repr
@@ -99,6 +100,8 @@ RUN_FACTS: tuple[str, ...] = ("cost_model", "n_unique_layers", "n_mac_layers")
 #: Settings that run.json nests under ``"workload"`` (as ``path``, ``input_shapes``, ...).
 _WORKLOAD = {"model": "path", "input_shapes": "input_shapes", "dims": "dims",
              "fusion": "fusion"}
+#: Settings run.json holds only when they are given (a one-workload run.json is as before).
+_ONLY_WHEN_SET = ("weights",)
 _WHERE = "explore"
 
 
@@ -109,7 +112,8 @@ class Setting:
     ``kind``: ``int``, ``float``, ``str``, ``bool``, ``choice`` (one of ``choices``, or a
     former name in ``also``; ``strict=False`` leaves the check to the code that uses it),
     ``names`` (comma-separated objective names), ``limits`` (name -> upper limit),
-    ``shapes`` / ``dims`` (graph input -> shape, symbolic dim -> size), ``space`` (a
+    ``shapes`` / ``dims`` / ``weights`` (graph input -> shape, symbolic dim -> size,
+    workload -> inferences in the mix), ``paths`` (one path, or several), ``space`` (a
     `DesignSpace`, a YAML path on the command line). ``minimum``: the smallest value
     (``exclusive``: values must be above it). ``option``: the flag of ``codesign explore``
     (``MODEL``: its argument). ``on_resume`` (see `ExploreConfig.resumed`): ``saved`` (the
@@ -136,7 +140,8 @@ class Setting:
     def problem(self, name: str, value: Any) -> str | None:
         """What is wrong with ``value`` for this setting (``None``: nothing); one line."""
         label = self.label or name.replace("_", " ")
-        if value is None and self.kind in ("int", "float", "str", "shapes", "dims"):
+        if value is None and self.kind in ("int", "float", "str", "shapes", "dims", "weights",
+                                           "paths"):
             return None
         if self.kind == "int":
             bound = "" if self.minimum is None else f" >= {self.minimum:g}"
@@ -168,8 +173,17 @@ class Setting:
                 return f"{label} must be one or more distinct names, got {short_repr(value)}"
         elif self.kind == "limits":
             return _limits_problem(label, value)
-        elif self.kind in ("shapes", "dims"):
+        elif self.kind in ("shapes", "dims", "weights"):
             return _sizes_problem(label, value, shape=self.kind == "shapes")
+        elif self.kind == "paths":
+            several = isinstance(value, tuple) and len(value) >= 2
+            if value is not None and not (isinstance(value, str) or several and all(
+                    isinstance(p, str) and p for p in value)):
+                return (f"{label} must be a path or a sequence of paths, got "
+                        f"{short_repr(value)}")
+            if several and len(set(value)) != len(value):
+                return f"{label}: {', '.join(sorted({p for p in value if value.count(p) > 1}))}" \
+                       " given more than once"
         elif self.kind == "space":
             from codesign.arch.space import DesignSpace
 
@@ -205,7 +219,9 @@ class ExploreConfig:
     pairs become dicts); with no budget given ``generations`` is `DEFAULT_GENERATIONS`.
     `validate` checks the objective and constraint names against the cost model's.
     ``model`` is the ONNX file (resolved path; ``None`` for a `LayerTable`), explored with
-    ``input_shapes``, ``dims`` and ``fusion`` as in `codesign.workload.table.load_onnx`.
+    ``input_shapes``, ``dims`` and ``fusion`` as in `codesign.workload.table.load_onnx`;
+    a tuple of files explores one accelerator for all of them (`codesign.workload.mix`),
+    with ``weights`` the inferences of each in the mix.
     """
 
     objectives: tuple[str, ...] = _setting(
@@ -275,8 +291,15 @@ class ExploreConfig:
         factory=_default_space, kind="space", option="--space", label="design space",
         metavar="PATH",
         help="Design space YAML (ranges/choices of the HW parameters); default: built in.")
-    model: str | None = _setting(None, kind="str", option="MODEL",
-                                 help="The ONNX model to explore.")
+    model: str | tuple[str, ...] | None = _setting(
+        None, kind="paths", option="MODEL",
+        help="The ONNX model to explore, or several: one accelerator for all of them.")
+    weights: dict[str, int] | None = _setting(
+        None, kind="weights", option="--weight", metavar="NAME=N",
+        help="Several models: inferences of model NAME (its file stem) in the mix whose "
+             "latency and energy are minimised, the weighted sums of the models' (default 1 "
+             "each; repeatable). Each model's own figures are objectives too: latency@NAME, "
+             "energy@NAME, edp@NAME, power@NAME.")
     input_shapes: dict[str, tuple[int, ...]] | None = _setting(
         None, kind="shapes", option="--input-shape", metavar="NAME=AxBxC",
         help="Set a graph input's shape, e.g. input=1x3x224x224 (repeatable).")
@@ -360,12 +383,13 @@ class ExploreConfig:
         given as a `LayerTable` (``model`` is ``None``)."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
-            if f.name not in _WORKLOAD:
+            if f.name not in _WORKLOAD and not (f.name in _ONLY_WHEN_SET
+                                                and getattr(self, f.name) is None):
                 out[f.name] = _to_json(getattr(self, f.name))
         out["space"] = self.space.to_dict()
         onnx = self.model is not None
         out["workload"] = {
-            "path": self.model,
+            "path": _to_json(self.model),
             "input_shapes": _to_json(self.input_shapes) if onnx else None,
             "dims": _to_json(self.dims) if onnx else None,
             "fusion": self.fusion if onnx else None}
@@ -385,7 +409,8 @@ class ExploreConfig:
         problems: list[str] = []
         names = [f.name for f in dataclasses.fields(cls)]
         keys = [n for n in names if n not in _WORKLOAD] + ["workload"]
-        optional = {"constraints": {}, "refine": None, "cost_model_spec": None}
+        optional = {"constraints": {}, "refine": None, "cost_model_spec": None,
+                    "weights": None}
         problems += [f"unknown key {short_repr(k)}{did_you_mean(k, keys)}" for k in data
                      if k not in keys and k not in RUN_FACTS]
         problems += [f"missing key {k!r}" for k in keys if k not in data and k not in optional]
@@ -436,6 +461,12 @@ def _normalised(config: ExploreConfig) -> dict[str, Any]:
     if isinstance(constraints, dict):  # limits are floats (an int limit 64 is 64.0)
         constraints = {k: float(v) if _is_number(v) else v for k, v in constraints.items()}
     out["constraints"] = constraints
+    model = config.model
+    if isinstance(model, Sequence) and not isinstance(model, str):
+        model = tuple(str(p) if isinstance(p, Path) else p for p in model)
+        model = model[0] if len(model) == 1 else model  # one workload is the plain case
+    out["model"] = str(model) if isinstance(model, Path) else model
+    out["weights"] = _as_dict(config.weights, empty=None)
     out["input_shapes"] = _as_dict(config.input_shapes, empty=None, tuples=True)
     out["dims"] = _as_dict(config.dims, empty=None)
     if config.space is None:
