@@ -44,7 +44,13 @@ from codesign.search.archive import Archive, hypervolume, non_dominated_mask
 from codesign.search.evolutionary import PymooSearch
 from codesign.search.problem import BatchEvaluator, Infeasibility
 from codesign.search.protocol import SearchSetup
-from codesign.search.run import Budget, GenerationStats, RunState, run_search
+from codesign.search.run import (
+    REMAP_TIME_SHARE,
+    Budget,
+    GenerationStats,
+    RunState,
+    run_search,
+)
 from codesign.search.searches import make_search
 from codesign.search.strategies import Strategy, search_name
 from codesign.search.termination import Progress
@@ -112,12 +118,19 @@ class IslandReport:
 
 
 @dataclass(frozen=True)
-class _Until:
-    """Ends an epoch at generation ``n`` (a migration)."""
+class _EpochEnd:
+    """Ends an epoch at generation ``n`` (a migration), or before a generation that would
+    end past ``time_limit_s`` taking ``next_s`` (the island's last generation time: the run
+    loop knows none at the start of an epoch)."""
 
     n: int
+    time_limit_s: float | None = None
+    next_s: float = 0.0
 
     def reason(self, progress: Progress) -> str:
+        if self.time_limit_s is not None and progress.generation > 0 and \
+                progress.elapsed_s + max(progress.next_s, self.next_s) >= self.time_limit_s:
+            return "time_limit"
         return MIGRATION if progress.generation >= self.n else ""
 
 
@@ -150,10 +163,14 @@ class Island:
                               "algorithm; islands exchange designs between pymoo populations")
         self._reported = 0
         self._fronts: list[np.ndarray] = []
+        self._note = ""
+        self._generation_s = 0.0
 
     def _on_generation(self, state: RunState, stats: GenerationStats) -> None:
         if stats.phase == "search":
             self._fronts.append(state.archive.objectives.copy())
+        else:
+            self._note = stats.note
 
     def _run(self, elapsed_s: float, **kwargs: Any) -> None:
         self.state.elapsed_s = elapsed_s  # the run's wall clock: the time limit is shared
@@ -163,18 +180,24 @@ class Island:
 
     def advance(self, elapsed_s: float) -> IslandReport:
         """Run to the next migration (or until the budget is spent)."""
-        every = self.plan.migrate_every
-        self._run(elapsed_s, stop=_Until((self.state.generation // every + 1) * every),
-                  remap=False)
+        every, budget = self.plan.migrate_every, self.plan.budget
+        limit = None
+        if budget.time_limit_s is not None:
+            share = 1.0 - REMAP_TIME_SHARE if self.plan.strategy.remap is not None else 1.0
+            limit = budget.time_limit_s * share
+        generation = self.state.generation
+        self._run(elapsed_s, remap=False, stop=_EpochEnd(
+            (generation // every + 1) * every, limit, self._generation_s))
+        if self.state.generation > generation:
+            self._generation_s = (self.state.elapsed_s - elapsed_s) / (
+                self.state.generation - generation)
         return self._report()
 
     def finish(self, elapsed_s: float) -> IslandReport:
         """The strategy's final remap of this island's front (its budget is spent)."""
-        rows = len(self.state.history)
-        self._run(elapsed_s, stop=_Until(0))
-        remapped = self.state.history[rows:]
+        self._run(elapsed_s, stop=_EpochEnd(0))
         report = self._report()
-        report.note = next((r.get("note", "") for r in remapped), "")
+        report.note = self._note
         return report
 
     def _report(self) -> IslandReport:
@@ -230,8 +253,8 @@ class _Merger:
         self.walls = [[] for _ in range(self.n_islands)]
 
     def add(self, reports: Sequence[IslandReport]) -> list[GenerationStats]:
-        """Take the islands' latest reports (all of them, in island order); the merged
-        rows of the generations they complete."""
+        """Take the reports of the islands that ran this epoch (in island order); the
+        merged rows of the generations they complete."""
         for r in reports:
             search_rows = [row for row in r.rows if row.get("phase", "search") == "search"]
             self.fronts[r.index] += r.fronts
@@ -336,8 +359,9 @@ def run_islands(evaluator: BatchEvaluator, plan: IslandPlan, *, workers: str = "
             while True:
                 active = {i: (time.perf_counter() - started,) for i in range(k)
                           if i not in reports or not reports[i].done}
-                reports.update(pool.call("advance", active))
-                show(merger.add([reports[i] for i in range(k)]))
+                new = pool.call("advance", active)
+                reports.update(new)
+                show(merger.add([new[i] for i in sorted(new)]))
                 if all(r.done for r in reports.values()):
                     break
                 migrants = pool.call("emigrants", {i: () for i in range(k)})

@@ -182,13 +182,18 @@ class ProcessWorkers:
 
 
 class _Hosted:
-    """A Ray actor holding one object."""
+    """A Ray actor holding one object (`ready` says why it could not be built: Ray's own
+    message for a failing actor constructor is a page of traceback)."""
 
     def __init__(self, factory: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        self.target = factory(*args)
+        self.error = ""
+        try:
+            self.target = factory(*args)
+        except Exception as exc:
+            self.error = _one_line(exc)
 
-    def ready(self) -> bool:
-        return True
+    def ready(self) -> str:
+        return self.error
 
     def call(self, method: str, *args: Any) -> Any:
         return getattr(self.target, method)(*args)
@@ -209,7 +214,10 @@ class RayWorkers:
         ray = self._session.enter_context(ray_session(cpus=self.cpus))
         host = ray.remote(num_cpus=1, max_restarts=0)(_Hosted)
         self.actors = [host.remote(factory, a) for a in args]
-        self._get({i: actor.ready.remote() for i, actor in enumerate(self.actors)})
+        errors = self._get({i: actor.ready.remote() for i, actor in enumerate(self.actors)})
+        for i, error in errors.items():
+            if error:
+                raise RunError(f"worker {i}: {error}")
 
     def _get(self, refs: Mapping[int, Any]) -> dict[int, Any]:
         import ray

@@ -167,6 +167,14 @@ def test_ctrl_c_keeps_what_the_islands_reported_so_far():
     assert [row["generation"] for row in state.history] == [1, 2]
 
 
+def test_a_time_limit_stops_every_island():
+    plan = IslandPlan(STRATEGIES["nested"], "nsga2",
+                      Budget(population=6, generations=None, time_limit_s=1.0), 0, 2, 2, 2)
+    state = run_islands(_evaluator("nested"), plan, workers="inline")
+    assert state.stop_reason == "time_limit" and state.generation >= 1
+    assert len(state.archive) and state.history[-1]["phase"] == "remap"
+
+
 def test_a_non_pymoo_search_is_refused():
     plan = IslandPlan(STRATEGIES["random"], "nsga2", Budget(population=6, generations=2), 0,
                       2, 1, 1)

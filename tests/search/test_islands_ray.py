@@ -27,6 +27,6 @@ def test_ray_islands_give_the_inline_result():
 
 
 def test_a_failing_ray_actor_is_a_run_error_naming_it():
-    with pytest.raises(RunError, match=r"worker 1: ValueError: invalid literal"):
-        with open_workers("ray", 2) as workers:
-            workers.start(int, [("1",), ("x",)])
+    with pytest.raises(RunError, match=r"^worker 1: ValueError: invalid literal"), \
+            open_workers("ray", 2) as workers:
+        workers.start(int, [("1",), ("x",)])

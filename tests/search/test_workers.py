@@ -19,9 +19,9 @@ def test_workers_keep_their_object_between_calls(kind):
 
 
 def test_a_failing_call_or_start_names_the_worker():
-    with pytest.raises(RunError, match=r"^worker 1: ValueError: invalid literal"):
-        with open_workers("processes", 2) as workers:
-            workers.start(int, [("1",), ("x",)])
+    with pytest.raises(RunError, match=r"^worker 1: ValueError: invalid literal"), \
+            open_workers("processes", 2) as workers:
+        workers.start(int, [("1",), ("x",)])
     with open_workers("inline", 1) as workers:
         workers.start(list, [((),)])
         with pytest.raises(IndexError):  # inline: the object's own exception
@@ -29,6 +29,6 @@ def test_a_failing_call_or_start_names_the_worker():
 
 
 def test_an_unknown_kind_is_refused():
-    with pytest.raises(ConfigError, match="unknown worker kind 'threads'"):
-        with open_workers("threads", 2):
-            pass
+    with pytest.raises(ConfigError, match="unknown worker kind 'threads'"), \
+            open_workers("threads", 2):
+        pass
