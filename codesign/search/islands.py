@@ -353,7 +353,8 @@ def run_islands(evaluator: BatchEvaluator, plan: IslandPlan, *, workers: str = "
 
     started = time.perf_counter()
     try:
-        with open_workers(workers, k) as pool:  # ends the workers at once on Ctrl-C
+        with open_workers(workers, k, gpu=evaluator.device.type == "cuda") as pool:
+            # (the block ends the workers at once on Ctrl-C)
             pool.start(Island, [(evaluator, plan, i) for i in range(k)])
             started = time.perf_counter()  # the time limit counts from here
             while True:

@@ -200,19 +200,21 @@ class _Hosted:
 
 
 class RayWorkers:
-    """Each object in a Ray actor of one CPU, on a local cluster of ``cpus`` CPUs started
-    here (`ray_session`) or the one this process is connected to already."""
+    """Each object in a Ray actor of one CPU (and ``gpu_share`` of a GPU), on a local
+    cluster of ``cpus`` CPUs started here (`ray_session`) or the one this process is
+    connected to already."""
 
-    def __init__(self, cpus: int | None = None) -> None:
+    def __init__(self, cpus: int | None = None, gpu_share: float = 0.0) -> None:
         require_ray()
-        self.cpus = cpus
+        self.cpus, self.gpu_share = cpus, gpu_share
         self.actors: list[Any] = []
         self._session: contextlib.ExitStack | None = None
 
     def start(self, factory: Callable[..., Any], args: Sequence[tuple[Any, ...]]) -> None:
         self._session = contextlib.ExitStack()
         ray = self._session.enter_context(ray_session(cpus=self.cpus))
-        host = ray.remote(num_cpus=1, max_restarts=0)(_Hosted)
+        # an actor without a GPU share sees no GPU at all (Ray hides it)
+        host = ray.remote(num_cpus=1, num_gpus=self.gpu_share, max_restarts=0)(_Hosted)
         self.actors = [host.remote(factory, a) for a in args]
         errors = self._get({i: actor.ready.remote() for i, actor in enumerate(self.actors)})
         for i, error in errors.items():
@@ -248,14 +250,20 @@ class RayWorkers:
 
 
 @contextlib.contextmanager
-def open_workers(kind: str, n: int) -> Iterator[Workers]:
+def open_workers(kind: str, n: int, gpu: bool = False) -> Iterator[Workers]:
     """``n`` workers of ``kind`` (one of `WORKER_KINDS`), ended when the block closes (at
-    once when it ends by an exception or Ctrl-C)."""
+    once when it ends by an exception or Ctrl-C); ``gpu``: they share this machine's GPU
+    (Ray actors get ``1 / n`` of it each)."""
     if kind not in WORKER_KINDS:
         raise ConfigError(f"unknown worker kind {kind!r}; choose one of "
                           f"{', '.join(WORKER_KINDS)}")
-    workers: Workers = (InlineWorkers() if kind == "inline" else ProcessWorkers()
-                        if kind == "processes" else RayWorkers(cpus=n))
+    workers: Workers
+    if kind == "inline":
+        workers = InlineWorkers()
+    elif kind == "processes":
+        workers = ProcessWorkers()
+    else:
+        workers = RayWorkers(cpus=n, gpu_share=1 / n if gpu else 0.0)
     try:
         yield workers
     except BaseException:
