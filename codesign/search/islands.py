@@ -195,7 +195,9 @@ class Island:
 
     def finish(self, elapsed_s: float) -> IslandReport:
         """The strategy's final remap of this island's front (its budget is spent)."""
+        reason = self.state.stop_reason  # why the search stopped, not this call
         self._run(elapsed_s, stop=_EpochEnd(0))
+        self.state.stop_reason = reason
         report = self._report()
         report.note = self._note
         return report
