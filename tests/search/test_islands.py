@@ -89,6 +89,38 @@ def test_migration_sends_the_best_and_the_receiver_drops_its_worst():
     assert receiver.search.population.shape == (6, _evaluator().n_var)
 
 
+def test_migrants_go_round_the_ring_once_per_epoch(monkeypatch):
+    sent: dict[int, list] = {}
+    received: dict[int, list] = {}
+    emigrants, immigrate = Island.emigrants, Island.immigrate
+
+    def spy_emigrants(self):
+        out = emigrants(self)
+        sent.setdefault(self.index, []).append(out.get("F").tolist())
+        return out
+
+    def spy_immigrate(self, migrants):
+        received.setdefault(self.index, []).append(migrants.get("F").tolist())
+        immigrate(self, migrants)
+
+    monkeypatch.setattr(Island, "emigrants", spy_emigrants)
+    monkeypatch.setattr(Island, "immigrate", spy_immigrate)
+    run_islands(_evaluator(), _plan(n_islands=3, generations=6, migrate_every=2),
+                workers="inline")
+    # epochs end at generations 2, 4, 6: migrations after the first two, none after the last
+    assert sorted(sent) == [0, 1, 2] and all(len(v) == 2 for v in sent.values())
+    for i in range(3):
+        assert received[(i + 1) % 3] == sent[i]
+    assert sent[0] != sent[1]
+
+
+def test_one_island_is_the_plain_run():
+    from codesign.api import explore
+
+    settings = {"population": 6, "generations": 2, "device": "cpu", "seed": 2}
+    assert explore(TABLE, islands=1, **settings).rows() == explore(TABLE, **settings).rows()
+
+
 def _report(index: int, objectives: list[list[float]]) -> IslandReport:
     f = np.array(objectives, dtype=float)
     n = len(f)
