@@ -10,8 +10,10 @@ run it
   here, by `ray_session`, the one Ray starter of the package (the campaign's executor
   uses it too).
 
-The arguments and results travel pickled (also for `InlineWorkers`, so that an object
-never shares state with its caller whichever kind runs it). A failing call is a
+The arguments and results travel pickled between processes, and as deep copies for
+`InlineWorkers`, so that an object never shares state with its caller whichever kind runs
+it (the pipes and Ray carry only what this run's own process sent; nothing read from a
+file is ever unpickled). A failing call is a
 `RunError` naming the worker; a worker that dies is one too. The workers ignore Ctrl-C
 (the caller decides what a stop means) and are ended when the block closes.
 
@@ -24,7 +26,7 @@ never shares state with its caller whichever kind runs it). A failing call is a
 from __future__ import annotations
 
 import contextlib
-import pickle
+import copy
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -96,11 +98,11 @@ class InlineWorkers:
         self.objects: list[Any] = []
 
     def start(self, factory: Callable[..., Any], args: Sequence[tuple[Any, ...]]) -> None:
-        self.objects = [factory(*pickle.loads(pickle.dumps(a))) for a in args]
+        self.objects = [factory(*copy.deepcopy(a)) for a in args]
 
     def call(self, method: str, args: Mapping[int, tuple[Any, ...]]) -> dict[int, Any]:
-        return {i: pickle.loads(pickle.dumps(getattr(self.objects[i], method)(
-            *pickle.loads(pickle.dumps(a))))) for i, a in args.items()}
+        return {i: copy.deepcopy(getattr(self.objects[i], method)(*copy.deepcopy(a)))
+                for i, a in args.items()}
 
     def close(self, now: bool = False) -> None:
         self.objects = []
