@@ -27,6 +27,8 @@ from codesign.search.config import (
     DEFAULT_GENERATIONS,
     DEFAULT_MAPPER_CANDIDATES,
     DEFAULT_MAPPER_STEPS,
+    DEFAULT_MIGRANTS,
+    DEFAULT_MIGRATE_EVERY,
     DEFAULT_POPULATION,
     DEFAULT_REFINE,
     REFINE_METHODS,
@@ -200,6 +202,10 @@ def explore(
     mapper_steps: int = DEFAULT_MAPPER_STEPS,
     refine: str | None = None,
     seed: int = 0,
+    islands: int = 1,
+    migrate_every: int = DEFAULT_MIGRATE_EVERY,
+    migrants: int = DEFAULT_MIGRANTS,
+    ray: bool = False,
     device: str = "auto",
     out: str | Path | None = None,
     force: bool = False,
@@ -249,6 +255,10 @@ def explore(
     folder never names code to import: ``resume`` re-loads a ``package.module:Name`` spec
     only when it is given again as ``cost_model``; without one it loads the analytical model
     or an installed ``codesign.cost_models`` plugin by its registered name.
+    ``islands``: more than 1 runs that many populations in worker processes (``ray``:
+    Ray actors), each with a seed of its own, sending their ``migrants`` best designs to
+    the next island every ``migrate_every`` generations; the front is the non-dominated
+    set over all (`codesign.search.islands`; an island run cannot be resumed).
     ``notify``: called with one line of text for what the user should know (which cost
     model a resumed run uses); nothing is printed.
     Every input is checked before ``out`` is touched: with ``force`` the old run's files are
@@ -281,6 +291,7 @@ def explore(
             max_evals=max_evals, time_limit_s=time_limit_s, max_area_mm2=max_area_mm2,
             max_power_w=max_power_w, constraints=constraints,
             mapper_candidates=mapper_candidates, mapper_steps=mapper_steps, seed=seed,
+            islands=islands, migrate_every=migrate_every, migrants=migrants, ray=ray,
             device=device, cost_model_spec=spec, space=space, model=_model_path(workload),
             weights=weights, **workload_settings,
             **{k: v for k, v in defaulted.items() if v is not None})
@@ -402,10 +413,10 @@ def _run(config: ExploreConfig, workload: LayerTable | str, cost_model: Any,
 
     from codesign.results.export import write_json
     from codesign.search.checkpoint import write_checkpoint
-    from codesign.search.run import check_budget, check_state
+    from codesign.search.run import check_state
 
     if saved_state is None:
-        check_budget(evaluator, strat, budget)
+        _check_island_budget(config, evaluator, strat, budget)
     else:
         check_state(saved_state, evaluator.n_var, space.n_genes, evaluator.n_layers,
                     len(config.objectives), f"{resume}/checkpoint.npz")
@@ -417,7 +428,8 @@ def _run(config: ExploreConfig, workload: LayerTable | str, cost_model: Any,
             _clear_out(out_path, existing)
             write_json(out_path / "run.json", run)
         state, refined = _search(out_path, evaluator, strat, config.algorithm, budget,
-                                 config.seed, saved_state, config.refine, dev, progress)
+                                 config.seed, saved_state, config.refine, dev, progress,
+                                 islands=config)
         from codesign.search.interrupt import deferred_signals
 
         # from here on a first Ctrl-C/SIGTERM waits until every file is written (they
@@ -457,11 +469,32 @@ def _record_stop(out_path: Path | None, run: dict[str, Any], status: str,
         write_json(out_path / "run.json", run)
 
 
+def _check_island_budget(config: ExploreConfig, evaluator, strat, budget: Budget) -> None:
+    """`check_budget` for one island's share of the budget (the whole one without
+    islands)."""
+    from codesign.search.run import check_budget
+
+    if config.islands == 1:
+        check_budget(evaluator, strat, budget)
+        return
+    from codesign.search.islands import island_budget
+
+    share = island_budget(budget, config.islands)
+    try:
+        check_budget(evaluator, strat, share)
+    except ConfigError as exc:
+        raise ConfigError(f"islands {config.islands}: each island gets {share.max_evals} of "
+                          f"the evaluations; {exc}") from None
+
+
 def _search(out_path: Path | None, evaluator, strat, algorithm: str, budget: Budget,
             seed: int, saved_state: RunState | None, refine: str, dev,
-            progress: Callable[[GenerationStats], None] | None) -> tuple[RunState, Any]:
+            progress: Callable[[GenerationStats], None] | None,
+            islands: ExploreConfig | None = None) -> tuple[RunState, Any]:
     """The search (and the optional refinement), checkpointed every few seconds and after
-    the remap (the caller writes the last state in any case)."""
+    the remap (the caller writes the last state in any case). With ``islands`` (a config
+    of more than one island) the islands search in workers (`codesign.search.islands`;
+    no checkpoints on the way: an island run cannot be resumed)."""
     from codesign.search.checkpoint import CheckpointWriter
     from codesign.search.run import run_search
 
@@ -474,8 +507,16 @@ def _search(out_path: Path | None, evaluator, strat, algorithm: str, budget: Bud
             progress(stats)
 
     with _cpu_threads(1 if dev.type == "cpu" else None):
-        state = run_search(evaluator, strat, algorithm, budget, seed=seed, state=saved_state,
-                           on_generation=on_generation)
+        if islands is not None and islands.islands > 1:
+            from codesign.search.islands import IslandPlan, island_budget, run_islands
+
+            plan = IslandPlan(strat, algorithm, island_budget(budget, islands.islands), seed,
+                              islands.islands, islands.migrate_every, islands.migrants)
+            state = run_islands(evaluator, plan, progress=progress,
+                                workers="ray" if islands.ray else "processes")
+        else:
+            state = run_search(evaluator, strat, algorithm, budget, seed=seed,
+                               state=saved_state, on_generation=on_generation)
         refined = None
         if refine == "gradient" and not state.interrupted and len(state.archive):
             from codesign.search.gradient import refine_run

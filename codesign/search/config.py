@@ -46,7 +46,10 @@ __all__ = [
     "DEFAULT_GENERATIONS",
     "DEFAULT_MAPPER_CANDIDATES",
     "DEFAULT_MAPPER_STEPS",
+    "DEFAULT_MIGRANTS",
+    "DEFAULT_MIGRATE_EVERY",
     "DEFAULT_POPULATION",
+    "POPULATION_ALGORITHMS",
     "DEFAULT_REFINE",
     "DEFAULT_STRATEGY",
     "DEVICE_NAMES",
@@ -84,6 +87,14 @@ STRATEGY_ALIASES: dict[str, str] = {"nested-warm": "nested"}
 DEFAULT_STRATEGY = "nested"
 #: pymoo algorithms of the outer search (`codesign.search.strategies.ALGORITHMS`).
 ALGORITHMS: tuple[str, ...] = ("nsga2", "nsga3", "agemoea2", "smsemoa", "random")
+#: The algorithms that keep a population, which islands exchange designs between
+#: (`codesign.search.evolutionary.POPULATION_ALGORITHMS`).
+POPULATION_ALGORITHMS: tuple[str, ...] = tuple(a for a in ALGORITHMS if a != "random")
+#: Island model (`codesign.search.islands`): generations between two migrations, and
+#: designs each island sends. Off by default (one island) until benchmarks/bench_islands.py
+#: shows it wins at equal wall time (docs/SEARCH.md, "Islands").
+DEFAULT_MIGRATE_EVERY = 5
+DEFAULT_MIGRANTS = 2
 #: Polishing of the final front: ``none`` or ``gradient`` (MGDA on the continuous
 #: relaxation, `codesign.search.gradient.refine`). ``none`` by default: at equal wall time it
 #: is neutral after the default nested strategy and wins after ``joint``
@@ -279,6 +290,24 @@ class ExploreConfig:
         help="Nested strategy: mapper steps per generation (0: the best of the starting "
              "candidates).")
     seed: int = _setting(0, kind="int", option="--seed", minimum=0, help="Random seed.")
+    islands: int = _setting(
+        1, kind="int", option="--islands", minimum=1,
+        help="Independent populations (islands), each in its own worker process with a seed "
+             "of its own, exchanging their best designs every --migrate-every generations; "
+             "the front is the non-dominated set over all. Budget per island: --generations "
+             "and --time-limit each, --max-evals split evenly. 1: one population in this "
+             "process.")
+    migrate_every: int = _setting(
+        DEFAULT_MIGRATE_EVERY, kind="int", option="--migrate-every", minimum=1, metavar="N",
+        help="Islands: generations between two migrations.")
+    migrants: int = _setting(
+        DEFAULT_MIGRANTS, kind="int", option="--migrants", minimum=1, metavar="N",
+        help="Islands: designs each island sends to the next one (ring) at a migration, its "
+             "best by rank and crowding; they replace the receiver's worst.")
+    ray: bool = _setting(
+        False, kind="bool", option="--ray/--no-ray",
+        help='Islands: run them as Ray actors on a local Ray cluster started here, one CPU '
+             'each, instead of local processes (pip install "codesign[ray]").')
     refine: str = _setting(
         DEFAULT_REFINE, kind="choice", option="--refine", label="refine method",
         choices=REFINE_METHODS, on_resume="given", default_text=DEFAULT_REFINE,
@@ -347,6 +376,7 @@ class ExploreConfig:
             problems.append(f"unknown algorithm {short_repr(self.algorithm)}"
                             f"{did_you_mean(self.algorithm, tuple(SEARCHES))} (choose one of "
                             f"{', '.join(SEARCHES)})")
+        problems += self._island_problems()
         bad = [n for n in self.constraints if n not in allowed]
         if bad:
             problems.append("constraints: " + "; ".join(
@@ -354,6 +384,28 @@ class ExploreConfig:
                 for n in bad))
         if problems:
             raise ConfigError(f"{_WHERE}: " + joined_problems(problems))
+
+    def _island_problems(self) -> list[str]:
+        """What is wrong with the island settings together with the others."""
+        problems = []
+        if self.islands > 1:
+            if self.strategy == "random" or self.algorithm not in POPULATION_ALGORITHMS:
+                kept = "strategy random" if self.strategy == "random" else \
+                    f"algorithm {short_repr(self.algorithm)}"
+                problems.append(f"islands {self.islands}: migration moves designs between "
+                                f"populations and {kept} keeps none; use --islands 1 or an "
+                                f"algorithm of {', '.join(POPULATION_ALGORITHMS)}")
+            if self.migrants >= self.population:
+                problems.append(f"migrants {self.migrants}: must be below the population "
+                                f"({self.population}) that receives them")
+        if self.ray:
+            import importlib.util
+
+            if self.islands == 1:
+                problems.append("ray runs islands as Ray actors: give --islands 2 or more")
+            elif importlib.util.find_spec("ray") is None:
+                problems.append('ray needs Ray: pip install "codesign[ray]"')
+        return problems
 
     def replace(self, **changes: Any) -> ExploreConfig:
         """A copy with ``changes``, checked again."""
@@ -363,7 +415,14 @@ class ExploreConfig:
         """This saved config, resumed with the caller's settings ``call`` (``None``: not
         given): a budget given replaces the saved budget as a whole, a ``given`` setting
         (refine, cost model) replaces the saved one, a ``call`` setting (the device) is
-        always the caller's; the rest is the run folder's (`Setting.on_resume`)."""
+        always the caller's; the rest is the run folder's (`Setting.on_resume`).
+
+        An island run is refused: its checkpoint is the merged front, not the islands'
+        populations and migration schedule, so it could not go on as it would have."""
+        if self.islands > 1:
+            raise ConfigError(f"--resume: this run used {self.islands} islands, and an island "
+                              "run cannot be resumed (docs/SEARCH.md, \"Islands\"); its "
+                              "results are in the folder; start a new run with --out")
         changes: dict[str, Any] = {}
         budget = {n: v for n, v in call.items() if SETTINGS[n].on_resume == "budget"}
         if any(v is not None for v in budget.values()):
@@ -398,7 +457,8 @@ class ExploreConfig:
     @classmethod
     def from_json(cls, data: Any, where: str = "run.json config") -> ExploreConfig:
         """The config `to_json` wrote (also by earlier versions: ``constraints``,
-        ``refine``, ``cost_model_spec`` and ``workload.fusion`` may be missing); every
+        ``refine``, ``cost_model_spec``, the island settings and ``workload.fusion`` may be
+        missing); every
         problem of a damaged or edited file at once, as one `ConfigError` naming ``where``.
         The keys in `RUN_FACTS` are skipped."""
         from codesign.arch.space import DesignSpace
@@ -410,7 +470,8 @@ class ExploreConfig:
         names = [f.name for f in dataclasses.fields(cls)]
         keys = [n for n in names if n not in _WORKLOAD] + ["workload"]
         optional = {"constraints": {}, "refine": None, "cost_model_spec": None,
-                    "weights": None}
+                    "weights": None, "islands": 1, "migrate_every": DEFAULT_MIGRATE_EVERY,
+                    "migrants": DEFAULT_MIGRANTS, "ray": False}
         problems += [f"unknown key {short_repr(k)}{did_you_mean(k, keys)}" for k in data
                      if k not in keys and k not in RUN_FACTS]
         problems += [f"missing key {k!r}" for k in keys if k not in data and k not in optional]
