@@ -54,6 +54,7 @@ _EXPORTS: dict[str, str] = {
     "map_layers": "codesign.search.layer_maps",
     "search_mappings": "codesign.search.mapper",
     "LayerMappingResult": "codesign.search.mapper",
+    "HierarchyMapResult": "codesign.search.layer_maps",
     "resolve_device": "codesign.device",
 }
 
