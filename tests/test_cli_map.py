@@ -225,3 +225,19 @@ def test_bad_hierarchy_yaml_reports_every_problem_on_one_line(tiny_model, tmp_pa
     assert result.exit_code == 2, result.output
     errors = [line for line in result.output.strip().splitlines() if line.startswith("Error")]
     assert len(errors) == 1 and all(w in errors[0] for w in words), result.output
+
+
+@pytest.mark.slow
+def test_alexnet_on_eyeriss_lands_near_the_chip():
+    """JSSC 2017 (Chen et al.): AlexNet CONV1-5 at batch 4 in about 115 ms at 200 MHz, with
+    about 148 of 168 PEs active on average. The CLI on the committed problem files must land
+    within 20% of both (docs/VALIDATION.md, "Eyeriss on AlexNet", says why they differ)."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "benchmarks" / "validation" / "alexnet_conv_b4"
+    result = run(folder, "--arch", "eyeriss", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    total = result.output.splitlines()[-1]
+    ms = float(total.split(" cycles = ")[1].split(" ms")[0])
+    pes = float(total.split("; ")[1].split(" of 168 PEs active")[0])
+    assert 0.8 * 115 <= ms <= 1.2 * 115 and 0.8 * 148 <= pes <= 168, total

@@ -70,3 +70,12 @@ def test_a_bad_file_reports_every_problem_with_its_node():
 def test_not_a_hierarchy_is_one_clear_error():
     with pytest.raises(ConfigError, match="expected a hierarchy, a mapping with 'nodes'"):
         parse_hierarchy({"pe_rows": 4}, "v1.yaml")
+
+
+def test_the_documented_example_is_the_eyeriss_preset():
+    """The YAML in this module's docstring (and docs/MAPPER.md) is `presets.eyeriss()`."""
+    import codesign.hierarchy.io as io
+    from codesign.hierarchy.presets import eyeriss
+
+    text = io.__doc__.split("::\n", 1)[1].split("\n\n")[0]
+    assert parse_hierarchy(yaml.safe_load(text)) == eyeriss()
