@@ -42,6 +42,10 @@ _TOP_KEYS = ("name", "clock_mhz", "nodes", "compute")
 _NAME_LISTS = ("keeps", "bypass_choice", "x_dims", "y_dims")
 #: Fields holding ``{tensor: number}`` (``word_bits`` may be one number for all tensors).
 _TENSOR_MAPS = ("partition_words", "word_bits")
+#: Fields that are true or false.
+_FLAGS = ("multicast", "reduce")
+#: Number fields where null means "none" (no capacity, unlimited bandwidth).
+_OPTIONAL = ("capacity_words", "read_bw", "write_bw", "shared_bw")
 
 
 def is_hierarchy_data(data: Any) -> bool:
@@ -64,6 +68,11 @@ def _check_value(key: str, value: Any, where: str, problems: list[str]) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             problems.append(f"{where}.{key}: expected a list of names, got {short_repr(value)}")
             return MISSING
+        bad = [v for v in value if v not in TENSORS] if key in ("keeps", "bypass_choice") \
+            else []
+        if bad:
+            problems.append(f"{where}.{key}: unknown tensors {bad}; use {' '.join(TENSORS)}")
+            return MISSING
         return tuple(value)
     if key in _TENSOR_MAPS:
         if isinstance(value, dict):
@@ -76,7 +85,12 @@ def _check_value(key: str, value: Any, where: str, problems: list[str]) -> Any:
         problems.append(f"{where}.{key}: expected a mapping of tensor -> number, got "
                         f"{short_repr(value)}")
         return MISSING
-    if isinstance(value, (list, dict)):
+    if key in _FLAGS:
+        if not isinstance(value, bool):
+            problems.append(f"{where}.{key}: expected true or false, got {short_repr(value)}")
+            return MISSING
+        return value
+    if isinstance(value, (list, dict, bool)) or value is None and key not in _OPTIONAL:
         problems.append(f"{where}.{key}: expected a number, got {short_repr(value)}")
         return MISSING
     return value

@@ -3,6 +3,8 @@ every problem at once."""
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from codesign.errors import ConfigError
 from codesign.hierarchy.io import (
@@ -79,3 +81,28 @@ def test_the_documented_example_is_the_eyeriss_preset():
 
     text = io.__doc__.split("::\n", 1)[1].split("\n\n")[0]
     assert parse_hierarchy(yaml.safe_load(text)) == eyeriss()
+
+
+_NODE_KEYS = ["storage", "fanout", "keeps", "capacity_words", "partition_words", "word_bits",
+              "block_words", "shared_bw", "x", "y", "x_dims", "multicast", "read_pj",
+              "bypass_choice", "capacity"]
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70),
+                     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=4),
+                     st.sampled_from(["W", "I", "O", "K", "DRAM"]))
+_VALUES = st.recursive(_SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=3),
+    st.dictionaries(st.one_of(st.sampled_from(["W", "I", "O"]), st.text(max_size=3)), inner,
+                    max_size=3)), max_leaves=6)
+_NODES = st.lists(st.one_of(_VALUES, st.dictionaries(st.sampled_from(_NODE_KEYS), _VALUES,
+                                                     max_size=5)), max_size=4)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck),
+          database=None, derandomize=True)
+@given(nodes=_NODES, top=st.dictionaries(st.sampled_from(["name", "clock_mhz", "compute",
+                                                         "clock"]), _VALUES, max_size=3))
+def test_any_data_raises_only_config_errors(nodes, top):
+    try:
+        parse_hierarchy({"nodes": nodes, **top}, "fuzz.yaml")
+    except ConfigError as exc:
+        assert "\n" not in str(exc)
