@@ -241,3 +241,32 @@ def test_alexnet_on_eyeriss_lands_near_the_chip():
     ms = float(total.split(" cycles = ")[1].split(" ms")[0])
     pes = float(total.split("; ")[1].split(" of 168 PEs active")[0])
     assert 0.8 * 115 <= ms <= 1.2 * 115 and 0.8 * 148 <= pes <= 168, total
+
+
+def test_timeloop_files_map_an_onnx_model_and_a_problem_folder(tiny_model, tmp_path):
+    """A Timeloop v0.4 architecture (here written from the toy YAML's hierarchy) maps any
+    workload; its constraints use the problem files' names (M is our K)."""
+    from codesign.hierarchy.io import parse_hierarchy
+    from codesign.timeloop.writers import generate_arch, generate_problem, write_yaml
+
+    hierarchy = parse_hierarchy(__import__("yaml").safe_load(TOY_YAML))
+    write_yaml(tmp_path / "arch.yaml", generate_arch(hierarchy))
+    result = run(tiny_model, "--arch", tmp_path / "arch.yaml", "--device", "cpu",
+                 "--effort", "fast")
+    assert result.exit_code == 0, result.output
+    assert "note: no --ert given, every energy is 0" in result.output
+    _, rows, total = _table(result.output)
+    assert "(Timeloop architecture: " in total and ", 16 PEs, 500 MHz)" in total
+    folder = tmp_path / "problems"
+    folder.mkdir()
+    for i, layer in enumerate([Layer.gemm(M=16, K=8, N=8), Layer.conv(K=8, C=4, P=4, Q=4,
+                                                                       R=3, S=3)]):
+        write_yaml(folder / f"p{i}.yaml", generate_problem(layer))
+    cons = tmp_path / "cons.yaml"
+    cons.write_text("targets:\n  - {target: DRAM, type: temporal, factors: M=1}\n")
+    out = tmp_path / "run"
+    result = run(folder, "--arch", tmp_path / "arch.yaml", "--constraints", cons,
+                 "--device", "cpu", "--effort", "fast", "--out", out)
+    assert result.exit_code == 0, result.output
+    for entry in json.loads((out / "mappings.json").read_text())["layers"]:
+        assert "K" not in entry["mapping"]["temporal"].get("DRAM", {})
