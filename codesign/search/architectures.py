@@ -92,7 +92,7 @@ def _constraints(path: str | os.PathLike | None, hierarchy: Hierarchy,
 
 
 def _timeloop(path: str, ert: str | os.PathLike | None,
-              constraints: str | os.PathLike | None,
+              constraints: MapConstraints | str | os.PathLike | None,
               names: TimeloopProblem | None) -> MappingTarget:
     from codesign.timeloop.arch import ert_mismatches, read_arch, read_ert, to_hierarchy
     from codesign.timeloop.constraints import arch_constraints
@@ -102,7 +102,8 @@ def _timeloop(path: str, ert: str | os.PathLike | None,
     tl_arch = read_arch(path)
     hierarchy = to_hierarchy(tl_arch, names.tensor_of, table)
     cons = arch_constraints(tl_arch, hierarchy, names)
-    more = _constraints(constraints, hierarchy, names)
+    more = constraints if isinstance(constraints, MapConstraints) else \
+        _constraints(constraints, hierarchy, names)
     notes = [f"{ert}: {w} (the ERT was generated for another architecture)"
              for w in ert_mismatches(hierarchy, table or {})]
     if ert is None:
@@ -171,19 +172,16 @@ def resolve_architecture(arch: Accelerator | Hierarchy | MappingTarget | str | o
         return target(arch, ARCH_KINDS[3])
     text = str(arch)
     if isinstance(arch, str) and text.startswith(V1_PREFIX):
-        acc = load_preset(text[len(V1_PREFIX):]) if text[len(V1_PREFIX):] in preset_names() \
-            else None
-        if acc is None:
+        if text[len(V1_PREFIX):] not in preset_names():
             raise _unknown(text)
-        return resolve_architecture(acc, ert=ert, constraints=constraints)
+        return resolve_architecture(load_preset(text[len(V1_PREFIX):]), ert=ert,
+                                    constraints=constraints)
     if isinstance(arch, str) and text in HIERARCHY_PRESETS:
         return target(with_technology(hierarchy_preset(text)), ARCH_KINDS[0])
     if not (isinstance(arch, os.PathLike) or _looks_like_path(text) or Path(text).is_file()):
         raise _unknown(text)
     if is_timeloop_arch(text):
-        if given is not None:
-            raise ConfigError("give a Timeloop architecture's constraints as a file")
-        return _timeloop(text, ert, path, names)
+        return _timeloop(text, ert, constraints, names)
     data = load_yaml(text)
     if is_hierarchy_data(data):
         return target(with_technology(parse_hierarchy(data, text)), ARCH_KINDS[1])
