@@ -414,13 +414,16 @@ def sensitivity(run_dir: str, design_id: int, as_json: bool) -> None:
 @main.command("map")
 @click.argument("model", type=click.Path(path_type=str))
 @click.option("--arch", "arch", required=True, metavar="NAME|YAML",
-              help="Accelerator: a bundled preset (eyeriss, shidiannao, simba, tpu), a YAML "
-                   "file, or a Timeloop v0.4 architecture (then MODEL is a Timeloop problem "
-                   "YAML).")
+              help="Architecture: a hierarchy preset (eyeriss, gemmini, shidiannao, simba, "
+                   "tpu: the chips' own levels), v1:NAME for the v1 RF/GLB/DRAM preset of "
+                   "that name (v1:eyeriss, v1:shidiannao, v1:simba, v1:tpu), or a YAML file: "
+                   "a hierarchy (top-level 'nodes'), a Timeloop v0.4 architecture or a v1 "
+                   "accelerator. A preset name is the hierarchy; v1:NAME the template.")
 @click.option("--ert", type=click.Path(dir_okay=False, path_type=str),
               help="Accelergy ERT for a Timeloop --arch (without one every energy is 0).")
 @click.option("--constraints", type=click.Path(dir_okay=False, path_type=str),
-              help="Timeloop v0.4 mapspace constraints for a Timeloop --arch.")
+              help="Timeloop v0.4 mapspace constraints, for any hierarchy --arch (its level "
+                   "names; the problem's dim names, C M R S N P Q G for an ONNX model).")
 @click.option("--objective", type=click.Choice(LAYER_OBJECTIVES), default="edp",
               show_default=True, help="Per-layer objective the mapper minimises.")
 @click.option("--effort", type=click.Choice(["fast", "default", "thorough"]), default="default",
@@ -433,42 +436,59 @@ def map_command(model: str, arch: str, ert: str | None, constraints: str | None,
                 objective: str, effort: str, device: str, seed: int,
                 out: str | None, input_shapes: tuple, dims: tuple, fusion: bool,
                 cost_model_spec: str | None) -> None:
-    """Find the best mapping of every layer of an ONNX MODEL (or a folder of Timeloop
-    problem files) on one accelerator; print a per-layer table (mapping, cycles, energy,
-    utilisation, bottleneck) and totals. With a Timeloop --arch, map a Timeloop problem
-    MODEL on it (any hierarchy) and print the loop nest."""
+    """Find the best mapping of every layer of an ONNX MODEL (or of Timeloop problem
+    files: a folder, or one file) on one architecture; print a per-layer table (mapping,
+    cycles, energy, PEs used, utilisation, the bound: compute or a level by its own name)
+    and totals (time at the clock, PEs active on average). A Timeloop --arch with one
+    problem file prints the loop nest as Timeloop does."""
+    from pathlib import Path
 
     from codesign.timeloop.files import is_timeloop_arch
+    from codesign.timeloop.workload import is_timeloop_workload
 
     _check_settings(seed=seed)
-    if is_timeloop_arch(arch):
+    if is_timeloop_arch(arch) and is_timeloop_workload(model) and Path(model).is_file():
         from codesign.timeloop.map import map_files
 
         click.echo(map_files(arch, model, ert, constraints, objective=objective,
                              effort=effort, device=device, seed=seed, out=out))
         return
-    if ert is not None or constraints is not None:
-        raise click.UsageError("--ert and --constraints need a Timeloop v0.4 --arch file")
 
-    from codesign.arch.presets import resolve_accelerator
     from codesign.cost.loading import load_cost_model
-    from codesign.search.mapper import map_layers
+    from codesign.search.architectures import problem_names, resolve_architecture
+    from codesign.search.layer_maps import map_layers
     from codesign.timeloop.workload import load_workload
 
-    accelerator = resolve_accelerator(arch)
+    names = problem_names(model) if (constraints or is_timeloop_arch(arch)) else None
+    target = resolve_architecture(arch, ert=ert, constraints=constraints, names=names)
     table = load_workload(model, input_shapes=dict(input_shapes) or None, dims=dict(dims) or None,
                       fusion=fusion)
-    result = map_layers(table, accelerator, objective=objective, device=device, seed=seed,
+    result = map_layers(table, target, objective=objective, device=device, seed=seed,
                         effort=effort,
                         cost_model=load_cost_model(cost_model_spec) if cost_model_spec
                         else None)
-    click.echo(_map_table(result))
+    from codesign.search.layer_maps import HierarchyMapResult
+
+    hierarchy = isinstance(result, HierarchyMapResult)
+    if hierarchy:
+        from codesign.results.map_table import format_hierarchy_map
+
+        click.echo(format_hierarchy_map(result))
+    else:
+        click.echo(_map_table(result))
     bad = [i for i, ok in enumerate(result.feasible) if not ok]
     if bad:
-        click.echo(f"Warning: {len(bad)} layer(s) have no mapping found that fits the RF/GLB "
+        where = "the levels' capacities" if hierarchy else "the RF/GLB"
+        click.echo(f"Warning: {len(bad)} layer(s) have no mapping found that fits {where} "
                    f"(e.g. layer {bad[0]}); try --effort thorough or a bigger --arch",
                    err=True)
     if out is not None:
+        if hierarchy:
+            from codesign.results.map_table import write_hierarchy_map
+
+            paths = write_hierarchy_map(result, out)
+            click.echo(f"-> {', '.join(map(str, paths))}")
+            return
         from codesign.atomic import make_folder
         from codesign.results.export import write_csv, write_json
 
