@@ -119,6 +119,14 @@ def prime_factors(values: torch.Tensor, spf: torch.Tensor) -> torch.Tensor:
     >>> prime_factors(torch.tensor([12, 7, 1]), prime_factor_table(16)).tolist()
     [[2, 2, 3, 1], [7, 1, 1, 1], [1, 1, 1, 1]]
     """
+    n_max = spf.shape[0] - 1
+    if n_max <= _MAX_FACTOR_TABLE:  # one lookup in the cached table of factorisations
+        return _factorisations(n_max, str(spf.device))[values]
+    return _factor_by_division(values, spf)
+
+
+def _factor_by_division(values: torch.Tensor, spf: torch.Tensor) -> torch.Tensor:
+    """`prime_factors` by repeated division: one lookup and one division per position."""
     primes = []
     rest = values
     for _ in range(_n_prime_positions(spf)):
@@ -126,6 +134,24 @@ def prime_factors(values: torch.Tensor, spf: torch.Tensor) -> torch.Tensor:
         primes.append(p)
         rest = torch.div(rest, p, rounding_mode="floor")
     return torch.stack(primes, -1)
+
+
+#: Largest table `prime_factors` keeps every factorisation of (``[n + 1, J]`` int64: 16 MiB
+#: at ``2**17``); a larger table factors by repeated division instead.
+_MAX_FACTOR_TABLE = 1 << 17
+
+
+@functools.lru_cache(maxsize=8)
+def _factorisations(n_max: int, device: str) -> torch.Tensor:
+    """The prime factors of every integer up to ``n_max``, ascending, 1-padded: built once
+    per table size and device, so factoring a tensor is one gather (the mapper factors
+    trip counts in every move, seed and decode).
+
+    Shape:
+        ``[n_max + 1, J]`` int64, ``J = _n_prime_positions``.
+    """
+    spf = _spf_cached(n_max, device)
+    return _factor_by_division(torch.arange(n_max + 1, device=spf.device), spf)
 
 
 def _n_prime_positions(spf: torch.Tensor) -> int:
