@@ -308,22 +308,33 @@ def _mutate(f: torch.Tensor, order: torch.Tensor, dims: torch.Tensor, array: tor
     for r in range(n_rounds):
         perm = torch.randperm(n, generator=rng.generator, device=f.device)
         edges = _move_edges(n, 1.0 if r == 0 else 0.5)  # later rounds only for some pairs
+        # the round's pairs in shuffled order, gathered once: each move then works on a
+        # contiguous slice (a view), and one scatter puts them all back
+        if edges[-1] == 0:  # no pair gets a move this round
+            continue
+        idx = perm[: edges[-1]]
+        f_r, o_r = f.index_select(0, idx), order.index_select(0, idx)
+        dims_r, array_r, allowed_r = dims[idx], array[idx], allowed[idx]
+        moved_f, moved_o = [], []
         for k in range(_N_MOVES):
             if edges[k + 1] == edges[k]:
                 continue
-            idx = perm[edges[k] : edges[k + 1]]
-            sub = f.index_select(0, idx)
+            part = slice(edges[k], edges[k + 1])
+            sub, sub_o = f_r[part], o_r[part]
             if k == 0:
-                f = f.index_copy(0, idx, _move_temporal(sub, spf, rng))
+                sub = _move_temporal(sub, spf, rng)
             elif k == 1:
-                f = f.index_copy(0, idx, _move_unroll(sub, spf, array[idx], allowed[idx], rng))
+                sub = _move_unroll(sub, spf, array_r[part], allowed_r[part], rng)
             elif k == 2:
-                f = f.index_copy(0, idx, _move_fold(sub, spf, rng))
+                sub = _move_fold(sub, spf, rng)
             elif k == 3:
-                order = order.index_copy(0, idx, _move_swap(sub, order[idx], rng))
+                sub_o = _move_swap(sub, sub_o, rng)
             else:
-                f = f.index_copy(0, idx, _move_resplit(sub, dims[idx], array[idx],
-                                                       allowed[idx], rng))
+                sub = _move_resplit(sub, dims_r[part], array_r[part], allowed_r[part], rng)
+            moved_f.append(sub)
+            moved_o.append(sub_o)
+        f = f.index_copy(0, idx, torch.cat(moved_f))
+        order = order.index_copy(0, idx, torch.cat(moved_o))
     return f, order
 
 
