@@ -36,7 +36,6 @@ from codesign.errors import ConfigError
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
 from codesign.mapping.encoding import (
     COLS_SLOT,
-    MAX_PRIME_FACTORS,
     ROWS_SLOT,
     TEMPORAL_SLOTS,
     decode_mapping_genes,
@@ -344,31 +343,68 @@ def _mutate(f: torch.Tensor, order: torch.Tensor, dims: torch.Tensor, array: tor
 #: Loop-dim orders in which `_fill_buffers` grows the RF and then the GLB tiles of the
 #: greedily unrolled seed: filter dims first (weights stay close), or channels first.
 _FILL_ORDERS: tuple[tuple[str, ...], ...] = (tuple("SRCKQPNG"), tuple("KCSRQPNG"))
+#: The classic starting points, most promising first (`_seed_mappings` builds them).
+_N_SEEDS = 7
 
 
-def _seed_genes(workload: WorkloadTensors, n_b: int, device) -> torch.Tensor:
-    """Classic starting points as genes ``[B, S, L, G]``, most promising first: the array
-    filled greedily (largest dims first) with the rest at DRAM (twice: `_fill_buffers` then
-    grows their tiles, in the two `_FILL_ORDERS`); nothing unrolled and everything at DRAM
-    (always fits while the RF holds 3 words); the greedy array with the rest at DRAM, GLB,
-    RF, or split (filter dims at the RF, the rest at the GLB)."""
-    n_l = workload.n_layers
+def _greedy_genes(workload: WorkloadTensors, device) -> torch.Tensor:
+    """Genes ``[L, G]`` of the greedy seed: the array filled largest dims first (each as
+    large as still fits), every temporal factor at DRAM, loops in dim order."""
     dims = workload.dims.to(device).to(torch.float64)  # [L, D]
     keys = 1.0 - dims / dims.max(-1, keepdim=True).values  # largest first
-    base = torch.full((n_l, n_mapping_genes()), 0.5, dtype=torch.float64, device=device)
-    base[:, 0:16] = keys.repeat(1, 2)
-    seeds = []
-    for sizes, levels in [(1.0, 0.0), (0.0, 0.0), (1.0, 0.0), (1.0, 0.0), (1.0, 0.5),
-                          (1.0, 1.0), (1.0, None)]:
-        g = base.clone()
-        g[:, 16:32] = sizes
-        prime = torch.full((n_l, _N_DIMS, MAX_PRIME_FACTORS), 0.5 if levels is None else levels,
-                           dtype=torch.float64, device=device)
-        if levels is None:
-            prime[:, [DIMS.index("R"), DIMS.index("S")]] = 1.0
-        g[:, 32:160] = prime.flatten(1)
-        seeds.append(g)
-    return torch.stack(seeds).unsqueeze(0).expand(n_b, -1, -1, -1)
+    genes = torch.zeros((workload.n_layers, n_mapping_genes()), dtype=torch.float64,
+                        device=device)
+    genes[:, 0:16] = keys.repeat(1, 2)
+    genes[:, 16:32] = 1.0  # the largest spatial factor that fits
+    genes[:, 160:] = 0.5  # equal order keys: the dims' own order
+    return genes
+
+
+def _seed_mappings(greedy: torch.Tensor, workload: WorkloadTensors, hardware: HardwareBatch,
+                   spf: torch.Tensor, n_seeds: int) -> torch.Tensor:
+    """The first ``n_seeds`` classic starting points, built from the greedy seed's factors
+    (the array filled greedily, the rest at DRAM; their loops keep the dims' order):
+
+    0. greedy, its tiles grown by `_fill_buffers` in ``_FILL_ORDERS[0]``;
+    1. nothing unrolled and everything at DRAM (always fits while the RF holds 3 words);
+    2. greedy, grown in ``_FILL_ORDERS[1]``;
+    3. greedy as it is; 4. greedy with the rest at the GLB; 5. at the RF;
+    6. split: the filter dims' factors at the RF, the rest at the GLB.
+
+    Only the seeds asked for are built; the two fills run as one.
+
+    Shape:
+        greedy: ``[B, L, 5, D]`` int64 with hardware ``[B]``; returns ``[B, S, L, 5, D]``.
+    """
+    dram, glb, rf = TEMPORAL_SLOTS
+    seeds: list[torch.Tensor | None] = [None] * n_seeds
+    filled = [i for i in _FILLED_SEEDS if i < n_seeds]
+    if filled:
+        grown = _fill_buffers(greedy.unsqueeze(1).expand(-1, len(filled), -1, -1, -1),
+                              workload, hardware, spf, [_FILLED_SEEDS[i] for i in filled])
+        for k, i in enumerate(filled):
+            seeds[i] = grown[:, k]
+    if n_seeds > 1:
+        nothing = torch.ones_like(greedy)
+        nothing[..., dram, :] = workload.dims.to(greedy.device)
+        seeds[1] = nothing
+    if n_seeds > 3:
+        seeds[3] = greedy
+        iters = greedy[..., dram, :]  # [B, L, D]: all of it at DRAM
+        # the product of the factored primes (all of them, unless a value has more than
+        # MAX_PRIME_FACTORS: the rest stays at DRAM)
+        moved = prime_factors(iters, spf).prod(-1)
+        filter_dims = torch.zeros(_N_DIMS, dtype=torch.bool, device=greedy.device)
+        filter_dims[[DIMS.index("R"), DIMS.index("S")]] = True
+        for i, at_rf in ((4, torch.zeros_like(filter_dims)), (5, torch.ones_like(filter_dims)),
+                         (6, filter_dims)):
+            if i < n_seeds:
+                f = greedy.clone()
+                f[..., dram, :] = torch.div(iters, moved, rounding_mode="floor")
+                f[..., rf, :] = torch.where(at_rf, moved, 1)
+                f[..., glb, :] = torch.where(at_rf, 1, moved)
+                seeds[i] = f
+    return torch.stack(seeds, 1)
 
 
 #: Seed positions that `_fill_buffers` grows, with the dim order it uses.
@@ -376,43 +412,53 @@ _FILLED_SEEDS: dict[int, tuple[str, ...]] = {0: _FILL_ORDERS[0], 2: _FILL_ORDERS
 
 
 def _fill_buffers(f: torch.Tensor, workload: WorkloadTensors, hardware: HardwareBatch,
-                  spf: torch.Tensor, dim_order: Sequence[str]) -> torch.Tensor:
+                  spf: torch.Tensor, dim_orders: Sequence[Sequence[str]]) -> torch.Tensor:
     """"Max tiles that fit": move DRAM prime factors into the RF while the RF tile (W + I + O
-    words) still fits, then into the GLB while the GLB tile fits, dim by dim in
-    ``dim_order``, smallest prime first. Coverage and the array are untouched.
+    words) still fits, then into the GLB while the GLB tile fits, dim by dim in the
+    candidate's ``dim_orders`` entry, smallest prime first. Coverage and the array are
+    untouched.
 
-    Per dim, every prefix of its DRAM prime factors is tried at once (a tile only grows
-    with its extents) and the longest that fits is taken: a few tensor ops per dim and
-    level, nothing read back from the device.
+    Per turn, every prefix of the turn's dim's DRAM prime factors is tried at once (a tile
+    only grows with its extents) and the longest that fits is taken: a few tensor ops per
+    turn and level for all candidates, each with its own dim order, nothing read back.
 
     Shape:
-        f: ``[B, L, 5, D]`` with ``hardware`` ``[B]``; returns ``[B, L, 5, D]``.
+        f: ``[B, K, L, 5, D]`` (``K = len(dim_orders)`` candidates per design) with
+        ``hardware`` ``[B]``; returns ``[B, K, L, 5, D]``.
     """
     from codesign.mapping.footprint import tile_boxes, tile_words
 
     dram, glb, rf = TEMPORAL_SLOTS
+    n_k = len(dim_orders)
     f = f.clone()
-    # [L, 1]: broadcast over the [B, L, J] prefixes
+    turns = torch.tensor([[DIMS.index(name) for name in order] for order in dim_orders],
+                         device=f.device)  # [K, T]: the dim of each candidate's turn t
+    turn_dims = torch.nn.functional.one_hot(turns, _N_DIMS).bool()  # [K, T, D]
+    # [L, 1]: broadcast over the [B, K, L, J] prefixes
     stride = (workload.stride[:, 0:1], workload.stride[:, 1:2])
     dilation = (workload.dilation[:, 0:1], workload.dilation[:, 1:2])
     for slot, cap in ((rf, hardware.rf_words), (glb, hardware.glb_words)):
-        cap = cap.view(-1, 1, 1)  # [B, 1, 1]
+        cap = cap.view(-1, 1, 1, 1)  # [B, 1, 1, 1]
         # a dim's DRAM factor changes only on its own turn: factor them all once per level
-        primes = prime_factors(f[:, :, dram], spf)  # [B, L, D, J]
-        prefix = primes.cumprod(-1)  # [B, L, D, J]: product of the first j + 1 primes
-        for name in dim_order:
-            d = DIMS.index(name)
-            rf_box, _, glb_box, _ = tile_boxes(f.movedim(2, 0))  # [B, L, D] each
-            box = glb_box if slot == glb else rf_box
-            extents = [e.unsqueeze(-1) for e in box.unbind(-1)]  # D x [B, L, 1]
-            extents[d] = extents[d] * prefix[:, :, d]  # [B, L, J]
-            words = sum(tile_words(*extents, stride, dilation))  # [B, L, J]
-            fits = ((primes[:, :, d] > 1) & (words <= cap)).cumprod(-1)  # the prefix that fits
-            n_moved = fits.sum(-1, keepdim=True)  # [B, L, 1]
-            moved = torch.cat([torch.ones_like(n_moved), prefix[:, :, d]], -1).gather(
-                -1, n_moved).squeeze(-1)  # [B, L]
-            f[:, :, slot, d] *= moved
-            f[:, :, dram, d] = torch.div(f[:, :, dram, d], moved, rounding_mode="floor")
+        primes = prime_factors(f[..., dram, :], spf)  # [B, K, L, D, J]
+        prefix = primes.cumprod(-1)  # [B, K, L, D, J]: product of the first j + 1 primes
+        rf_box, _, glb_box, _ = tile_boxes(f.movedim(3, 0))  # [B, K, L, D] each
+        box = glb_box if slot == glb else rf_box  # grows with the slot's own factors
+        for t in range(turns.shape[1]):
+            mine = turn_dims[:, t].view(1, n_k, 1, _N_DIMS)  # [1, K, 1, D]
+            pick = mine.unsqueeze(-1)  # [1, K, 1, D, 1]
+            extents = torch.where(pick, box.unsqueeze(-1) * prefix, box.unsqueeze(-1))
+            words = sum(tile_words(*extents.unbind(3), stride, dilation))  # [B, K, L, J]
+            own_primes = torch.where(pick, primes, 0).sum(3)  # [B, K, L, J]: the turn's dim
+            own_prefix = torch.where(pick, prefix, 0).sum(3)
+            fits = ((own_primes > 1) & (words <= cap)).cumprod(-1)  # the prefix that fits
+            n_moved = fits.sum(-1, keepdim=True)  # [B, K, L, 1]
+            moved = torch.cat([torch.ones_like(n_moved), own_prefix], -1).gather(
+                -1, n_moved)  # [B, K, L, 1]
+            moved = torch.where(mine, moved, 1)  # [B, K, L, D]
+            box = box * moved
+            f[..., slot, :] *= moved
+            f[..., dram, :] = torch.div(f[..., dram, :], moved, rounding_mode="floor")
     return f
 
 
@@ -536,29 +582,32 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
         raise ConfigError(f"mapper: initial mappings must number fewer than n_candidates "
                           f"({n}) per design, got {n_known}")
     n_new = n - n_known
-    seeds = _seed_genes(workload, n_b, device)[:, :n_new]  # [B, S, L, G]
-    n_random = n_new - seeds.shape[1]
-    genes = torch.cat([seeds, rng.uniform(n_b, n_random, n_l, n_mapping_genes())], 1)
+    n_seeds = min(n_new, _N_SEEDS)
+    n_random = n_new - n_seeds
+    random_genes = rng.uniform(n_b * n_random, n_l, n_mapping_genes())
     n_restart = max(1, int(n * _RESTART_FRACTION))
     n_mut = n - n_restart
     # fresh random mappings are decoded for _RESTART_BLOCK steps at once (per-op overhead);
-    # the first block's genes are drawn now (as step 0 would) and decoded with the start
+    # the first block's genes are drawn now (as step 0 would) and decoded with the start:
+    # one decode of the greedy seed, the random starting candidates and that block
     design = torch.arange(n_b, device=hardware.pe_rows.device)
     restart_index = design.repeat_interleave(n_restart)
     n_first = min(_RESTART_BLOCK, n_steps)
     first_genes = rng.uniform(n_first * n_b * n_restart, n_l, n_mapping_genes())
+    greedy = _greedy_genes(workload, device).expand(n_b, n_l, -1)
     both = decode_mapping_genes(
-        torch.cat([genes.reshape(n_b * n_new, n_l, -1), first_genes]), workload,
-        hardware.index_select(torch.cat([design.repeat_interleave(n_new),
+        torch.cat([greedy, random_genes, first_genes]), workload,
+        hardware.index_select(torch.cat([design, design.repeat_interleave(n_random),
                                          restart_index.repeat(n_first)])), spf=spf)
-    n_start = n_b * n_new
-    f_pop = both.factors[:n_start].view(n_b, n_new, n_l, _N_SLOTS, _N_DIMS).clone()
-    o_pop = both.order[:n_start].view(n_b, n_new, n_l, 3, _N_DIMS)
+    n_start = n_b * (1 + n_random)
+    start_f = both.factors[:n_start]
+    f_pop = torch.cat([_seed_mappings(start_f[:n_b], workload, hardware, spf, n_seeds),
+                       start_f[n_b:].view(n_b, n_random, n_l, _N_SLOTS, _N_DIMS)], 1)
+    # every seed keeps the dims' own loop order, as the greedy seed decodes it
+    o_pop = torch.cat([both.order[:n_b].unsqueeze(1).expand(-1, n_seeds, -1, -1, -1),
+                       both.order[n_b:n_start].view(n_b, n_random, n_l, 3, _N_DIMS)], 1)
     fresh_f = both.factors[n_start:].view(n_first, n_b, n_restart, n_l, _N_SLOTS, _N_DIMS)
     fresh_o = both.order[n_start:].view(n_first, n_b, n_restart, n_l, 3, _N_DIMS)
-    for i, dim_order in _FILLED_SEEDS.items():
-        if i < n_new:
-            f_pop[:, i] = _fill_buffers(f_pop[:, i], workload, hardware, spf, dim_order)
     if initial is not None and n_known:
         f_pop = torch.cat([f_pop, initial[0].to(device=device, dtype=f_pop.dtype)], 1)
         o_pop = torch.cat([o_pop, initial[1].to(device=device, dtype=o_pop.dtype)], 1)
