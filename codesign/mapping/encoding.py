@@ -49,6 +49,7 @@ __all__ = [
     "n_mapping_genes",
     "prime_factor_table",
     "prime_factors",
+    "prime_prefix_products",
     "random_mappings",
     "snap_spatial",
 ]
@@ -121,8 +122,35 @@ def prime_factors(values: torch.Tensor, spf: torch.Tensor) -> torch.Tensor:
     """
     n_max = spf.shape[0] - 1
     if n_max <= _MAX_FACTOR_TABLE:  # one lookup in the cached table of factorisations
-        return _factorisations(n_max, str(spf.device))[values]
+        table = _factorisations(n_max, str(spf.device))
+        return table.index_select(0, values.reshape(-1)).view(*values.shape, table.shape[1])
     return _factor_by_division(values, spf)
+
+
+def prime_prefix_products(values: torch.Tensor, spf: torch.Tensor) -> torch.Tensor:
+    """Products of the first ``j`` prime factors of every value (`prime_factors`' order),
+    ``j = 0 .. J``: 1, the smallest prime, ... up to the value itself (or what
+    `prime_factors` factors of it); one gather in a cached table.
+
+    Shape:
+        values: ``[...]`` int64, each below ``len(spf)``; returns ``[..., J + 1]`` int64.
+
+    >>> prime_prefix_products(torch.tensor([12, 7]), prime_factor_table(16)).tolist()
+    [[1, 2, 4, 12, 12], [1, 7, 7, 7, 7]]
+    """
+    n_max = spf.shape[0] - 1
+    if n_max <= _MAX_FACTOR_TABLE:
+        table = _prefix_products(n_max, str(spf.device))
+        return table.index_select(0, values.reshape(-1)).view(*values.shape, table.shape[1])
+    primes = _factor_by_division(values, spf)
+    return torch.cat([torch.ones_like(primes[..., :1]), primes.cumprod(-1)], -1)
+
+
+@functools.lru_cache(maxsize=8)
+def _prefix_products(n_max: int, device: str) -> torch.Tensor:
+    """`prime_prefix_products` of every integer up to ``n_max`` (``[n_max + 1, J + 1]``)."""
+    primes = _factorisations(n_max, device)
+    return torch.cat([torch.ones_like(primes[:, :1]), primes.cumprod(-1)], -1)
 
 
 def _factor_by_division(values: torch.Tensor, spf: torch.Tensor) -> torch.Tensor:

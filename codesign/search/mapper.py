@@ -42,6 +42,7 @@ from codesign.mapping.encoding import (
     n_mapping_genes,
     prime_factor_table,
     prime_factors,
+    prime_prefix_products,
     snap_spatial,
 )
 from codesign.mapping.mapping import FACTOR_LEVELS, SPATIAL_AXES, TEMPORAL_LEVELS, Mapping
@@ -429,36 +430,48 @@ def _fill_buffers(f: torch.Tensor, workload: WorkloadTensors, hardware: Hardware
     from codesign.mapping.footprint import tile_boxes, tile_words
 
     dram, glb, rf = TEMPORAL_SLOTS
-    n_k = len(dim_orders)
+    n_b, n_k, n_l = f.shape[:3]
     f = f.clone()
-    turns = torch.tensor([[DIMS.index(name) for name in order] for order in dim_orders],
-                         device=f.device)  # [K, T]: the dim of each candidate's turn t
-    turn_dims = torch.nn.functional.one_hot(turns, _N_DIMS).bool()  # [K, T, D]
-    # [L, 1]: broadcast over the [B, K, L, J] prefixes
-    stride = (workload.stride[:, 0:1], workload.stride[:, 1:2])
-    dilation = (workload.dilation[:, 0:1], workload.dilation[:, 1:2])
+    turns = [[DIMS.index(name) for name in order] for order in dim_orders]  # [K][T]
+    device = f.device
+    order = torch.tensor(turns, device=device)  # [K, T]
+    n_t = order.shape[1]
+    turn_dims = torch.nn.functional.one_hot(order, _N_DIMS).bool()  # [K, T, D]
+    # [L]: broadcast over the [2, B, K, L] ends
+    stride = (workload.stride[:, 0], workload.stride[:, 1])
+    dilation = (workload.dilation[:, 0], workload.dilation[:, 1])
     for slot, cap in ((rf, hardware.rf_words), (glb, hardware.glb_words)):
-        cap = cap.view(-1, 1, 1, 1)  # [B, 1, 1, 1]
-        # a dim's DRAM factor changes only on its own turn: factor them all once per level
-        primes = prime_factors(f[..., dram, :], spf)  # [B, K, L, D, J]
-        prefix = primes.cumprod(-1)  # [B, K, L, D, J]: product of the first j + 1 primes
+        cap = cap.view(-1, 1, 1, 1).to(torch.int64)  # [B, 1, 1, 1] words
+        # a dim's DRAM factor changes only on its own turn: factor them all once per
+        # level, turn-major (turn t's row is the DRAM factor of each candidate's dim t)
+        at_dram = f[..., dram, :].gather(-1, order.view(1, n_k, 1, n_t).expand(n_b, n_k, n_l,
+                                                                               n_t))
+        # [T, B, K, L, J + 1]: the products of its first j primes, j = 0 .. J
+        prefix = prime_prefix_products(at_dram.movedim(-1, 0).contiguous(), spf)
         rf_box, _, glb_box, _ = tile_boxes(f.movedim(3, 0))  # [B, K, L, D] each
-        box = glb_box if slot == glb else rf_box  # grows with the slot's own factors
-        for t in range(turns.shape[1]):
+        box = (glb_box if slot == glb else rf_box).clone()  # grows with the slot's factors
+        grown = torch.ones_like(box)  # [B, K, L, D]: what each dim moves to the slot
+        for t in range(n_t):
+            # W, I and O words are each affine in any one extent x (a product of per-dim
+            # terms, each affine in its extents): words(x) = a + b x, from two small
+            # evaluations at x = 0 and x = 1 ([2, B, K, L]); b >= 0, so the words grow
+            # with the prefix and those that fit are the first ones
             mine = turn_dims[:, t].view(1, n_k, 1, _N_DIMS)  # [1, K, 1, D]
-            pick = mine.unsqueeze(-1)  # [1, K, 1, D, 1]
-            extents = torch.where(pick, box.unsqueeze(-1) * prefix, box.unsqueeze(-1))
-            words = sum(tile_words(*extents.unbind(3), stride, dilation))  # [B, K, L, J]
-            own_primes = torch.where(pick, primes, 0).sum(3)  # [B, K, L, J]: the turn's dim
-            own_prefix = torch.where(pick, prefix, 0).sum(3)
-            fits = ((own_primes > 1) & (words <= cap)).cumprod(-1)  # the prefix that fits
-            n_moved = fits.sum(-1, keepdim=True)  # [B, K, L, 1]
-            moved = torch.cat([torch.ones_like(n_moved), own_prefix], -1).gather(
-                -1, n_moved)  # [B, K, L, 1]
-            moved = torch.where(mine, moved, 1)  # [B, K, L, D]
-            box = box * moved
-            f[..., slot, :] *= moved
-            f[..., dram, :] = torch.div(f[..., dram, :], moved, rounding_mode="floor")
+            at_zero = box * ~mine
+            ends = torch.stack([at_zero, at_zero + mine]).unbind(-1)  # D x [2, B, K, L]
+            a, a_plus_b = sum(tile_words(*ends, stride, dilation)).unsqueeze(-1)
+            at = order[:, t].view(1, n_k, 1, 1).expand(n_b, n_k, n_l, 1)  # the turn's dim
+            x = box.gather(-1, at)  # [B, K, L, 1]
+            # words(x * prefix) <= cap, exactly: b x prefix <= cap - a, counted in the
+            # ascending [B, K, L, J] row by one binary search
+            n_fit = torch.searchsorted((a_plus_b - a) * x * prefix[t, ..., 1:], cap - a,
+                                       right=True)  # [B, K, L, 1]
+            # (past the last prime the products stay the dim's whole DRAM factor)
+            moved = prefix[t].gather(-1, n_fit)  # [B, K, L, 1]
+            box.scatter_(-1, at, x * moved)
+            grown.scatter_(-1, at, moved)
+        f[..., slot, :] *= grown
+        f[..., dram, :] = torch.div(f[..., dram, :], grown, rounding_mode="floor")
     return f
 
 

@@ -17,7 +17,7 @@ from codesign.mapping.encoding import (
     prime_factor_table,
     random_mappings,
 )
-from codesign.mapping.mapping import Mapping
+from codesign.mapping.mapping import FACTOR_LEVELS, Mapping
 from codesign.mapping.validate import mapping_problems
 from codesign.search.mapper import (
     _N_SEEDS,
@@ -32,6 +32,8 @@ from codesign.search.mapper import (
     search_mappings,
 )
 from codesign.workload.layer import DIMS, Layer, LayerTable
+
+DRAM, GLB, RF = (FACTOR_LEVELS.index(lv) for lv in ("DRAM", "GLB", "RF"))
 
 # 10 small layers x 5 small designs = 50 (design, layer) pairs whose whole mapping space
 # (about 0.5 M mappings) is enumerated below. Tiny RF/GLB sizes make capacity bind.
@@ -284,6 +286,50 @@ def test_fill_buffers_grows_tiles_while_they_fit():
     got = [MappingBatch(filled[:, k], order).mapping(0, 0).temporal for k in range(2)]
     assert got == [{"DRAM": {"K": 2}, "GLB": {"K": 2}, "RF": {"C": 4}},
                    {"DRAM": {"C": 2}, "GLB": {"C": 2}, "RF": {"K": 4}}]
+
+
+def _fill_oracle(factors, layer, acc, order):
+    """`_fill_buffers` for one mapping in plain ints: prime by prime, while the tile fits."""
+    from codesign.mapping.footprint import tile_boxes, tile_words
+
+    f = [list(row) for row in factors]
+    dram, glb, rf = (FACTOR_LEVELS.index(lv) for lv in ("DRAM", "GLB", "RF"))
+    for slot, cap in ((rf, acc.rf_words), (glb, acc.glb_words)):
+        for name in order:
+            d = DIMS.index(name)
+            rest, p = f[dram][d], 2
+            while rest > 1:
+                while rest % p:
+                    p += 1
+                f[slot][d] *= p
+                box = tile_boxes(f)[2 if slot == glb else 0]
+                if sum(tile_words(*box, layer.stride, layer.dilation)) > cap:
+                    f[slot][d] //= p
+                    break
+                rest //= p
+                f[dram][d] //= p
+    return f
+
+
+def test_fill_buffers_matches_a_scalar_greedy_fill():
+    layers = [Layer.conv(K=64, C=48, P=28, Q=28, R=3, S=3), Layer.gemm(M=197, K=96, N=60),
+              Layer.conv(K=32, C=16, P=14, Q=14, R=5, S=5, stride=2)]
+    accs = [Accelerator(pe_rows=4, pe_cols=2, rf_words=80, glb_words=5000),
+            Accelerator(pe_rows=3, pe_cols=5, dataflow="ws", rf_words=300, glb_words=90000)]
+    workload = WorkloadTensors.from_table(LayerTable.from_layers(layers))
+    hardware = HardwareBatch.from_accelerators(accs)
+    start = random_mappings(workload, hardware, 1, torch.Generator().manual_seed(3)).factors
+    start[:, :, DRAM] *= start[:, :, GLB] * start[:, :, RF]  # temporal factors at DRAM
+    start[:, :, GLB] = start[:, :, RF] = 1
+    orders = [tuple("SRCKQPNG"), tuple("KCSRQPNG"), tuple("PQNGKCRS")]
+    got = _fill_buffers(start.unsqueeze(1).expand(-1, 3, -1, -1, -1), workload, hardware,
+                        prime_factor_table(4096), orders)
+    for b, acc in enumerate(accs):
+        for i, layer in enumerate(layers):
+            for k, order in enumerate(orders):
+                assert got[b, k, i].tolist() == _fill_oracle(start[b, i].tolist(), layer, acc,
+                                                             order)
+    assert (got[:, :, :, [GLB, RF]] > 1).any()  # something did move
 
 
 def _seed_genes_oracle(workload, n_b):
