@@ -231,7 +231,7 @@ def decode_mapping_genes(genes: torch.Tensor, workload: WorkloadTensors,
                          f"{hardware.n_designs} designs and the workload {workload.n_layers} "
                          "layers")
     device = genes.device
-    g = genes.to(torch.float64).clamp(0.0, 1.0)
+    g = genes.to(torch.float64)  # each slice is clamped to [0, 1] where it is read
     dims = workload.dims.to(device).unsqueeze(0).expand(n_b, n_l, N_DIMS)  # [B, L, D]
     allowed = hardware.spatial_allowed.to(device)  # [B, 2, D]
     array = torch.stack([hardware.pe_rows, hardware.pe_cols], dim=1).to(device)  # [B, 2]
@@ -249,7 +249,7 @@ def decode_mapping_genes(genes: torch.Tensor, workload: WorkloadTensors,
     factors[:, :, ROWS_SLOT] = spatial[:, :, 0]
     factors[:, :, COLS_SLOT] = spatial[:, :, 1]
 
-    keys = g[..., _ORDER_KEYS].reshape(n_b, n_l, N_TEMPORAL, N_DIMS)
+    keys = g[..., _ORDER_KEYS].clamp(0.0, 1.0).view(n_b, n_l, N_TEMPORAL, N_DIMS)
     order = torch.sort(keys, dim=-1, stable=True).indices  # [B, L, 3, D]
     return MappingBatch(factors=factors, order=order)
 
@@ -258,8 +258,8 @@ def _decode_spatial(g: torch.Tensor, dims: torch.Tensor, allowed: torch.Tensor,
                     array: torch.Tensor) -> torch.Tensor:
     """Spatial factors ``[B, L, 2, D]``: per axis, dims in gene order claim the array."""
     n_b, n_l = g.shape[:2]
-    keys = g[..., _SPATIAL_KEYS].reshape(n_b, n_l, N_AXES, N_DIMS)
-    sizes = g[..., _SPATIAL_SIZES].reshape(n_b, n_l, N_AXES, N_DIMS)
+    keys = g[..., _SPATIAL_KEYS].clamp(0.0, 1.0).view(n_b, n_l, N_AXES, N_DIMS)
+    sizes = g[..., _SPATIAL_SIZES].clamp(0.0, 1.0).view(n_b, n_l, N_AXES, N_DIMS)
     dim_order = torch.sort(keys, dim=-1, stable=True).indices  # [B, L, 2, D]
     spatial = torch.ones(n_b, n_l, N_AXES, N_DIMS, dtype=torch.int64, device=g.device)
     remaining = dims.clone()  # [B, L, D] trip counts not yet unrolled
@@ -287,8 +287,10 @@ def _decode_temporal(g: torch.Tensor, iters: torch.Tensor, spf: torch.Tensor) ->
     n_b, n_l = g.shape[:2]
     primes = prime_factors(iters, spf)  # [B, L, D, J] ascending, 1-padded
     n_j = primes.shape[-1]
-    levels = (g[..., _PRIME_LEVELS].reshape(n_b, n_l, N_DIMS, MAX_PRIME_FACTORS)[..., :n_j]
-              * N_TEMPORAL).floor().to(torch.int64).clamp(max=N_TEMPORAL - 1)
+    genes = g[..., _PRIME_LEVELS].unflatten(-1, (N_DIMS, MAX_PRIME_FACTORS))[..., :n_j]
+    # floor(3 g) for g clamped to [0, 1], level 3 (g = 1) counted as the RF: truncation of
+    # 3 g clamped to [0, 2.5] gives the same
+    levels = (genes * N_TEMPORAL).clamp_(0.0, N_TEMPORAL - 0.5).to(torch.int64)
     temporal = torch.ones(n_b, n_l, N_DIMS, N_TEMPORAL, dtype=torch.int64, device=g.device)
     temporal = temporal.scatter_reduce(-1, levels, primes, reduce="prod")  # [B, L, D, 3]
     temporal = temporal.transpose(2, 3).contiguous()  # [B, L, 3, D]

@@ -580,8 +580,11 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
     # ceil-padding can push a dim's total past its bound, by at most the array size
     top = [dims.amax() if n_l else dims.new_ones(()),
            (hardware.pe_rows * hardware.pe_cols).amax().to(device)]
-    largest = sum(torch.stack(top).tolist())  # the search's one read-back: sizes the table
-    spf = prime_factor_table(1 << int(largest).bit_length(), device)  # cached across calls
+    top_dim, top_array = torch.stack(top).tolist()  # the search's one read-back: table sizes
+    spf = prime_factor_table(1 << int(top_dim + top_array).bit_length(), device)  # cached
+    # decoding factors trip counts up to the largest dim only: a smaller table, fewer
+    # prime positions to place (the same mappings)
+    spf_dims = prime_factor_table(1 << int(top_dim).bit_length(), device)
     hw_pop = hardware.repeat_interleave(n)  # [B * n]
 
     def evaluate(f: torch.Tensor, o: torch.Tensor) -> tuple[torch.Tensor, CostResult]:
@@ -611,7 +614,7 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
     both = decode_mapping_genes(
         torch.cat([greedy, random_genes, first_genes]), workload,
         hardware.index_select(torch.cat([design, design.repeat_interleave(n_random),
-                                         restart_index.repeat(n_first)])), spf=spf)
+                                         restart_index.repeat(n_first)])), spf=spf_dims)
     n_start = n_b * (1 + n_random)
     start_f = both.factors[:n_start]
     f_pop = torch.cat([_seed_mappings(start_f[:n_b], workload, hardware, spf, n_seeds),
@@ -639,7 +642,7 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
             n_block = min(_RESTART_BLOCK, n_steps - step)
             block = decode_mapping_genes(
                 rng.uniform(n_block * n_b * n_restart, n_l, n_mapping_genes()), workload,
-                hardware.index_select(restart_index.repeat(n_block)), spf=spf)
+                hardware.index_select(restart_index.repeat(n_block)), spf=spf_dims)
             fresh_f = block.factors.view(n_block, n_b, n_restart, n_l, _N_SLOTS, _N_DIMS)
             fresh_o = block.order.view(n_block, n_b, n_restart, n_l, 3, _N_DIMS)
         # binary tournament per (design, layer), then moves
