@@ -261,24 +261,31 @@ def _decode_spatial(g: torch.Tensor, dims: torch.Tensor, allowed: torch.Tensor,
     keys = g[..., _SPATIAL_KEYS].clamp(0.0, 1.0).view(n_b, n_l, N_AXES, N_DIMS)
     sizes = g[..., _SPATIAL_SIZES].clamp(0.0, 1.0).view(n_b, n_l, N_AXES, N_DIMS)
     dim_order = torch.sort(keys, dim=-1, stable=True).indices  # [B, L, 2, D]
-    spatial = torch.ones(n_b, n_l, N_AXES, N_DIMS, dtype=torch.int64, device=g.device)
-    remaining = dims.clone()  # [B, L, D] trip counts not yet unrolled
+    # size genes to [0, 1] positions between 1 and the largest factor, all at once
+    u_all = ((sizes - _SIZE_END_MASS) / (1.0 - 2 * _SIZE_END_MASS)).clamp(0.0, 1.0)
+    remaining = dims  # [B, L, D] trip counts not yet unrolled
+    axes = []
     for axis in range(N_AXES):
-        cap = array[:, axis].unsqueeze(1).expand(n_b, n_l).clone()  # [B, L]
-        ok_axis = allowed[:, axis].unsqueeze(1).expand(n_b, n_l, N_DIMS)  # [B, L, D]
+        # the axis's dims in claiming order, gathered once: column j is the j-th claimant
+        claimant = dim_order[:, :, axis]  # [B, L, D]
+        rem_j = remaining.gather(2, claimant)
+        ok_j = allowed[:, axis].unsqueeze(1).expand(n_b, n_l, N_DIMS).gather(2, claimant)
+        u_j = u_all[:, :, axis].gather(2, claimant)
+        cap = array[:, axis].unsqueeze(1).expand(n_b, n_l)  # [B, L]
+        claimed = []
         for j in range(N_DIMS):
-            d = dim_order[:, :, axis, j : j + 1]  # [B, L, 1]
-            rem = remaining.gather(2, d).squeeze(2)  # [B, L]
-            ok = ok_axis.gather(2, d).squeeze(2)
-            max_s = torch.where(ok, torch.minimum(cap, rem), torch.ones_like(rem))
-            u = sizes[:, :, axis].gather(2, d).squeeze(2)
-            u = ((u - _SIZE_END_MASS) / (1.0 - 2 * _SIZE_END_MASS)).clamp(0.0, 1.0)
-            s = torch.exp(u * torch.log(max_s.to(torch.float64))).round().to(torch.int64)
+            rem = rem_j[:, :, j]
+            max_s = torch.where(ok_j[:, :, j], torch.minimum(cap, rem), torch.ones_like(rem))
+            s = torch.exp(u_j[:, :, j] * torch.log(max_s.to(torch.float64))).round().to(
+                torch.int64)
             s = snap_spatial(s.clamp(min=1).minimum(max_s), rem)
-            spatial[:, :, axis].scatter_(2, d, s.unsqueeze(2))
+            claimed.append(s)
             cap = torch.div(cap, s, rounding_mode="floor")
-        remaining = ceil_div(remaining, spatial[:, :, axis])
-    return spatial
+        # back to dim order: the claimants are a permutation of the dims
+        factors = torch.empty_like(remaining).scatter_(2, claimant, torch.stack(claimed, 2))
+        axes.append(factors)
+        remaining = ceil_div(remaining, factors)
+    return torch.stack(axes, 2)  # [B, L, 2, D]
 
 
 def _decode_temporal(g: torch.Tensor, iters: torch.Tensor, spf: torch.Tensor) -> torch.Tensor:
