@@ -191,7 +191,7 @@ def _transfer(f: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, dim: torch.
 def _move_temporal(f: torch.Tensor, spf: torch.Tensor, rng: _Rng) -> torch.Tensor:
     n = f.shape[0]
     slots = _temporal_slots(f.device)
-    temporal = f[:, slots].flatten(1)  # [P, 3 * D]
+    temporal = f.index_select(1, slots).flatten(1)  # [P, 3 * D]
     idx, ok = _pick(temporal > 1, rng.uniform(n, 3 * _N_DIMS))
     m_src, dim = idx // _N_DIMS, idx % _N_DIMS
     p = _random_prime(_get(temporal, idx), spf, rng.uniform(n))
@@ -205,7 +205,7 @@ def _move_unroll(f: torch.Tensor, spf: torch.Tensor, array: torch.Tensor,
     slots = _temporal_slots(f.device)
     axis = rng.integers(2, n)  # [P]
     axis_ok = allowed.gather(1, axis.view(n, 1, 1).expand(n, 1, _N_DIMS)).squeeze(1)  # [P, D]
-    temporal = f[:, slots]  # [P, 3, D]
+    temporal = f.index_select(1, slots)  # [P, 3, D]
     idx, ok = _pick(((temporal > 1) & axis_ok.unsqueeze(1)).flatten(1),
                     rng.uniform(n, 3 * _N_DIMS))
     m_src, dim = idx // _N_DIMS, idx % _N_DIMS
@@ -314,7 +314,8 @@ def _mutate(f: torch.Tensor, order: torch.Tensor, dims: torch.Tensor, array: tor
             continue
         idx = perm[: edges[-1]]
         f_r, o_r = f.index_select(0, idx), order.index_select(0, idx)
-        dims_r, array_r, allowed_r = dims[idx], array[idx], allowed[idx]
+        dims_r, array_r = dims.index_select(0, idx), array.index_select(0, idx)
+        allowed_r = allowed.index_select(0, idx)
         moved_f, moved_o = [], []
         for k in range(_N_MOVES):
             if edges[k + 1] == edges[k]:
@@ -333,8 +334,12 @@ def _mutate(f: torch.Tensor, order: torch.Tensor, dims: torch.Tensor, array: tor
                 sub = _move_resplit(sub, dims_r[part], array_r[part], allowed_r[part], rng)
             moved_f.append(sub)
             moved_o.append(sub_o)
-        f = f.index_copy(0, idx, torch.cat(moved_f))
-        order = order.index_copy(0, idx, torch.cat(moved_o))
+        if edges[-1] == n:  # every pair moved: nothing of the old tensors is kept
+            f = torch.empty_like(f).index_copy_(0, idx, torch.cat(moved_f))
+            order = torch.empty_like(order).index_copy_(0, idx, torch.cat(moved_o))
+        else:
+            f = f.index_copy(0, idx, torch.cat(moved_f))
+            order = order.index_copy(0, idx, torch.cat(moved_o))
     return f, order
 
 
