@@ -663,14 +663,26 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
                              fresh_o[step % _RESTART_BLOCK]], 1)
         key_child, _ = evaluate(f_child.reshape(n_b * n, n_l, _N_SLOTS, _N_DIMS),
                                 o_child.reshape(n_b * n, n_l, 3, _N_DIMS))
-        # elitist truncation over parents + children, copies ranked last
         key_all = torch.cat([key, key_child], 1)  # [B, 2n, L]
+        if step == n_steps - 1:
+            # the last step keeps only the best: the first lowest key, which truncation
+            # would have put first (ties in candidate order), taken from whichever half
+            best = key_all.argmin(1, keepdim=True)  # [B, 1, L]
+            from_pop = best < n
+            mappings = MappingBatch(
+                *(torch.where(from_pop.view(n_b, 1, n_l, 1, 1),
+                              _gather_candidates(pop, best.clamp(max=n - 1)),
+                              _gather_candidates(child, (best - n).clamp(min=0))).squeeze(1)
+                  for pop, child in ((f_pop, f_child), (o_pop, o_child))))
+            return mappings, cost_model.evaluate(hardware, workload, mappings)
+        # elitist truncation over parents + children, copies ranked last
         keep = torch.sort(_distinct_first(key_all), dim=1, stable=True).indices[:, :n]
         key = key_all.gather(1, keep)
         f_pop = _gather_candidates(torch.cat([f_pop, f_child], 1), keep)
         o_pop = _gather_candidates(torch.cat([o_pop, o_child], 1), keep)
 
-    best = torch.sort(key, dim=1, stable=True).indices[:, :1]  # [B, 1, L]
+    # no steps: the best starting candidate (the first lowest key)
+    best = key.argmin(1, keepdim=True)  # [B, 1, L]
     mappings = MappingBatch(_gather_candidates(f_pop, best).squeeze(1),
                             _gather_candidates(o_pop, best).squeeze(1))
     return mappings, cost_model.evaluate(hardware, workload, mappings)
