@@ -367,7 +367,8 @@ def _greedy_genes(workload: WorkloadTensors, device) -> torch.Tensor:
 
 
 def _seed_mappings(greedy: torch.Tensor, workload: WorkloadTensors, hardware: HardwareBatch,
-                   spf: torch.Tensor, n_seeds: int) -> torch.Tensor:
+                   spf: torch.Tensor, n_seeds: int,
+                   ones: frozenset[str] = frozenset()) -> torch.Tensor:
     """The first ``n_seeds`` classic starting points, built from the greedy seed's factors
     (the array filled greedily, the rest at DRAM; their loops keep the dims' order):
 
@@ -377,7 +378,8 @@ def _seed_mappings(greedy: torch.Tensor, workload: WorkloadTensors, hardware: Ha
     3. greedy as it is; 4. greedy with the rest at the GLB; 5. at the RF;
     6. split: the filter dims' factors at the RF, the rest at the GLB.
 
-    Only the seeds asked for are built; the two fills run as one.
+    Only the seeds asked for are built; the two fills run as one. ``ones``: dims that are 1
+    in every layer (nothing of them to move: the fills skip their turns).
 
     Shape:
         greedy: ``[B, L, 5, D]`` int64 with hardware ``[B]``; returns ``[B, S, L, 5, D]``.
@@ -387,7 +389,8 @@ def _seed_mappings(greedy: torch.Tensor, workload: WorkloadTensors, hardware: Ha
     filled = [i for i in _FILLED_SEEDS if i < n_seeds]
     if filled:
         grown = _fill_buffers(greedy.unsqueeze(1).expand(-1, len(filled), -1, -1, -1),
-                              workload, hardware, spf, [_FILLED_SEEDS[i] for i in filled])
+                              workload, hardware, spf, [_FILLED_SEEDS[i] for i in filled],
+                              ones)
         for k, i in enumerate(filled):
             seeds[i] = grown[:, k]
     if n_seeds > 1:
@@ -418,7 +421,8 @@ _FILLED_SEEDS: dict[int, tuple[str, ...]] = {0: _FILL_ORDERS[0], 2: _FILL_ORDERS
 
 
 def _fill_buffers(f: torch.Tensor, workload: WorkloadTensors, hardware: HardwareBatch,
-                  spf: torch.Tensor, dim_orders: Sequence[Sequence[str]]) -> torch.Tensor:
+                  spf: torch.Tensor, dim_orders: Sequence[Sequence[str]],
+                  ones: frozenset[str] = frozenset()) -> torch.Tensor:
     """"Max tiles that fit": move DRAM prime factors into the RF while the RF tile (W + I + O
     words) still fits, then into the GLB while the GLB tile fits, dim by dim in the
     candidate's ``dim_orders`` entry, smallest prime first. Coverage and the array are
@@ -427,6 +431,7 @@ def _fill_buffers(f: torch.Tensor, workload: WorkloadTensors, hardware: Hardware
     Per turn, every prefix of the turn's dim's DRAM prime factors is tried at once (a tile
     only grows with its extents) and the longest that fits is taken: a few tensor ops per
     turn and level for all candidates, each with its own dim order, nothing read back.
+    A turn whose dims are all in ``ones`` (1 in every layer: nothing to move) is skipped.
 
     Shape:
         f: ``[B, K, L, 5, D]`` (``K = len(dim_orders)`` candidates per design) with
@@ -457,6 +462,8 @@ def _fill_buffers(f: torch.Tensor, workload: WorkloadTensors, hardware: Hardware
         box = (glb_box if slot == glb else rf_box).clone()  # grows with the slot's factors
         grown = torch.ones_like(box)  # [B, K, L, D]: what each dim moves to the slot
         for t in range(n_t):
+            if all(order_names[t] in ones for order_names in dim_orders):
+                continue
             # W, I and O words are each affine in any one extent x (a product of per-dim
             # terms, each affine in its extents): words(x) = a + b x, from two small
             # evaluations at x = 0 and x = 1 ([2, B, K, L]); b >= 0, so the words grow
@@ -583,10 +590,13 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
     n_b, n_l, n = hardware.n_designs, workload.n_layers, n_candidates
     dims = workload.dims.to(device)
     # ceil-padding can push a dim's total past its bound, by at most the array size
-    top = [dims.amax() if n_l else dims.new_ones(()),
-           (hardware.pe_rows * hardware.pe_cols).amax().to(device)]
-    top_dim, top_array = torch.stack(top).tolist()  # the search's one read-back: table sizes
+    # the search's one read-back: every dim's largest bound (sizing the prime tables and
+    # naming the dims that are 1 in every layer) and the largest array
+    top = torch.cat([dims.amax(0) if n_l else dims.new_ones(_N_DIMS),
+                     (hardware.pe_rows * hardware.pe_cols).amax().to(device).view(1)]).tolist()
+    top_dim, top_array = max(top[:_N_DIMS]), top[_N_DIMS]
     spf = prime_factor_table(1 << int(top_dim + top_array).bit_length(), device)  # cached
+    ones = frozenset(d for d, bound in zip(DIMS, top, strict=False) if bound == 1)
     # decoding factors trip counts up to the largest dim only: a smaller table, fewer
     # prime positions to place (the same mappings)
     spf_dims = prime_factor_table(1 << int(top_dim).bit_length(), device)
@@ -622,7 +632,8 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
                                          restart_index.repeat(n_first)])), spf=spf_dims)
     n_start = n_b * (1 + n_random)
     start_f = both.factors[:n_start]
-    f_pop = torch.cat([_seed_mappings(start_f[:n_b], workload, hardware, spf, n_seeds),
+    f_pop = torch.cat([_seed_mappings(start_f[:n_b], workload, hardware, spf, n_seeds,
+                                      ones),
                        start_f[n_b:].view(n_b, n_random, n_l, _N_SLOTS, _N_DIMS)], 1)
     # every seed keeps the dims' own loop order, as the greedy seed decodes it
     o_pop = torch.cat([both.order[:n_b].unsqueeze(1).expand(-1, n_seeds, -1, -1, -1),

@@ -330,6 +330,10 @@ def test_fill_buffers_matches_a_scalar_greedy_fill():
                 assert got[b, k, i].tolist() == _fill_oracle(start[b, i].tolist(), layer, acc,
                                                              order)
     assert (got[:, :, :, [GLB, RF]] > 1).any()  # something did move
+    # N and G are 1 in every layer: skipping their turns changes nothing
+    skipped = _fill_buffers(start.unsqueeze(1).expand(-1, 3, -1, -1, -1), workload, hardware,
+                            prime_factor_table(4096), orders, frozenset("NG"))
+    assert torch.equal(skipped, got)
 
 
 def _seed_genes_oracle(workload, n_b):
