@@ -160,11 +160,16 @@ def _get(flat: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return flat.gather(1, index.unsqueeze(1)).squeeze(1)
 
 
-def _set(flat: torch.Tensor, index: torch.Tensor, value: torch.Tensor,
-         ok: torch.Tensor) -> torch.Tensor:
-    """``flat`` with ``flat[p, index[p]] = value[p]`` where ``ok[p]`` (``[P, K]``)."""
-    value = torch.where(ok, value, _get(flat, index))
-    return flat.scatter(1, index.unsqueeze(1), value.unsqueeze(1))
+def _set_each(flat: torch.Tensor, index: torch.Tensor, value: torch.Tensor,
+              ok: torch.Tensor) -> torch.Tensor:
+    """``flat`` with ``flat[p, index[p, k]] = value[p, k]`` for every ``k`` where ``ok[p]``:
+    one scatter (a row's ``k`` positions must differ).
+
+    Shape:
+        flat: ``[P, K']``; index, value: ``[P, k]``; ok: ``[P]``.
+    """
+    value = torch.where(ok.unsqueeze(1), value, flat.gather(1, index))
+    return flat.scatter(1, index, value)
 
 
 def _transfer(f: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, dim: torch.Tensor,
@@ -176,10 +181,10 @@ def _transfer(f: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, dim: torch.
         f: ``[P, 5, D]``; src, dst, dim, p, ok: ``[P]``; returns ``[P, 5, D]``.
     """
     flat = f.flatten(1)  # [P, 5 * D]
-    at_src, at_dst = src * _N_DIMS + dim, dst * _N_DIMS + dim
-    flat = _set(flat, at_src, torch.div(_get(flat, at_src), p, rounding_mode="floor"), ok)
-    flat = _set(flat, at_dst, _get(flat, at_dst) * p, ok)
-    return flat.view_as(f)
+    at = torch.stack([src, dst], 1) * _N_DIMS + dim.unsqueeze(1)  # [P, 2]: src != dst
+    now = flat.gather(1, at)
+    moved = torch.stack([torch.div(now[:, 0], p, rounding_mode="floor"), now[:, 1] * p], 1)
+    return _set_each(flat, at, moved, ok).view_as(f)
 
 
 # -- moves ---------------------------------------------------------------------------------
@@ -271,11 +276,11 @@ def _move_resplit(f: torch.Tensor, dims: torch.Tensor, array: torch.Tensor,
         keep = torch.where(absorber == m, torch.ones_like(keep), keep)
         new.append(keep)
         rest = torch.div(rest, keep, rounding_mode="floor")
-    flat = _set(flat, axis_slot * _N_DIMS + dim, s_new, ok)
-    for m in range(3):
-        value = torch.where(absorber == m, rest, new[m])
-        flat = _set(flat, slots[m] * _N_DIMS + dim, value, ok)
-    return flat.view_as(f)
+    # the axis's and the three temporal levels' factors of the dim, in one scatter
+    at = torch.stack([axis_slot, *(slots[m].expand_as(axis_slot) for m in range(3))], 1)
+    value = torch.stack([s_new, *(torch.where(absorber == m, rest, new[m]) for m in range(3))],
+                        1)
+    return _set_each(flat, at * _N_DIMS + dim.unsqueeze(1), value, ok).view_as(f)
 
 
 def _move_edges(n: int, share: float) -> list[int]:
