@@ -550,6 +550,20 @@ def _gather_candidates(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     return x.gather(1, index)
 
 
+def _take(pop: torch.Tensor, child: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """Candidates ``idx`` of parents and children side by side (``idx < n``: a parent),
+    without building the concatenated ``[B, 2n, L, ...]`` population.
+
+    Shape:
+        pop, child: ``[B, n, L, ...]``; idx: ``[B, k, L]`` in ``[0, 2n)``; returns
+        ``[B, k, L, ...]``.
+    """
+    n = pop.shape[1]
+    from_pop = (idx < n).view(*idx.shape, *(1,) * (pop.dim() - 3))
+    return torch.where(from_pop, _gather_candidates(pop, idx.clamp(max=n - 1)),
+                       _gather_candidates(child, (idx - n).clamp(min=0)))
+
+
 def _distinct_first(key: torch.Tensor) -> torch.Tensor:
     """Rank key with repeats pushed back: a candidate whose key equals a better one's gets
     ``_DUPLICATE`` added, so copies of the elite do not crowd out the population.
@@ -684,18 +698,13 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
             # the last step keeps only the best: the first lowest key, which truncation
             # would have put first (ties in candidate order), taken from whichever half
             best = key_all.argmin(1, keepdim=True)  # [B, 1, L]
-            from_pop = best < n
-            mappings = MappingBatch(
-                *(torch.where(from_pop.view(n_b, 1, n_l, 1, 1),
-                              _gather_candidates(pop, best.clamp(max=n - 1)),
-                              _gather_candidates(child, (best - n).clamp(min=0))).squeeze(1)
-                  for pop, child in ((f_pop, f_child), (o_pop, o_child))))
+            mappings = MappingBatch(_take(f_pop, f_child, best).squeeze(1),
+                                    _take(o_pop, o_child, best).squeeze(1))
             return mappings, cost_model.evaluate(hardware, workload, mappings)
         # elitist truncation over parents + children, copies ranked last
         keep = torch.sort(_distinct_first(key_all), dim=1, stable=True).indices[:, :n]
         key = key_all.gather(1, keep)
-        f_pop = _gather_candidates(torch.cat([f_pop, f_child], 1), keep)
-        o_pop = _gather_candidates(torch.cat([o_pop, o_child], 1), keep)
+        f_pop, o_pop = _take(f_pop, f_child, keep), _take(o_pop, o_child, keep)
 
     # no steps: the best starting candidate (the first lowest key)
     best = key.argmin(1, keepdim=True)  # [B, 1, L]
