@@ -51,9 +51,10 @@ _EXPORTS: dict[str, str] = {
     "load_cost_model": "codesign.cost.loading",
     "evaluate_mapping": "codesign.cost.single",
     "mapping_problems": "codesign.mapping.validate",
-    "map_layers": "codesign.search.mapper",
+    "map_layers": "codesign.search.layer_maps",
     "search_mappings": "codesign.search.mapper",
     "LayerMappingResult": "codesign.search.mapper",
+    "HierarchyMapResult": "codesign.search.layer_maps",
     "resolve_device": "codesign.device",
 }
 

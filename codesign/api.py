@@ -27,6 +27,8 @@ from codesign.search.config import (
     DEFAULT_GENERATIONS,
     DEFAULT_MAPPER_CANDIDATES,
     DEFAULT_MAPPER_STEPS,
+    DEFAULT_MIGRANTS,
+    DEFAULT_MIGRATE_EVERY,
     DEFAULT_POPULATION,
     DEFAULT_REFINE,
     REFINE_METHODS,
@@ -35,6 +37,11 @@ from codesign.search.config import (
 )
 from codesign.search.run import Budget, GenerationStats, RunState
 from codesign.workload.layer import LayerTable
+from codesign.workload.mix import WorkloadMix
+
+#: What `explore` takes as its workload: one `LayerTable` or path, several paths (one
+#: accelerator for all), or several named tables or paths.
+Workloads = LayerTable | str | Path | Sequence[str | Path] | Mapping[str, LayerTable | str | Path]
 
 # the defaults and refine methods are `codesign.search.config`'s, named here as before
 __all__ = ["DEFAULT_GENERATIONS", "DEFAULT_MAPPER_CANDIDATES", "DEFAULT_MAPPER_STEPS",
@@ -178,7 +185,7 @@ def _guarded(fn: Callable[..., ExploreResult]) -> Callable[..., ExploreResult]:
 
 @_guarded
 def explore(
-    workload: LayerTable | str | Path | None = None,
+    workload: Workloads | None = None,
     space: Any = None,
     *,
     objectives: str | Sequence[str] = DEFAULT_OBJECTIVES,
@@ -195,6 +202,10 @@ def explore(
     mapper_steps: int = DEFAULT_MAPPER_STEPS,
     refine: str | None = None,
     seed: int = 0,
+    islands: int = 1,
+    migrate_every: int = DEFAULT_MIGRATE_EVERY,
+    migrants: int = DEFAULT_MIGRANTS,
+    ray: bool = False,
     device: str = "auto",
     out: str | Path | None = None,
     force: bool = False,
@@ -202,6 +213,7 @@ def explore(
     input_shapes: Mapping[str, Sequence[int]] | None = None,
     dims: Mapping[str, int] | None = None,
     fusion: bool = True,
+    weights: Mapping[str, int] | None = None,
     progress: Callable[[GenerationStats], None] | None = None,
     cost_model: Any = None,
     command: Sequence[str] | None = None,
@@ -218,7 +230,12 @@ def explore(
     (`_explore_hierarchy` says what it does not take).
     ``workload``: a `LayerTable` or an ONNX path (``input_shapes`` and ``dims`` fix symbolic
     inputs and ``fusion`` runs element-wise ops on their producer's output stream, as in
-    `load_onnx`).
+    `load_onnx`). Several workloads (a sequence of paths, named by their file stems, or a
+    mapping of name -> `LayerTable` or path) search one accelerator for all of them
+    (`codesign.workload.mix`): each layer shape is mapped once, the objectives are the
+    mix's (``weights``: inferences of each workload, 1 by default; latency and energy are
+    the weighted sums) and each workload's own (``latency@name``, ``energy@name``,
+    ``edp@name``, ``power@name``), which may be minimised or constrained too.
     Budget: ``population`` designs per generation, stopping at ``generations``,
     ``max_evals`` design evaluations or ``time_limit_s`` seconds, whichever comes first
     (defaults: `DEFAULT_POPULATION` x `DEFAULT_GENERATIONS` when none is given).
@@ -242,6 +259,10 @@ def explore(
     folder never names code to import: ``resume`` re-loads a ``package.module:Name`` spec
     only when it is given again as ``cost_model``; without one it loads the analytical model
     or an installed ``codesign.cost_models`` plugin by its registered name.
+    ``islands``: more than 1 runs that many populations in worker processes (``ray``:
+    Ray actors), each with a seed of its own, sending their ``migrants`` best designs to
+    the next island every ``migrate_every`` generations; the front is the non-dominated
+    set over all (`codesign.search.islands`; an island run cannot be resumed).
     ``notify``: called with one line of text for what the user should know (which cost
     model a resumed run uses); nothing is printed.
     Every input is checked before ``out`` is touched: with ``force`` the old run's files are
@@ -249,6 +270,8 @@ def explore(
     fails after it started records ``"status": "failed"`` and the error in ``run.json``.
     """
     from codesign.cost.model import objective_names
+    from codesign.names import workload_objectives
+    from codesign.workload.mix import check_weights
 
     if space is not None and not isinstance(space, DesignSpace):
         from codesign.search.hierarchy_space import HierarchySpace
@@ -256,6 +279,7 @@ def explore(
         if isinstance(space, HierarchySpace):
             return _explore_hierarchy(
                 workload, space, resume=resume, cost_model=cost_model, refine=refine,
+                islands=islands, ray=ray, weights=weights,
                 out=out, force=force, progress=progress, command=command,
                 objectives=objectives, strategy=strategy, algorithm=algorithm,
                 population=population, generations=generations, max_evals=max_evals,
@@ -267,6 +291,9 @@ def explore(
     workload_settings = {"input_shapes": input_shapes, "dims": dims, "fusion": fusion}
     resumed: _Resumed | None = None
     if resume is not None:
+        if weights:
+            raise ConfigError("--resume goes on with the run's saved workload weights; do not "
+                              "pass weights with it (start a new run to change them)")
         config, resumed = _resumed_config(
             Path(resume), workload, workload_settings, cost_model,
             generations=generations, max_evals=max_evals, time_limit_s=time_limit_s,
@@ -282,13 +309,21 @@ def explore(
             max_evals=max_evals, time_limit_s=time_limit_s, max_area_mm2=max_area_mm2,
             max_power_w=max_power_w, constraints=constraints,
             mapper_candidates=mapper_candidates, mapper_steps=mapper_steps, seed=seed,
+            islands=islands, migrate_every=migrate_every, migrants=migrants, ray=ray,
             device=device, cost_model_spec=spec, space=space, model=_model_path(workload),
-            **workload_settings, **{k: v for k, v in defaulted.items() if v is not None})
+            weights=weights, **workload_settings,
+            **{k: v for k, v in defaulted.items() if v is not None})
     if cost_model is not None:
         from codesign.cost.loading import as_cost_model
 
         cost_model = as_cost_model(cost_model)
-    config.validate(objective_names(cost_model))
+    names = _workload_names(workload, config)
+    config.validate((*objective_names(cost_model), *workload_objectives(names)))
+    if names:
+        check_weights(config.weights, names)
+    elif config.weights:
+        raise ConfigError("explore: weights weigh several workloads in a mix; this run has "
+                          "one workload: drop the weights or give more workloads")
     return _run(config, workload, cost_model, resumed, out=out, force=force,
                 progress=progress, command=command, plot=plot, notify=notify)
 
@@ -348,13 +383,9 @@ def _run(config: ExploreConfig, workload: LayerTable | str, cost_model: Any,
     from codesign.mapping.batch import WorkloadTensors
     from codesign.search.problem import BatchEvaluator, MapperEffort
 
-    if isinstance(workload, LayerTable):
-        table = workload
-    else:
-        from codesign.timeloop.workload import load_workload
-
-        table = load_workload(workload, input_shapes=config.input_shapes, dims=config.dims,
-                              fusion=config.fusion)
+    loaded = _load_workloads(workload, config)
+    mix = loaded if isinstance(loaded, WorkloadMix) else None
+    table = mix.union if mix is not None else loaded
     dev = resolve_device(config.device)
     _check_sizes_fit(strat, space, table, budget.population, config.mapper_candidates, dev)
     if cost_model is None:
@@ -364,12 +395,20 @@ def _run(config: ExploreConfig, workload: LayerTable | str, cost_model: Any,
         cost_model = AnalyticalCostModel(resolve_technology(space.technology))
     if resumed is not None:
         _check_same_model(resumed.facts, resumed.folder, cost_model)
+    inner = cost_model
     if config.refine == "gradient":
         from codesign.cost.analytical import AnalyticalCostModel
 
+        if mix is not None:
+            raise ConfigError("refine gradient differentiates one workload's analytical cost; "
+                              "this run has several workloads: use refine none")
         if not isinstance(cost_model, AnalyticalCostModel):
             raise ConfigError(f"refine gradient differentiates the analytical cost model; "
                               f"this run uses {type(cost_model).__name__}: use refine none")
+    if mix is not None:
+        from codesign.cost.mix import MixCostModel
+
+        cost_model = MixCostModel(inner, mix)
     evaluator = BatchEvaluator(
         space, WorkloadTensors.from_table(table, device=dev), cost_model, config.objectives,
         mode=strat.mode, max_area_mm2=config.max_area_mm2, max_power_w=config.max_power_w,
@@ -378,8 +417,9 @@ def _run(config: ExploreConfig, workload: LayerTable | str, cost_model: Any,
 
     run: dict[str, Any] = {
         "command": list(command) if command is not None else None,
-        "config": {**config.to_json(), "cost_model": _class_path(type(cost_model)),
+        "config": {**config.to_json(), "cost_model": _class_path(type(inner)),
                    "n_unique_layers": len(table), "n_mac_layers": table.n_mac_layers},
+        **({"workloads": mix.to_dict()} if mix is not None else {}),
         "seed": config.seed, "device": str(dev),
         "device_name": (torch.cuda.get_device_name(dev) if dev.type == "cuda"
                         else platform.processor() or platform.machine()),
@@ -391,10 +431,10 @@ def _run(config: ExploreConfig, workload: LayerTable | str, cost_model: Any,
 
     from codesign.results.export import write_json
     from codesign.search.checkpoint import write_checkpoint
-    from codesign.search.run import check_budget, check_state
+    from codesign.search.run import check_state
 
     if saved_state is None:
-        check_budget(evaluator, strat, budget)
+        _check_island_budget(config, evaluator, strat, budget)
     else:
         check_state(saved_state, evaluator.n_var, space.n_genes, evaluator.n_layers,
                     len(config.objectives), f"{resume}/checkpoint.npz")
@@ -406,7 +446,8 @@ def _run(config: ExploreConfig, workload: LayerTable | str, cost_model: Any,
             _clear_out(out_path, existing)
             write_json(out_path / "run.json", run)
         state, refined = _search(out_path, evaluator, strat, config.algorithm, budget,
-                                 config.seed, saved_state, config.refine, dev, progress)
+                                 config.seed, saved_state, config.refine, dev, progress,
+                                 islands=config)
         from codesign.search.interrupt import deferred_signals
 
         # from here on a first Ctrl-C/SIGTERM waits until every file is written (they
@@ -414,7 +455,8 @@ def _run(config: ExploreConfig, workload: LayerTable | str, cost_model: Any,
         with deferred_signals() as received:
             if out_path is not None:
                 write_checkpoint(out_path, *state.to_checkpoint())
-            result = _result(run, evaluator, space, table, state, config.refine, refined)
+            result = _result(run, evaluator, space, table, state, config.refine, refined,
+                             mix)
             if out_path is not None:
                 result.write(out_path, plot=plot)
             written = True
@@ -445,11 +487,32 @@ def _record_stop(out_path: Path | None, run: dict[str, Any], status: str,
         write_json(out_path / "run.json", run)
 
 
+def _check_island_budget(config: ExploreConfig, evaluator, strat, budget: Budget) -> None:
+    """`check_budget` for one island's share of the budget (the whole one without
+    islands)."""
+    from codesign.search.run import check_budget
+
+    if config.islands == 1:
+        check_budget(evaluator, strat, budget)
+        return
+    from codesign.search.islands import island_budget
+
+    share = island_budget(budget, config.islands)
+    try:
+        check_budget(evaluator, strat, share)
+    except ConfigError as exc:
+        raise ConfigError(f"islands {config.islands}: each island gets {share.max_evals} of "
+                          f"the evaluations; {exc}") from None
+
+
 def _search(out_path: Path | None, evaluator, strat, algorithm: str, budget: Budget,
             seed: int, saved_state: RunState | None, refine: str, dev,
-            progress: Callable[[GenerationStats], None] | None) -> tuple[RunState, Any]:
+            progress: Callable[[GenerationStats], None] | None,
+            islands: ExploreConfig | None = None) -> tuple[RunState, Any]:
     """The search (and the optional refinement), checkpointed every few seconds and after
-    the remap (the caller writes the last state in any case)."""
+    the remap (the caller writes the last state in any case). With ``islands`` (a config
+    of more than one island) the islands search in workers (`codesign.search.islands`;
+    no checkpoints on the way: an island run cannot be resumed)."""
     from codesign.search.checkpoint import CheckpointWriter
     from codesign.search.run import run_search
 
@@ -462,8 +525,16 @@ def _search(out_path: Path | None, evaluator, strat, algorithm: str, budget: Bud
             progress(stats)
 
     with _cpu_threads(1 if dev.type == "cpu" else None):
-        state = run_search(evaluator, strat, algorithm, budget, seed=seed, state=saved_state,
-                           on_generation=on_generation)
+        if islands is not None and islands.islands > 1:
+            from codesign.search.islands import IslandPlan, island_budget, run_islands
+
+            plan = IslandPlan(strat, algorithm, island_budget(budget, islands.islands), seed,
+                              islands.islands, islands.migrate_every, islands.migrants)
+            state = run_islands(evaluator, plan, progress=progress,
+                                workers="ray" if islands.ray else "processes")
+        else:
+            state = run_search(evaluator, strat, algorithm, budget, seed=seed,
+                               state=saved_state, on_generation=on_generation)
         refined = None
         if refine == "gradient" and not state.interrupted and len(state.archive):
             from codesign.search.gradient import refine_run
@@ -473,9 +544,10 @@ def _search(out_path: Path | None, evaluator, strat, algorithm: str, budget: Bud
 
 
 def _result(run: dict[str, Any], evaluator, space: DesignSpace, table: LayerTable,
-            state: RunState, refine: str, refined: Any) -> ExploreResult:
+            state: RunState, refine: str, refined: Any, mix: WorkloadMix | None = None
+            ) -> ExploreResult:
     """The front re-costed exactly, and run.json's final record."""
-    pareto = _pareto(evaluator, space, table, state)
+    pareto = _pareto(evaluator, space, table, state, mix)
     run.update({
         "status": "interrupted" if state.interrupted else "done",
         "interrupted": state.interrupted, "stop_reason": state.stop_reason,
@@ -550,8 +622,8 @@ def _cpu_threads(n: int | None):
         torch.set_num_threads(saved)
 
 
-def _pareto(evaluator, space: DesignSpace, table: LayerTable, state: RunState
-            ) -> list[ParetoDesign]:
+def _pareto(evaluator, space: DesignSpace, table: LayerTable, state: RunState,
+            mix: WorkloadMix | None = None) -> list[ParetoDesign]:
     from codesign.results.pareto import pareto_designs
 
     archive = state.archive.sorted()
@@ -581,7 +653,7 @@ def _pareto(evaluator, space: DesignSpace, table: LayerTable, state: RunState
 
     tech = getattr(evaluator.cost_model, "technology", None)   # for the energy lower bounds
     return pareto_designs(accelerators, table, mappings, result,
-                          technology=tech if isinstance(tech, Technology) else None)
+                          technology=tech if isinstance(tech, Technology) else None, mix=mix)
 
 
 def _class_path(cls: type) -> str:
@@ -589,12 +661,56 @@ def _class_path(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-def _model_path(workload: LayerTable | str | Path) -> str | None:
-    """run.json's name of an ONNX workload (its resolved path); ``None`` for a table."""
-    if isinstance(workload, LayerTable):
+def _model_path(workload: Workloads) -> str | tuple[str, ...] | None:
+    """run.json's name of an ONNX workload (its resolved path) or of several (a tuple);
+    ``None`` for a table or a mapping of named workloads."""
+    if isinstance(workload, (LayerTable, Mapping)):
         return None
-    _check_path_text(workload, "model")
-    return str(Path(workload).resolve())
+    if isinstance(workload, (str, Path)):
+        _check_path_text(workload, "model")
+        return str(Path(workload).resolve())
+    paths = tuple(workload)
+    for path in paths:
+        if not isinstance(path, (str, Path)):
+            raise ConfigError(f"explore: workloads must be paths (or a mapping of name -> "
+                              f"LayerTable), got {_short(repr(path))}")
+        _check_path_text(path, "model")
+    return tuple(str(Path(p).resolve()) for p in paths)
+
+
+def _workload_names(workload: Workloads | None, config: ExploreConfig) -> tuple[str, ...]:
+    """The names of a run's several workloads (file stems, or a mapping's keys); ``()`` for
+    one workload."""
+    from codesign.workload.mix import workload_names
+
+    if isinstance(workload, Mapping):
+        return tuple(str(k) for k in workload)
+    if isinstance(config.model, tuple):
+        return workload_names(config.model)
+    return ()
+
+
+def _load_workloads(workload: Workloads, config: ExploreConfig) -> LayerTable | WorkloadMix:
+    """The run's `LayerTable`, or its `WorkloadMix` of several (each loaded with the
+    config's input shapes, dims and fusion)."""
+    from codesign.timeloop.workload import load_workload
+    from codesign.workload.mix import workload_names
+
+    def load(path: str | Path) -> LayerTable:
+        return load_workload(path, input_shapes=config.input_shapes, dims=config.dims,
+                             fusion=config.fusion)
+
+    if isinstance(workload, LayerTable):
+        return workload
+    if isinstance(workload, Mapping):
+        return WorkloadMix.from_tables(
+            {str(n): t if isinstance(t, LayerTable) else load(t) for n, t in workload.items()},
+            config.weights)
+    if isinstance(config.model, tuple):
+        names = workload_names(config.model)
+        return WorkloadMix.from_tables(dict(zip(names, map(load, config.model), strict=True)),
+                                       config.weights)
+    return load(workload if isinstance(workload, (str, Path)) else config.model)
 
 
 def _resume_cost_model(spec: str | None, facts: dict[str, Any], folder: Path,
@@ -678,18 +794,23 @@ def _load_resume(folder: Path) -> tuple[ExploreConfig, dict[str, Any], RunState]
     return config, facts, restored
 
 
-def _explore_hierarchy(workload: LayerTable | str | Path | None, space: Any, *,
-                       resume: Any, cost_model: Any, refine: str | None, out: Any,
+def _explore_hierarchy(workload: Workloads | None, space: Any, *,
+                       resume: Any, cost_model: Any, refine: str | None, islands: int,
+                       ray: bool, weights: Mapping[str, int] | None, out: Any,
                        force: bool, progress: Callable[[GenerationStats], None] | None,
                        command: Sequence[str] | None, **settings: Any) -> Any:
     """`explore` on a `HierarchySpace` (``--space`` with a ``base``): the same settings,
     strategies and searches, the hierarchy mapper inside
     (`codesign.search.hierarchy_problem`), results in the architecture's level names
     (`codesign.results.hierarchy`). Not available here: ``resume``, a custom
-    ``cost_model``, ``refine``; vector ops are not costed."""
+    ``cost_model``, ``refine``, islands, several workloads; vector ops are not costed."""
+    several = workload is not None and not isinstance(workload, (LayerTable, str, Path))
     refused = [what for what, given in (("resume", resume is not None),
                                         ("a custom cost_model", cost_model is not None),
-                                        ("refine", refine not in (None, "none")))
+                                        ("refine", refine not in (None, "none")),
+                                        ("islands", islands != 1), ("ray", ray),
+                                        ("several workloads", several),
+                                        ("weights", bool(weights)))
                if given]
     if refused:
         raise ConfigError(f"a hierarchy design space (base {space.base.name!r}) does not take "

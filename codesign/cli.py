@@ -19,7 +19,7 @@ from collections.abc import Callable
 import click
 
 from codesign import __version__
-from codesign.names import LAYER_OBJECTIVES, OBJECTIVE_UNITS
+from codesign.names import LAYER_OBJECTIVES, OBJECTIVE_UNITS, WORKLOAD_MARK
 from codesign.search.config import SETTINGS  # no torch: `codesign --help` stays fast
 
 INPUT_ERROR_EXIT = 2
@@ -173,9 +173,9 @@ def _setting_option(name: str) -> Callable:
     types = {"int": click.INT, "float": click.FLOAT, "str": click.STRING,
              "choice": click.Choice(setting.choices), "names": click.STRING,
              "limits": _Limit(), "shapes": _NameValue(shape=True),
-             "dims": _NameValue(shape=False), "space": click.Path(dir_okay=False,
-                                                                  path_type=str)}
-    multiple = setting.kind in ("limits", "shapes", "dims")
+             "dims": _NameValue(shape=False), "weights": _NameValue(shape=False),
+             "space": click.Path(dir_okay=False, path_type=str)}
+    multiple = setting.kind in ("limits", "shapes", "dims", "weights")
     if setting.kind == "names":
         default = ",".join(field.default)
     elif multiple or setting.kind == "space":
@@ -260,7 +260,8 @@ class _Progress:
         else:  # the final mapping of the front, after the last generation
             gen = stats.phase
         note = f"  ({stats.note})" if stats.note else ""
-        best = "  ".join(f"{name} {value:.3g}{OBJECTIVE_UNITS.get(name, '')}"
+        best = "  ".join(f"{name} {value:.3g}"
+                         f"{OBJECTIVE_UNITS.get(name.partition(WORKLOAD_MARK)[0], '')}"
                          for name, value in stats.best.items())
         line = (f"{gen}  evals {stats.n_evals}  HV {stats.hypervolume:.4g}  "
                 f"pareto {stats.n_pareto}  {best}  {stats.evals_per_s:.0f} evals/s{note}")
@@ -276,20 +277,23 @@ class _Progress:
 
 
 @main.command()
-@click.argument("model", required=False, type=click.Path(path_type=str))
+@click.argument("model", nargs=-1, type=click.Path(path_type=str))
 @_setting_options(*(name for name in SETTINGS if name != "model"))
 @click.option("--out", type=click.Path(file_okay=False, path_type=str),
-              help="Output folder  [default: explore-<model name>]")
+              help="Output folder  [default: explore-<model name>, explore-<a>+<b> for "
+                   "several]")
 @click.option("--force", is_flag=True, help="Overwrite an existing run in --out.")
 @click.option("--resume", type=click.Path(file_okay=False, exists=True, path_type=str),
               help="Continue the run in this folder from its last checkpoint, with its "
                    "settings (a budget, --refine or --cost-model given replaces the saved "
                    "one; --device is this call's).")
 @click.option("--no-plot", is_flag=True, help="Do not draw pareto.png.")
-def explore(model: str | None, out: str | None, force: bool, resume: str | None,
+def explore(model: tuple[str, ...], out: str | None, force: bool, resume: str | None,
             no_plot: bool, **settings) -> None:
     """Search accelerator designs and per-layer mappings for an ONNX MODEL (or a folder of
-    Timeloop problem files, one layer each); write the
+    Timeloop problem files, one layer each), or one accelerator for several MODELs (each
+    layer shape mapped once; objectives on the mix, see --weight, and per model as
+    latency@NAME, energy@NAME, edp@NAME, power@NAME with NAME the file stem); write the
     Pareto front (pareto.csv, designs.json, history.csv, run.json, pareto.png) and
     report.html (why each design wins; see `codesign report`) to --out.
 
@@ -312,6 +316,8 @@ def explore(model: str | None, out: str | None, force: bool, resume: str | None,
     from codesign.search.config import DEFAULT_GENERATIONS
 
     space_path = settings.pop("space")
+    models = model
+    model = None if not models else models[0] if len(models) == 1 else models
     if model is None and resume is None:
         raise ConfigError("explore: give a MODEL (an ONNX file or a folder of Timeloop problems) "
                           "or --resume DIR")
@@ -320,8 +326,8 @@ def explore(model: str | None, out: str | None, force: bool, resume: str | None,
                           "do not pass MODEL or --space with it")
     space = _read_space(space_path) if space_path else None
     if out is None and resume is None:
-        out = f"explore-{Path(model).stem}"
-    for name in ("constraints", "input_shapes", "dims"):  # repeated NAME=VALUE options
+        out = "explore-" + "+".join(Path(m).stem for m in models)
+    for name in ("constraints", "input_shapes", "dims", "weights"):  # repeated NAME=VALUE
         settings[name] = dict(settings[name]) or None
     generations = settings["generations"]
     budget_given = any(settings[k] is not None
@@ -423,13 +429,16 @@ def sensitivity(run_dir: str, design_id: int, as_json: bool) -> None:
 @main.command("map")
 @click.argument("model", type=click.Path(path_type=str))
 @click.option("--arch", "arch", required=True, metavar="NAME|YAML",
-              help="Accelerator: a bundled preset (eyeriss, shidiannao, simba, tpu), a YAML "
-                   "file, or a Timeloop v0.4 architecture (then MODEL is a Timeloop problem "
-                   "YAML).")
+              help="Architecture: a hierarchy preset (eyeriss, gemmini, shidiannao, simba, "
+                   "tpu: the chips' own levels), v1:NAME for the v1 RF/GLB/DRAM preset of "
+                   "that name (v1:eyeriss, v1:shidiannao, v1:simba, v1:tpu), or a YAML file: "
+                   "a hierarchy (top-level 'nodes'), a Timeloop v0.4 architecture or a v1 "
+                   "accelerator. A preset name is the hierarchy; v1:NAME the template.")
 @click.option("--ert", type=click.Path(dir_okay=False, path_type=str),
               help="Accelergy ERT for a Timeloop --arch (without one every energy is 0).")
 @click.option("--constraints", type=click.Path(dir_okay=False, path_type=str),
-              help="Timeloop v0.4 mapspace constraints for a Timeloop --arch.")
+              help="Timeloop v0.4 mapspace constraints, for any hierarchy --arch (its level "
+                   "names; the problem's dim names, C M R S N P Q G for an ONNX model).")
 @click.option("--objective", type=click.Choice(LAYER_OBJECTIVES), default="edp",
               show_default=True, help="Per-layer objective the mapper minimises.")
 @click.option("--effort", type=click.Choice(["fast", "default", "thorough"]), default="default",
@@ -442,42 +451,59 @@ def map_command(model: str, arch: str, ert: str | None, constraints: str | None,
                 objective: str, effort: str, device: str, seed: int,
                 out: str | None, input_shapes: tuple, dims: tuple, fusion: bool,
                 cost_model_spec: str | None) -> None:
-    """Find the best mapping of every layer of an ONNX MODEL (or a folder of Timeloop
-    problem files) on one accelerator; print a per-layer table (mapping, cycles, energy,
-    utilisation, bottleneck) and totals. With a Timeloop --arch, map a Timeloop problem
-    MODEL on it (any hierarchy) and print the loop nest."""
+    """Find the best mapping of every layer of an ONNX MODEL (or of Timeloop problem
+    files: a folder, or one file) on one architecture; print a per-layer table (mapping,
+    cycles, energy, PEs used, utilisation, the bound: compute or a level by its own name)
+    and totals (time at the clock, PEs active on average). A Timeloop --arch with one
+    problem file prints the loop nest as Timeloop does."""
+    from pathlib import Path
 
     from codesign.timeloop.files import is_timeloop_arch
+    from codesign.timeloop.workload import is_timeloop_workload
 
     _check_settings(seed=seed)
-    if is_timeloop_arch(arch):
+    if is_timeloop_arch(arch) and is_timeloop_workload(model) and Path(model).is_file():
         from codesign.timeloop.map import map_files
 
         click.echo(map_files(arch, model, ert, constraints, objective=objective,
                              effort=effort, device=device, seed=seed, out=out))
         return
-    if ert is not None or constraints is not None:
-        raise click.UsageError("--ert and --constraints need a Timeloop v0.4 --arch file")
 
-    from codesign.arch.presets import resolve_accelerator
     from codesign.cost.loading import load_cost_model
-    from codesign.search.mapper import map_layers
+    from codesign.search.architectures import problem_names, resolve_architecture
+    from codesign.search.layer_maps import map_layers
     from codesign.timeloop.workload import load_workload
 
-    accelerator = resolve_accelerator(arch)
+    names = problem_names(model) if (constraints or is_timeloop_arch(arch)) else None
+    target = resolve_architecture(arch, ert=ert, constraints=constraints, names=names)
     table = load_workload(model, input_shapes=dict(input_shapes) or None, dims=dict(dims) or None,
                       fusion=fusion)
-    result = map_layers(table, accelerator, objective=objective, device=device, seed=seed,
+    result = map_layers(table, target, objective=objective, device=device, seed=seed,
                         effort=effort,
                         cost_model=load_cost_model(cost_model_spec) if cost_model_spec
                         else None)
-    click.echo(_map_table(result))
+    from codesign.search.layer_maps import HierarchyMapResult
+
+    hierarchy = isinstance(result, HierarchyMapResult)
+    if hierarchy:
+        from codesign.results.map_table import format_hierarchy_map
+
+        click.echo(format_hierarchy_map(result))
+    else:
+        click.echo(_map_table(result))
     bad = [i for i, ok in enumerate(result.feasible) if not ok]
     if bad:
-        click.echo(f"Warning: {len(bad)} layer(s) have no mapping found that fits the RF/GLB "
+        where = "the levels' capacities" if hierarchy else "the RF/GLB"
+        click.echo(f"Warning: {len(bad)} layer(s) have no mapping found that fits {where} "
                    f"(e.g. layer {bad[0]}); try --effort thorough or a bigger --arch",
                    err=True)
     if out is not None:
+        if hierarchy:
+            from codesign.results.map_table import write_hierarchy_map
+
+            paths = write_hierarchy_map(result, out)
+            click.echo(f"-> {', '.join(map(str, paths))}")
+            return
         from codesign.atomic import make_folder
         from codesign.results.export import write_csv, write_json
 

@@ -22,6 +22,11 @@ __all__ = [
     "OBJECTIVE_COLUMNS",
     "OBJECTIVE_UNITS",
     "UNKNOWN_BOTTLENECK",
+    "WORKLOAD_MARK",
+    "WORKLOAD_OBJECTIVES",
+    "objective_column",
+    "workload_objective",
+    "workload_objectives",
 ]
 
 # name, its pareto.csv column, its unit
@@ -40,6 +45,46 @@ OBJECTIVE_COLUMNS: dict[str, str] = {name: column for name, column, _ in _DESIGN
 OBJECTIVE_UNITS: dict[str, str] = {name: unit for name, _, unit in _DESIGN_TABLE}
 #: The design objectives an exploration minimises unless told otherwise.
 DEFAULT_OBJECTIVES: tuple[str, ...] = DESIGN_OBJECTIVES[:3]
+
+#: Objectives a run over several workloads also offers per workload, named
+#: ``<objective><WORKLOAD_MARK><workload>`` (``latency@resnet50``: that model's seconds per
+#: inference on the design); area is the chip's, one value for every workload.
+WORKLOAD_OBJECTIVES: tuple[str, ...] = tuple(n for n in DESIGN_OBJECTIVES if n != "area")
+#: What joins an objective and a workload name in a per-workload objective.
+WORKLOAD_MARK = "@"
+
+
+def workload_objective(objective: str, workload: str) -> str:
+    """The name of ``objective`` on one ``workload`` of a mix.
+
+    >>> workload_objective("latency", "resnet50")
+    'latency@resnet50'
+    """
+    return f"{objective}{WORKLOAD_MARK}{workload}"
+
+
+def workload_objectives(workloads: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Every per-workload objective of a mix of ``workloads`` (workload-major).
+
+    >>> workload_objectives(["a"])
+    ('latency@a', 'energy@a', 'edp@a', 'power@a')
+    """
+    return tuple(workload_objective(o, w) for w in workloads for o in WORKLOAD_OBJECTIVES)
+
+
+def objective_column(name: str) -> str:
+    """The ``pareto.csv`` / ``designs.json`` metric of an objective: `OBJECTIVE_COLUMNS`'
+    for a design objective, the same column with the workload for a per-workload one
+    (``latency@bert`` -> ``latency_s@bert``), the name itself for a custom model's.
+
+    >>> objective_column("energy"), objective_column("energy@bert"), objective_column("peak")
+    ('energy_j', 'energy_j@bert', 'peak')
+    """
+    objective, mark, workload = name.partition(WORKLOAD_MARK)
+    if mark and objective in WORKLOAD_OBJECTIVES and workload:
+        return f"{OBJECTIVE_COLUMNS[objective]}{WORKLOAD_MARK}{workload}"
+    return OBJECTIVE_COLUMNS.get(name, name)
+
 
 #: Objectives of one layer's mapping (cycles x energy, cycles, energy), the mapper's choice.
 LAYER_OBJECTIVES: tuple[str, ...] = ("edp", "latency", "energy")

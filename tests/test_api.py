@@ -76,6 +76,8 @@ def test_a_run_json_written_before_explore_config_still_resumes(tmp_path):
     import shutil
     from pathlib import Path
 
+    from codesign.search.config import DEFAULT_MIGRANTS, DEFAULT_MIGRATE_EVERY
+
     v0 = Path(__file__).parent / "data" / "run_json_v0"
     folder = tmp_path / "run"
     folder.mkdir()
@@ -87,4 +89,7 @@ def test_a_run_json_written_before_explore_config_still_resumes(tmp_path):
     assert resumed.run["resumed_from_generation"] == 2
     assert (folder / "pareto.csv").read_text() == (v0 / "resumed_pareto.csv").read_text()
     config = json.loads((folder / "run.json").read_text())["config"]
-    assert config == {**saved, "generations": 3}  # the budget given replaces the saved one
+    later = {"islands": 1, "migrate_every": DEFAULT_MIGRATE_EVERY,  # settings added since,
+             "migrants": DEFAULT_MIGRANTS, "ray": False}            # at their defaults
+    # the budget given replaces the saved one
+    assert config == {**saved, "generations": 3, **later}

@@ -58,8 +58,9 @@ def test_table_and_totals(tiny_model):
 
 
 def test_out_writes_csv_and_json_that_round_trip(tiny_model, tmp_path):
+    """The v1 template preset (``v1:eyeriss``; plain ``eyeriss`` is the hierarchy)."""
     out = tmp_path / "run"
-    result = run(tiny_model, "--arch", "eyeriss", "--device", "cpu", "--effort", "fast",
+    result = run(tiny_model, "--arch", "v1:eyeriss", "--device", "cpu", "--effort", "fast",
                  "--objective", "latency", "--out", out)
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader((out / "layers.csv").open()))
@@ -101,3 +102,171 @@ def test_bad_options_one_line_exit_2(tiny_model, args, words):
 def test_missing_model_exit_2(tmp_path):
     result = run(tmp_path / "nope.onnx", "--arch", "simba")
     assert result.exit_code == 2 and "nope.onnx" in result.output
+
+
+# -- hierarchies: presets, our YAML, the v1 name rule -----------------------------------------
+
+def _table(output):
+    lines = output.splitlines()
+    header, rows = lines[0].split(), [line for line in lines[1:] if line[:1].isdigit()]
+    return header, rows, next(line for line in lines if line.startswith("total: "))
+
+
+@pytest.mark.parametrize("arch, levels, pes", [
+    ("eyeriss", ["DRAM", "GLB", "spad"], 168),       # 12 x 14 PEs
+    ("gemmini", ["DRAM", "Scratchpad", "Accumulator", "WeightReg"], 256),   # 16 x 16 mesh
+])
+def test_a_hierarchy_preset_maps_in_its_own_level_names(tiny_model, tmp_path, arch, levels,
+                                                         pes):
+    out = tmp_path / "run"
+    result = run(tiny_model, "--arch", arch, "--device", "cpu", "--effort", "fast",
+                 "--out", out)
+    assert result.exit_code == 0, result.output
+    header, rows, total = _table(result.output)
+    assert header == ["#", "layer", "n", "mapping", "cycles", "energy_uJ", "PEs", "util",
+                      "bound"]
+    assert total.startswith(f"total: 3 MAC layers (2 unique) on {arch} (hierarchy preset: "
+                            f"{' '.join(levels)}, {pes} PEs")
+    assert f"of {pes} PEs active on average" in total
+    assert "RF" not in result.output.replace("Reg", "")   # no v1 level names
+    data = json.loads((out / "mappings.json").read_text())
+    assert [n.get("storage") for n in data["hierarchy"]["nodes"] if "storage" in n] == levels
+    for entry in data["layers"]:
+        assert entry["feasible"] and entry["bottleneck"] in ("compute", *levels)
+        assert 1 <= entry["pes"] <= pes
+        assert set(entry["mapping"]["temporal"]) <= set(levels)
+        layer = Layer.from_dict(entry["layer"])
+        # utilisation: useful MACs / (cycles x compute instances)
+        assert entry["utilization"] == pytest.approx(layer.macs / (entry["cycles"] * pes))
+        # no more PEs busy than the mapping's fan-out factors, so cycles >= MACs / PEs used
+        assert entry["cycles"] >= layer.macs / entry["pes"]
+    rows_csv = list(csv.DictReader((out / "layers.csv").open()))
+    assert [r["names"] for r in rows_csv] == ["conv1", "conv2 conv3"]
+    assert data["totals"]["latency_cycles"] == pytest.approx(
+        data["layers"][0]["cycles"] + 2 * data["layers"][1]["cycles"])   # conv2 counts twice
+
+
+TOY_YAML = """\
+name: toy
+clock_mhz: 500
+nodes:
+  - {storage: DRAM, shared_bw: 8}
+  - {storage: Buffer, capacity_words: 4096}
+  - {fanout: PE, x: 4, y: 4, x_dims: [K], y_dims: [C]}
+  - {storage: Reg, keeps: [W], capacity_words: 1}
+compute: {name: MAC}
+"""
+
+
+def test_a_hierarchy_yaml_maps_and_its_mappings_json_reads_back(tiny_model, tmp_path):
+    from codesign.hierarchy.io import parse_hierarchy
+
+    arch = tmp_path / "toy.yaml"
+    arch.write_text(TOY_YAML)
+    out = tmp_path / "run"
+    result = run(tiny_model, "--arch", arch, "--device", "cpu", "--effort", "fast",
+                 "--out", out)
+    assert result.exit_code == 0, result.output
+    _, rows, total = _table(result.output)
+    assert total.startswith("total: 3 MAC layers (2 unique) on toy (hierarchy YAML: DRAM "
+                            "Buffer Reg, 16 PEs, 500 MHz)")
+    assert all(("K" in r.split("PE X:")[1].split()[0]) for r in rows if "PE X:" in r)
+    data = json.loads((out / "mappings.json").read_text())
+    back = parse_hierarchy(data["hierarchy"])   # the file --arch reads, energies filled in
+    assert back.level_names == ("DRAM", "Buffer", "Reg") and back.n_compute == 16
+    assert back.levels[1].read_pj > 0          # from the technology table
+
+
+def test_constraints_apply_to_a_hierarchy_preset(tiny_model, tmp_path):
+    """A Timeloop constraints file in eyeriss's level names and Timeloop's dim names: no
+    loops at the GLB, and only M (our K) across the PE rows."""
+    cons = tmp_path / "cons.yaml"
+    cons.write_text("mapspace_constraints:\n  targets:\n"
+                    "  - {target: GLB, type: temporal, factors: C=1 M=1 R=1 S=1 N=1 P=1 Q=1}\n"
+                    "  - {target: PE, type: spatial, factors: C=1 R=1}\n")
+    out = tmp_path / "run"
+    result = run(tiny_model, "--arch", "eyeriss", "--constraints", cons, "--device", "cpu",
+                 "--effort", "fast", "--out", out)
+    assert result.exit_code == 0, result.output
+    for entry in json.loads((out / "mappings.json").read_text())["layers"]:
+        assert not entry["mapping"]["temporal"].get("GLB")
+        assert set(entry["mapping"]["spatial"].get("PE", {}).get("Y", {})) <= {"K"}
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--arch", "eyeris"], ["eyeris", "did you mean 'eyeriss'", "v1:eyeriss", "gemmini"]),
+    (["--arch", "v1:gemmini"], ["v1:gemmini", "v1 presets"]),
+    (["--arch", "eyeriss", "--ert", "x.yaml"], ["--ert needs a Timeloop"]),
+    (["--arch", "eyeriss", "--cost-model", "analytical"], ["v1:eyeriss"]),
+    (["--arch", "v1:eyeriss", "--constraints", "x.yaml"], ["need a hierarchy --arch"]),
+])
+def test_bad_architecture_names_one_line_exit_2(tiny_model, tmp_path, args, words):
+    (tmp_path / "x.yaml").write_text("targets: []\n")
+    args = [str(tmp_path / a) if a == "x.yaml" else a for a in args]
+    result = run(tiny_model, *args)
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.strip().splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and all(w in errors[0] for w in words), result.output
+
+
+@pytest.mark.parametrize("text, words", [
+    ("nodes: []\n", ["nodes: expected a non-empty list"]),
+    ("nodes:\n  - {storage: DRAM, capcity_words: 4}\n  - {fanout: PE, x: 0}\n",
+     ["nodes[0] (DRAM): unknown key 'capcity_words'; did you mean 'capacity_words'",
+      "nodes[1] (PE)", "x must be a positive integer"]),
+    ("nodes:\n  - {storage: GLB, keeps: [I]}\n", ["must keep every tensor"]),
+    ("nodes:\n  - {storage: DRAM}\n  - {level: RF}\n", ["nodes[1]", "'storage: NAME'"]),
+])
+def test_bad_hierarchy_yaml_reports_every_problem_on_one_line(tiny_model, tmp_path, text,
+                                                              words):
+    arch = tmp_path / "bad.yaml"
+    arch.write_text(text)
+    result = run(tiny_model, "--arch", arch)
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.strip().splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and all(w in errors[0] for w in words), result.output
+
+
+@pytest.mark.slow
+def test_alexnet_on_eyeriss_lands_near_the_chip():
+    """JSSC 2017 (Chen et al.): AlexNet CONV1-5 at batch 4 in about 115 ms at 200 MHz, with
+    about 148 of 168 PEs active on average. The CLI on the committed problem files must land
+    within 20% of both (docs/VALIDATION.md, "Eyeriss on AlexNet", says why they differ)."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "benchmarks" / "validation" / "alexnet_conv_b4"
+    result = run(folder, "--arch", "eyeriss", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    total = result.output.splitlines()[-1]
+    ms = float(total.split(" cycles = ")[1].split(" ms")[0])
+    pes = float(total.split("; ")[1].split(" of 168 PEs active")[0])
+    assert 0.8 * 115 <= ms <= 1.2 * 115 and 0.8 * 148 <= pes <= 168, total
+
+
+def test_timeloop_files_map_an_onnx_model_and_a_problem_folder(tiny_model, tmp_path):
+    """A Timeloop v0.4 architecture (here written from the toy YAML's hierarchy) maps any
+    workload; its constraints use the problem files' names (M is our K)."""
+    from codesign.hierarchy.io import parse_hierarchy
+    from codesign.timeloop.writers import generate_arch, generate_problem, write_yaml
+
+    hierarchy = parse_hierarchy(__import__("yaml").safe_load(TOY_YAML))
+    write_yaml(tmp_path / "arch.yaml", generate_arch(hierarchy))
+    result = run(tiny_model, "--arch", tmp_path / "arch.yaml", "--device", "cpu",
+                 "--effort", "fast")
+    assert result.exit_code == 0, result.output
+    assert "note: no --ert given, every energy is 0" in result.output
+    _, rows, total = _table(result.output)
+    assert "(Timeloop architecture: " in total and ", 16 PEs, 500 MHz)" in total
+    folder = tmp_path / "problems"
+    folder.mkdir()
+    for i, layer in enumerate([Layer.gemm(M=16, K=8, N=8), Layer.conv(K=8, C=4, P=4, Q=4,
+                                                                       R=3, S=3)]):
+        write_yaml(folder / f"p{i}.yaml", generate_problem(layer))
+    cons = tmp_path / "cons.yaml"
+    cons.write_text("targets:\n  - {target: DRAM, type: temporal, factors: M=1}\n")
+    out = tmp_path / "run"
+    result = run(folder, "--arch", tmp_path / "arch.yaml", "--constraints", cons,
+                 "--device", "cpu", "--effort", "fast", "--out", out)
+    assert result.exit_code == 0, result.output
+    for entry in json.loads((out / "mappings.json").read_text())["layers"]:
+        assert "K" not in entry["mapping"]["temporal"].get("DRAM", {})

@@ -228,9 +228,11 @@ def test_cli_bad_cost_model_or_limit_is_one_line_exit_2(gemm_onnx, tmp_path, arg
 
 
 def test_cli_map_cost_model(plugin, gemm_onnx):
-    r = CliRunner().invoke(main, ["map", gemm_onnx, "--arch", "eyeriss", "--cost-model", plugin,
+    """A cost model plugs into the v1 template: ``v1:eyeriss`` (plain ``eyeriss`` is the
+    hierarchy preset, costed by the hierarchy model; tests/test_cli_map.py)."""
+    r = CliRunner().invoke(main, ["map", gemm_onnx, "--arch", "v1:eyeriss", "--cost-model", plugin,
                                   "--effort", "fast", "--device", "cpu"])
     assert r.exit_code == 0, r.output
-    r = CliRunner().invoke(main, ["map", gemm_onnx, "--arch", "eyeriss", "--cost-model",
+    r = CliRunner().invoke(main, ["map", gemm_onnx, "--arch", "v1:eyeriss", "--cost-model",
                                   "no_such_pkg_q:M"])
     assert r.exit_code == 2 and "cannot import module" in r.output

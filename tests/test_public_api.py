@@ -22,6 +22,7 @@ PUBLIC = [
     "ExploreResult",
     "FunctionCostModel",
     "HardwareBatch",
+    "HierarchyMapResult",
     "Layer",
     "LayerMappingResult",
     "LayerTable",

@@ -1,6 +1,12 @@
 """AlexNet CONV1-5 on the Eyeriss hierarchy preset against the chip's published figures.
 
     python benchmarks/validation/eyeriss_alexnet.py [--effort default|thorough] [--seed 0]
+    python benchmarks/validation/eyeriss_alexnet.py --write-problems DIR
+
+The same from the command line, on the Timeloop problem files the second form writes
+(committed as ``benchmarks/validation/alexnet_conv_b4/``)::
+
+    codesign map benchmarks/validation/alexnet_conv_b4 --arch eyeriss
 
 Published (Y.-H. Chen, T. Krishna, J. Emer, V. Sze, "Eyeriss: An Energy-Efficient
 Reconfigurable Accelerator for Deep Convolutional Neural Networks", JSSC 52(1), 2017):
@@ -40,7 +46,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--effort", default="default")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--write-problems", metavar="DIR",
+                        help="write the layers as Timeloop v0.4 problem files to DIR, map nothing")
     args = parser.parse_args()
+    if args.write_problems:
+        from pathlib import Path
+
+        from codesign.timeloop.writers import generate_problem, write_yaml
+
+        folder = Path(args.write_problems)
+        folder.mkdir(parents=True, exist_ok=True)
+        for layer in LAYERS:
+            write_yaml(folder / f"{layer.name}.yaml", generate_problem(layer))
+        print(f"-> {folder}/CONV1-5.yaml")
+        return
     torch.set_num_threads(1)
     h = with_technology(eyeriss())
     start = time.perf_counter()

@@ -16,6 +16,7 @@ from typing import Any
 
 from codesign.campaign.runner import run_job
 from codesign.errors import ConfigError
+from codesign.search.workers import ray_session, require_ray
 
 __all__ = ["DEFAULT_RETRIES", "LocalProcesses", "RayCluster", "Serial", "Task"]
 
@@ -89,28 +90,21 @@ class LocalProcesses:
 
 class RayCluster:
     """Jobs as Ray tasks: on a local cluster started here (``address`` None, ``workers``
-    CPUs) or on an existing one (``address``, e.g. ``ray://head:10001`` or ``auto``)."""
+    CPUs) or on an existing one (``address``, e.g. ``ray://head:10001`` or ``auto``), as
+    `codesign.search.workers.ray_session` connects."""
 
     name = "ray"
 
     def __init__(self, address: str | None = None, workers: int | None = None,
                  retries: int = DEFAULT_RETRIES) -> None:
-        try:
-            import ray  # noqa: F401
-        except ImportError as exc:
-            raise ConfigError('--ray needs Ray: pip install "codesign[ray]"') from exc
+        require_ray()
         self.address, self.workers, self.retries = address, workers, retries
 
     def run(self, tasks: Sequence[Task]) -> Iterator[tuple[int, dict[str, Any]]]:
-        import ray
+        with ray_session(self.address, self.workers) as ray:
+            yield from self._run(ray, tasks)
 
-        started_here = not ray.is_initialized()
-        if started_here:
-            if self.address is None:
-                ray.init(num_cpus=self.workers, include_dashboard=False,
-                         log_to_driver=False, configure_logging=False)
-            else:
-                ray.init(address=self.address, log_to_driver=False, configure_logging=False)
+    def _run(self, ray: Any, tasks: Sequence[Task]) -> Iterator[tuple[int, dict[str, Any]]]:
         remote = ray.remote(num_cpus=1, max_retries=self.retries,
                             retry_exceptions=False)(run_job)
         refs = {remote.remote(job, folder): (key, job) for key, job, folder in tasks}
@@ -135,6 +129,3 @@ class RayCluster:
             for ref in refs:
                 ray.cancel(ref, force=False)
             raise
-        finally:
-            if started_here:
-                ray.shutdown()

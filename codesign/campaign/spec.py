@@ -6,6 +6,7 @@ default, ``combine: zip`` pairs the i-th values instead)::
     workloads:                  # name: ONNX file (relative to this file), or a list of paths
       resnet18: ../models/resnet18.onnx
       mobilenet: ../models/mobilenet_v2.onnx
+      both: [../models/resnet18.onnx, ../models/mobilenet_v2.onnx]   # one chip for both
     spaces:                     # name: design-space YAML, or null for the built-in space
       default: null
       edge: edge_space.yaml
@@ -18,9 +19,11 @@ default, ``combine: zip`` pairs the i-th values instead)::
     device: cpu
     combine: product            # or zip
 
-Only ``workloads`` is required. A job's folder is named by the values of the axes that
-vary (``resnet18-edge-s1``), so the names stay the same when the file is read again.
-`load_campaign` reports every problem of a file at once, one per line part.
+A named workload whose value is a list of paths is one job over all of them: one
+accelerator for the mix (`codesign.workload.mix`; each model named by its file stem, one
+inference of each). Only ``workloads`` is required. A job's folder is named by the values
+of the axes that vary (``resnet18-edge-s1``), so the names stay the same when the file is
+read again. `load_campaign` reports every problem of a file at once, one per line part.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import Any
 from codesign.errors import ConfigError, did_you_mean, joined_problems, short_repr
 from codesign.names import DEFAULT_OBJECTIVES
 from codesign.search.config import DEFAULT_STRATEGY, SETTINGS, ExploreConfig
+from codesign.workload.mix import workload_names
 
 __all__ = ["BUDGET_KEYS", "Campaign", "Job", "load_campaign", "parse_campaign"]
 
@@ -56,7 +60,7 @@ class Job:
 
     name: str
     workload: str
-    workload_path: str
+    workload_path: str | list[str]
     space: str
     space_path: str | None
     objectives: str
@@ -117,6 +121,13 @@ def _named(raw: Any, axis: str, problems: list[str], name_of=None) -> dict[str, 
             problems.append(f"{axis}: {name!r} appears twice")
         named[name] = value
     return named
+
+
+def _resolved(value: str | list[str], resolve: Any) -> str | list[str]:
+    """A job's workload path (or paths, for a mix) made absolute."""
+    if isinstance(value, list):
+        return [str(resolve(p).resolve()) for p in value]
+    return str(resolve(value).resolve())
 
 
 def _check_number(key: str, value: Any, problems: list[str], where: str) -> None:
@@ -183,10 +194,18 @@ def parse_campaign(data: Any, *, base: Path | None = None,
     workloads = _named(data.get("workloads", []), "workloads", problems,
                        name_of=lambda v: Path(str(v)).stem)
     for name, value in workloads.items():
-        if not isinstance(value, str) or not value:
-            problems.append(f"workloads: {name}: expected a path, got {short_repr(value)}")
-        elif not resolve(value).exists():
-            problems.append(f"workloads: {name}: {resolve(value)} does not exist")
+        paths = value if isinstance(value, list) and len(value) >= 2 else [value]
+        for path in paths:
+            if not isinstance(path, str) or not path:
+                problems.append(f"workloads: {name}: expected a path or a list of two or more "
+                                f"paths, got {short_repr(path)}")
+            elif not resolve(path).exists():
+                problems.append(f"workloads: {name}: {resolve(path)} does not exist")
+        if len(paths) > 1 and all(isinstance(p, str) and p for p in paths):
+            try:
+                workload_names(paths)
+            except ConfigError as exc:
+                problems.append(f"workloads: {name}: {str(exc).removeprefix('explore: ')}")
     spaces = _named(data.get("spaces", {"default": None}), "spaces", problems,
                     name_of=lambda v: "default" if v is None else Path(str(v)).stem)
     for name, value in spaces.items():
@@ -272,7 +291,7 @@ def parse_campaign(data: Any, *, base: Path | None = None,
         objective_value = objectives[pick["objectives"]]
         jobs.append(Job(
             name=name, workload=pick["workloads"],
-            workload_path=str(resolve(workloads[pick["workloads"]]).resolve()),
+            workload_path=_resolved(workloads[pick["workloads"]], resolve),
             space=pick["spaces"],
             space_path=None if space_value is None else str(resolve(space_value).resolve()),
             objectives=",".join(parse_objectives(objective_value)),

@@ -49,6 +49,7 @@ __all__ = [
     "n_mapping_genes",
     "prime_factor_table",
     "prime_factors",
+    "prime_prefix_products",
     "random_mappings",
     "snap_spatial",
 ]
@@ -119,6 +120,41 @@ def prime_factors(values: torch.Tensor, spf: torch.Tensor) -> torch.Tensor:
     >>> prime_factors(torch.tensor([12, 7, 1]), prime_factor_table(16)).tolist()
     [[2, 2, 3, 1], [7, 1, 1, 1], [1, 1, 1, 1]]
     """
+    n_max = spf.shape[0] - 1
+    if n_max <= _MAX_FACTOR_TABLE:  # one lookup in the cached table of factorisations
+        table = _factorisations(n_max, str(spf.device))
+        return table.index_select(0, values.reshape(-1)).view(*values.shape, table.shape[1])
+    return _factor_by_division(values, spf)
+
+
+def prime_prefix_products(values: torch.Tensor, spf: torch.Tensor) -> torch.Tensor:
+    """Products of the first ``j`` prime factors of every value (`prime_factors`' order),
+    ``j = 0 .. J``: 1, the smallest prime, ... up to the value itself (or what
+    `prime_factors` factors of it); one gather in a cached table.
+
+    Shape:
+        values: ``[...]`` int64, each below ``len(spf)``; returns ``[..., J + 1]`` int64.
+
+    >>> prime_prefix_products(torch.tensor([12, 7]), prime_factor_table(16)).tolist()
+    [[1, 2, 4, 12, 12], [1, 7, 7, 7, 7]]
+    """
+    n_max = spf.shape[0] - 1
+    if n_max <= _MAX_FACTOR_TABLE:
+        table = _prefix_products(n_max, str(spf.device))
+        return table.index_select(0, values.reshape(-1)).view(*values.shape, table.shape[1])
+    primes = _factor_by_division(values, spf)
+    return torch.cat([torch.ones_like(primes[..., :1]), primes.cumprod(-1)], -1)
+
+
+@functools.lru_cache(maxsize=8)
+def _prefix_products(n_max: int, device: str) -> torch.Tensor:
+    """`prime_prefix_products` of every integer up to ``n_max`` (``[n_max + 1, J + 1]``)."""
+    primes = _factorisations(n_max, device)
+    return torch.cat([torch.ones_like(primes[:, :1]), primes.cumprod(-1)], -1)
+
+
+def _factor_by_division(values: torch.Tensor, spf: torch.Tensor) -> torch.Tensor:
+    """`prime_factors` by repeated division: one lookup and one division per position."""
     primes = []
     rest = values
     for _ in range(_n_prime_positions(spf)):
@@ -126,6 +162,24 @@ def prime_factors(values: torch.Tensor, spf: torch.Tensor) -> torch.Tensor:
         primes.append(p)
         rest = torch.div(rest, p, rounding_mode="floor")
     return torch.stack(primes, -1)
+
+
+#: Largest table `prime_factors` keeps every factorisation of (``[n + 1, J]`` int64: 16 MiB
+#: at ``2**17``); a larger table factors by repeated division instead.
+_MAX_FACTOR_TABLE = 1 << 17
+
+
+@functools.lru_cache(maxsize=8)
+def _factorisations(n_max: int, device: str) -> torch.Tensor:
+    """The prime factors of every integer up to ``n_max``, ascending, 1-padded: built once
+    per table size and device, so factoring a tensor is one gather (the mapper factors
+    trip counts in every move, seed and decode).
+
+    Shape:
+        ``[n_max + 1, J]`` int64, ``J = _n_prime_positions``.
+    """
+    spf = _spf_cached(n_max, device)
+    return _factor_by_division(torch.arange(n_max + 1, device=spf.device), spf)
 
 
 def _n_prime_positions(spf: torch.Tensor) -> int:
@@ -177,7 +231,7 @@ def decode_mapping_genes(genes: torch.Tensor, workload: WorkloadTensors,
                          f"{hardware.n_designs} designs and the workload {workload.n_layers} "
                          "layers")
     device = genes.device
-    g = genes.to(torch.float64).clamp(0.0, 1.0)
+    g = genes.to(torch.float64)  # each slice is clamped to [0, 1] where it is read
     dims = workload.dims.to(device).unsqueeze(0).expand(n_b, n_l, N_DIMS)  # [B, L, D]
     allowed = hardware.spatial_allowed.to(device)  # [B, 2, D]
     array = torch.stack([hardware.pe_rows, hardware.pe_cols], dim=1).to(device)  # [B, 2]
@@ -195,7 +249,7 @@ def decode_mapping_genes(genes: torch.Tensor, workload: WorkloadTensors,
     factors[:, :, ROWS_SLOT] = spatial[:, :, 0]
     factors[:, :, COLS_SLOT] = spatial[:, :, 1]
 
-    keys = g[..., _ORDER_KEYS].reshape(n_b, n_l, N_TEMPORAL, N_DIMS)
+    keys = g[..., _ORDER_KEYS].clamp(0.0, 1.0).view(n_b, n_l, N_TEMPORAL, N_DIMS)
     order = torch.sort(keys, dim=-1, stable=True).indices  # [B, L, 3, D]
     return MappingBatch(factors=factors, order=order)
 
@@ -204,27 +258,34 @@ def _decode_spatial(g: torch.Tensor, dims: torch.Tensor, allowed: torch.Tensor,
                     array: torch.Tensor) -> torch.Tensor:
     """Spatial factors ``[B, L, 2, D]``: per axis, dims in gene order claim the array."""
     n_b, n_l = g.shape[:2]
-    keys = g[..., _SPATIAL_KEYS].reshape(n_b, n_l, N_AXES, N_DIMS)
-    sizes = g[..., _SPATIAL_SIZES].reshape(n_b, n_l, N_AXES, N_DIMS)
+    keys = g[..., _SPATIAL_KEYS].clamp(0.0, 1.0).view(n_b, n_l, N_AXES, N_DIMS)
+    sizes = g[..., _SPATIAL_SIZES].clamp(0.0, 1.0).view(n_b, n_l, N_AXES, N_DIMS)
     dim_order = torch.sort(keys, dim=-1, stable=True).indices  # [B, L, 2, D]
-    spatial = torch.ones(n_b, n_l, N_AXES, N_DIMS, dtype=torch.int64, device=g.device)
-    remaining = dims.clone()  # [B, L, D] trip counts not yet unrolled
+    # size genes to [0, 1] positions between 1 and the largest factor, all at once
+    u_all = ((sizes - _SIZE_END_MASS) / (1.0 - 2 * _SIZE_END_MASS)).clamp(0.0, 1.0)
+    remaining = dims  # [B, L, D] trip counts not yet unrolled
+    axes = []
     for axis in range(N_AXES):
-        cap = array[:, axis].unsqueeze(1).expand(n_b, n_l).clone()  # [B, L]
-        ok_axis = allowed[:, axis].unsqueeze(1).expand(n_b, n_l, N_DIMS)  # [B, L, D]
+        # the axis's dims in claiming order, gathered once: column j is the j-th claimant
+        claimant = dim_order[:, :, axis]  # [B, L, D]
+        rem_j = remaining.gather(2, claimant)
+        ok_j = allowed[:, axis].unsqueeze(1).expand(n_b, n_l, N_DIMS).gather(2, claimant)
+        u_j = u_all[:, :, axis].gather(2, claimant)
+        cap = array[:, axis].unsqueeze(1).expand(n_b, n_l)  # [B, L]
+        claimed = []
         for j in range(N_DIMS):
-            d = dim_order[:, :, axis, j : j + 1]  # [B, L, 1]
-            rem = remaining.gather(2, d).squeeze(2)  # [B, L]
-            ok = ok_axis.gather(2, d).squeeze(2)
-            max_s = torch.where(ok, torch.minimum(cap, rem), torch.ones_like(rem))
-            u = sizes[:, :, axis].gather(2, d).squeeze(2)
-            u = ((u - _SIZE_END_MASS) / (1.0 - 2 * _SIZE_END_MASS)).clamp(0.0, 1.0)
-            s = torch.exp(u * torch.log(max_s.to(torch.float64))).round().to(torch.int64)
+            rem = rem_j[:, :, j]
+            max_s = torch.where(ok_j[:, :, j], torch.minimum(cap, rem), torch.ones_like(rem))
+            s = torch.exp(u_j[:, :, j] * torch.log(max_s.to(torch.float64))).round().to(
+                torch.int64)
             s = snap_spatial(s.clamp(min=1).minimum(max_s), rem)
-            spatial[:, :, axis].scatter_(2, d, s.unsqueeze(2))
+            claimed.append(s)
             cap = torch.div(cap, s, rounding_mode="floor")
-        remaining = ceil_div(remaining, spatial[:, :, axis])
-    return spatial
+        # back to dim order: the claimants are a permutation of the dims
+        factors = torch.empty_like(remaining).scatter_(2, claimant, torch.stack(claimed, 2))
+        axes.append(factors)
+        remaining = ceil_div(remaining, factors)
+    return torch.stack(axes, 2)  # [B, L, 2, D]
 
 
 def _decode_temporal(g: torch.Tensor, iters: torch.Tensor, spf: torch.Tensor) -> torch.Tensor:
@@ -233,8 +294,10 @@ def _decode_temporal(g: torch.Tensor, iters: torch.Tensor, spf: torch.Tensor) ->
     n_b, n_l = g.shape[:2]
     primes = prime_factors(iters, spf)  # [B, L, D, J] ascending, 1-padded
     n_j = primes.shape[-1]
-    levels = (g[..., _PRIME_LEVELS].reshape(n_b, n_l, N_DIMS, MAX_PRIME_FACTORS)[..., :n_j]
-              * N_TEMPORAL).floor().to(torch.int64).clamp(max=N_TEMPORAL - 1)
+    genes = g[..., _PRIME_LEVELS].unflatten(-1, (N_DIMS, MAX_PRIME_FACTORS))[..., :n_j]
+    # floor(3 g) for g clamped to [0, 1], level 3 (g = 1) counted as the RF: truncation of
+    # 3 g clamped to [0, 2.5] gives the same
+    levels = (genes * N_TEMPORAL).clamp_(0.0, N_TEMPORAL - 0.5).to(torch.int64)
     temporal = torch.ones(n_b, n_l, N_DIMS, N_TEMPORAL, dtype=torch.int64, device=g.device)
     temporal = temporal.scatter_reduce(-1, levels, primes, reduce="prod")  # [B, L, D, 3]
     temporal = temporal.transpose(2, 3).contiguous()  # [B, L, 3, D]

@@ -17,10 +17,18 @@ from codesign.arch.accelerator import NUMERIC_FIELDS, Accelerator
 from codesign.arch.technology import Technology
 from codesign.cost.model import CostResult
 from codesign.mapping.batch import MappingBatch
-from codesign.names import BOTTLENECKS, OBJECTIVE_COLUMNS, UNKNOWN_BOTTLENECK
+from codesign.names import (
+    BOTTLENECKS,
+    OBJECTIVE_COLUMNS,
+    UNKNOWN_BOTTLENECK,
+    WORKLOAD_OBJECTIVES,
+    objective_column,
+    workload_objective,
+)
 from codesign.results.explain import EXPLAIN_COLUMNS, explain
 from codesign.search.archive import non_dominated_mask
 from codesign.workload.layer import LayerTable
+from codesign.workload.mix import WorkloadMix
 
 __all__ = ["PARETO_COLUMNS", "ParetoDesign", "non_dominated_mask",
            "pareto_designs"]
@@ -37,7 +45,10 @@ class ParetoDesign:
     """One Pareto-optimal design: hardware, network totals, and per-layer schedules.
 
     ``metrics`` holds `METRIC_COLUMNS`, `EXPLAIN_COLUMNS` and the objectives a custom cost
-    model adds (`CostResult.extra_objectives`, by name); ``layers[i]`` describes unique
+    model adds (`CostResult.extra_objectives`, by `objective_column`: a run over several
+    workloads has each one's ``latency_s@name``, ``energy_j@name``...); ``workloads``
+    (several workloads only): per workload, its weight, figures and layers (the union
+    rows it uses, with their mappings); ``layers[i]`` describes unique
     layer ``i`` (its nodes, count, mapping in the JSON form, cycles, energy, utilisation, the
     bound that limits it, feasibility, and `explain`'s traffic, energy by level and
     lower-bound gaps).
@@ -47,6 +58,7 @@ class ParetoDesign:
     accelerator: Accelerator
     metrics: dict[str, float]
     layers: tuple[dict[str, Any], ...]
+    workloads: dict[str, dict[str, Any]] | None = None
 
     def row(self) -> dict[str, Any]:
         """One ``pareto.csv`` row (`PARETO_COLUMNS`)."""
@@ -58,14 +70,20 @@ class ParetoDesign:
 
     def to_dict(self) -> dict[str, Any]:
         """The ``designs.json`` entry."""
-        return {"design": self.index, "accelerator": self.accelerator.to_dict(),
-                "metrics": dict(self.metrics), "layers": list(self.layers)}
+        out = {"design": self.index, "accelerator": self.accelerator.to_dict(),
+               "metrics": dict(self.metrics), "layers": list(self.layers)}
+        if self.workloads is not None:
+            out["workloads"] = self.workloads
+        return out
 
 
 def pareto_designs(accelerators: list[Accelerator], table: LayerTable, mappings: MappingBatch,
-                   result: CostResult, technology: Technology | None = None
-                   ) -> list[ParetoDesign]:
+                   result: CostResult, technology: Technology | None = None,
+                   mix: WorkloadMix | None = None) -> list[ParetoDesign]:
     """Turn a costed batch of front designs into `ParetoDesign` records.
+
+    ``mix``: the workloads whose `union` ``table`` is (each design then says how it does
+    on each, `ParetoDesign.workloads`).
 
     ``technology``: the table the result was costed with (for the energy lower bounds;
     ``None`` = `Technology.default`).
@@ -113,6 +131,26 @@ def pareto_designs(accelerators: list[Accelerator], table: LayerTable, mappings:
                    "energy_j": energy_j[b], "area_mm2": area[b],
                    "edp_js": energy_j[b] * latency_s[b], "power_w": power[b],
                    "utilization": float(utilization[b]), **summaries[b]}
-        metrics.update({name: float(values[b]) for name, values in extra.items()})
-        designs.append(ParetoDesign(b, acc, metrics, tuple(layers)))
+        metrics.update({objective_column(name): float(values[b])
+                        for name, values in extra.items()})
+        workloads = _workloads(mix, metrics, layers) if mix is not None else None
+        designs.append(ParetoDesign(b, acc, metrics, tuple(layers), workloads))
     return designs
+
+
+def _workloads(mix: WorkloadMix, metrics: dict[str, float], layers: list[dict[str, Any]]
+               ) -> dict[str, dict[str, Any]]:
+    """``designs.json``'s per-workload part of one design: weight, the workload's own
+    objectives (`WORKLOAD_OBJECTIVES`' columns) and its layers (union row, its own node
+    names and count, the mapping)."""
+    out = {}
+    for w, name in enumerate(mix.names):
+        prefix = f"{name}/"
+        figures = {OBJECTIVE_COLUMNS[o]: metrics[objective_column(workload_objective(o, name))]
+                   for o in WORKLOAD_OBJECTIVES}
+        rows = [{"layer": i, "names": [n.removeprefix(prefix) for n in layers[i]["names"]
+                                       if n.startswith(prefix)],
+                 "count": mix.count_matrix[w][i], "mapping": layers[i]["mapping"]}
+                for i in mix.layer_index[w]]
+        out[name] = {"weight": mix.weights[w], **figures, "layers": rows}
+    return out

@@ -23,7 +23,14 @@ from typing import Any
 
 from codesign.arch.accelerator import HW_FIELDS, NUMERIC_FIELDS
 from codesign.errors import ConfigError
-from codesign.names import DESIGN_OBJECTIVES, OBJECTIVE_COLUMNS, OBJECTIVE_UNITS
+from codesign.names import (
+    DESIGN_OBJECTIVES,
+    OBJECTIVE_COLUMNS,
+    OBJECTIVE_UNITS,
+    WORKLOAD_OBJECTIVES,
+    objective_column,
+    workload_objective,
+)
 from codesign.results.names import layer_label
 from codesign.search.checkpoint import atomic_write_text
 
@@ -265,6 +272,9 @@ def _designs_table(designs: Sequence[Mapping[str, Any]], names: Mapping[str, Any
     rows_key, cols_key = names["array"]
     others = [k for k in names["hardware"] if k not in names["array"]]
     metrics = [*names["summary_metrics"], *(b["share"] for b in names["bounds"])]
+    per_workload = _workload_columns(designs)
+    metrics += [column for column, _ in per_workload]
+    labels = {**labels, **dict(per_workload)}
     head = ["design", labels[names["pe_count"]], *(labels[k] for k in others), "dataflow",
             *(labels.get(k, k) for k in metrics)]
     rows = []
@@ -277,12 +287,36 @@ def _designs_table(designs: Sequence[Mapping[str, Any]], names: Mapping[str, Any
     return {"head": head, "rows": rows}
 
 
+def _workload_columns(designs: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """The per-workload metrics (column, label) of a run over several workloads: each
+    workload's latency and energy (`WORKLOAD_OBJECTIVES`' first two), in its order."""
+    first = designs[0].get("workloads") if designs else None
+    if not isinstance(first, Mapping):
+        return []
+    units = dict((name, unit) for name, _, unit in _OBJECTIVES)
+    return [(objective_column(workload_objective(o, w)),
+             _label(workload_objective(o, w), units[o]))
+            for w in first for o in WORKLOAD_OBJECTIVES[:2]]
+
+
+def _workload_text(path: Any, stems: bool = False) -> str:
+    """run.json's workload path (one, or a list for several) as text."""
+    paths = path if isinstance(path, list) else [path]
+    return (" + " if stems else ", ").join(Path(str(p)).stem if stems else str(p)
+                                           for p in paths)
+
+
 def _summary(run: Mapping[str, Any]) -> list[tuple[str, str]]:
     info = run["run"]
     cfg = info.get("config", {})
-    workload = (cfg.get("workload") or {}).get("path") or "in-memory workload"
+    path = (cfg.get("workload") or {}).get("path")
+    workload = _workload_text(path) if path else "in-memory workload"
+    mix = info.get("workloads")
+    weights = (", ".join(f"{w.get('name')} x{w.get('weight')}" for w in mix
+                         if isinstance(w, Mapping)) if isinstance(mix, list) else None)
     items = [
         ("workload", workload),
+        ("inference mix", weights),
         ("Pareto designs", len(run["designs"])),
         ("objectives", ", ".join(run["objectives"])),
         ("evaluations", info.get("evaluations")),
@@ -391,7 +425,8 @@ def generate_report(run: Mapping[str, Any], title: str = "") -> str:
     """The report page for ``run`` (as `read_run` returns it): one HTML string, no I/O but
     reading the package's templates (templates/report.html.j2, report.css, report.js)."""
     workload = ((run["run"].get("config") or {}).get("workload") or {}).get("path")
-    title = title or "codesign report" + (f": {Path(workload).stem}" if workload else "")
+    title = title or "codesign report" + (f": {_workload_text(workload, stems=True)}"
+                                          if workload else "")
     names = page_names()
     data = _page_data(run)
     data["names"] = names

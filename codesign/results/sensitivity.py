@@ -276,6 +276,9 @@ def sensitivity(run_dir: str | Path, design_id: int, *,
     designs = _read_json(run_dir / "designs.json", run_dir)
     run_path = run_dir / "run.json"
     run = _read_json(run_path, run_dir) if run_path.exists() else {}
+    if isinstance(run, dict) and run.get("workloads"):
+        raise ConfigError(f"{run_dir}: a run over several workloads; sensitivity analyses a "
+                          "run of one workload (explore one model for it)")
     try:
         accelerator, table, mappings, technology, objectives, notes = _design_inputs(
             run_dir, designs, run, design_id, objectives)

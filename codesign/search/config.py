@@ -31,6 +31,7 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codesign.errors import ConfigError, did_you_mean, joined_problems, short_repr
@@ -45,7 +46,10 @@ __all__ = [
     "DEFAULT_GENERATIONS",
     "DEFAULT_MAPPER_CANDIDATES",
     "DEFAULT_MAPPER_STEPS",
+    "DEFAULT_MIGRANTS",
+    "DEFAULT_MIGRATE_EVERY",
     "DEFAULT_POPULATION",
+    "POPULATION_ALGORITHMS",
     "DEFAULT_REFINE",
     "DEFAULT_STRATEGY",
     "DEVICE_NAMES",
@@ -83,6 +87,14 @@ STRATEGY_ALIASES: dict[str, str] = {"nested-warm": "nested"}
 DEFAULT_STRATEGY = "nested"
 #: pymoo algorithms of the outer search (`codesign.search.strategies.ALGORITHMS`).
 ALGORITHMS: tuple[str, ...] = ("nsga2", "nsga3", "agemoea2", "smsemoa", "random")
+#: The algorithms that keep a population, which islands exchange designs between
+#: (`codesign.search.evolutionary.POPULATION_ALGORITHMS`).
+POPULATION_ALGORITHMS: tuple[str, ...] = tuple(a for a in ALGORITHMS if a != "random")
+#: Island model (`codesign.search.islands`): generations between two migrations, and
+#: designs each island sends. Off by default (one island) until benchmarks/bench_islands.py
+#: shows it wins at equal wall time (docs/SEARCH.md, "Islands").
+DEFAULT_MIGRATE_EVERY = 5
+DEFAULT_MIGRANTS = 2
 #: Polishing of the final front: ``none`` or ``gradient`` (MGDA on the continuous
 #: relaxation, `codesign.search.gradient.refine`). ``none`` by default: at equal wall time it
 #: is neutral after the default nested strategy and wins after ``joint``
@@ -99,6 +111,8 @@ RUN_FACTS: tuple[str, ...] = ("cost_model", "n_unique_layers", "n_mac_layers")
 #: Settings that run.json nests under ``"workload"`` (as ``path``, ``input_shapes``, ...).
 _WORKLOAD = {"model": "path", "input_shapes": "input_shapes", "dims": "dims",
              "fusion": "fusion"}
+#: Settings run.json holds only when they are given (a one-workload run.json is as before).
+_ONLY_WHEN_SET = ("weights",)
 _WHERE = "explore"
 
 
@@ -109,7 +123,8 @@ class Setting:
     ``kind``: ``int``, ``float``, ``str``, ``bool``, ``choice`` (one of ``choices``, or a
     former name in ``also``; ``strict=False`` leaves the check to the code that uses it),
     ``names`` (comma-separated objective names), ``limits`` (name -> upper limit),
-    ``shapes`` / ``dims`` (graph input -> shape, symbolic dim -> size), ``space`` (a
+    ``shapes`` / ``dims`` / ``weights`` (graph input -> shape, symbolic dim -> size,
+    workload -> inferences in the mix), ``paths`` (one path, or several), ``space`` (a
     `DesignSpace`, a YAML path on the command line). ``minimum``: the smallest value
     (``exclusive``: values must be above it). ``option``: the flag of ``codesign explore``
     (``MODEL``: its argument). ``on_resume`` (see `ExploreConfig.resumed`): ``saved`` (the
@@ -136,7 +151,8 @@ class Setting:
     def problem(self, name: str, value: Any) -> str | None:
         """What is wrong with ``value`` for this setting (``None``: nothing); one line."""
         label = self.label or name.replace("_", " ")
-        if value is None and self.kind in ("int", "float", "str", "shapes", "dims"):
+        if value is None and self.kind in ("int", "float", "str", "shapes", "dims", "weights",
+                                           "paths"):
             return None
         if self.kind == "int":
             bound = "" if self.minimum is None else f" >= {self.minimum:g}"
@@ -168,8 +184,17 @@ class Setting:
                 return f"{label} must be one or more distinct names, got {short_repr(value)}"
         elif self.kind == "limits":
             return _limits_problem(label, value)
-        elif self.kind in ("shapes", "dims"):
+        elif self.kind in ("shapes", "dims", "weights"):
             return _sizes_problem(label, value, shape=self.kind == "shapes")
+        elif self.kind == "paths":
+            several = isinstance(value, tuple) and len(value) >= 2
+            if value is not None and not (isinstance(value, str) or several and all(
+                    isinstance(p, str) and p for p in value)):
+                return (f"{label} must be a path or a sequence of paths, got "
+                        f"{short_repr(value)}")
+            if several and len(set(value)) != len(value):
+                return f"{label}: {', '.join(sorted({p for p in value if value.count(p) > 1}))}" \
+                       " given more than once"
         elif self.kind == "space":
             from codesign.arch.space import DesignSpace
 
@@ -205,7 +230,9 @@ class ExploreConfig:
     pairs become dicts); with no budget given ``generations`` is `DEFAULT_GENERATIONS`.
     `validate` checks the objective and constraint names against the cost model's.
     ``model`` is the ONNX file (resolved path; ``None`` for a `LayerTable`), explored with
-    ``input_shapes``, ``dims`` and ``fusion`` as in `codesign.workload.table.load_onnx`.
+    ``input_shapes``, ``dims`` and ``fusion`` as in `codesign.workload.table.load_onnx`;
+    a tuple of files explores one accelerator for all of them (`codesign.workload.mix`),
+    with ``weights`` the inferences of each in the mix.
     """
 
     objectives: tuple[str, ...] = _setting(
@@ -263,6 +290,24 @@ class ExploreConfig:
         help="Nested strategy: mapper steps per generation (0: the best of the starting "
              "candidates).")
     seed: int = _setting(0, kind="int", option="--seed", minimum=0, help="Random seed.")
+    islands: int = _setting(
+        1, kind="int", option="--islands", minimum=1,
+        help="Independent populations (islands), each in its own worker process with a seed "
+             "of its own, exchanging their best designs every --migrate-every generations; "
+             "the front is the non-dominated set over all. Budget per island: --generations "
+             "and --time-limit each, --max-evals split evenly. 1: one population in this "
+             "process.")
+    migrate_every: int = _setting(
+        DEFAULT_MIGRATE_EVERY, kind="int", option="--migrate-every", minimum=1, metavar="N",
+        help="Islands: generations between two migrations.")
+    migrants: int = _setting(
+        DEFAULT_MIGRANTS, kind="int", option="--migrants", minimum=1, metavar="N",
+        help="Islands: designs each island sends to the next one (ring) at a migration, its "
+             "best by rank and crowding; they replace the receiver's worst.")
+    ray: bool = _setting(
+        False, kind="bool", option="--ray/--no-ray",
+        help='Islands: run them as Ray actors on a local Ray cluster started here, one CPU '
+             'each, instead of local processes (pip install "codesign[ray]").')
     refine: str = _setting(
         DEFAULT_REFINE, kind="choice", option="--refine", label="refine method",
         choices=REFINE_METHODS, on_resume="given", default_text=DEFAULT_REFINE,
@@ -275,8 +320,15 @@ class ExploreConfig:
         factory=_default_space, kind="space", option="--space", label="design space",
         metavar="PATH",
         help="Design space YAML (ranges/choices of the HW parameters); default: built in.")
-    model: str | None = _setting(None, kind="str", option="MODEL",
-                                 help="The ONNX model to explore.")
+    model: str | tuple[str, ...] | None = _setting(
+        None, kind="paths", option="MODEL",
+        help="The ONNX model to explore, or several: one accelerator for all of them.")
+    weights: dict[str, int] | None = _setting(
+        None, kind="weights", option="--weight", metavar="NAME=N",
+        help="Several models: inferences of model NAME (its file stem) in the mix whose "
+             "latency and energy are minimised, the weighted sums of the models' (default 1 "
+             "each; repeatable). Each model's own figures are objectives too: latency@NAME, "
+             "energy@NAME, edp@NAME, power@NAME.")
     input_shapes: dict[str, tuple[int, ...]] | None = _setting(
         None, kind="shapes", option="--input-shape", metavar="NAME=AxBxC",
         help="Set a graph input's shape, e.g. input=1x3x224x224 (repeatable).")
@@ -324,6 +376,7 @@ class ExploreConfig:
             problems.append(f"unknown algorithm {short_repr(self.algorithm)}"
                             f"{did_you_mean(self.algorithm, tuple(SEARCHES))} (choose one of "
                             f"{', '.join(SEARCHES)})")
+        problems += self._island_problems()
         bad = [n for n in self.constraints if n not in allowed]
         if bad:
             problems.append("constraints: " + "; ".join(
@@ -331,6 +384,28 @@ class ExploreConfig:
                 for n in bad))
         if problems:
             raise ConfigError(f"{_WHERE}: " + joined_problems(problems))
+
+    def _island_problems(self) -> list[str]:
+        """What is wrong with the island settings together with the others."""
+        problems = []
+        if self.islands > 1:
+            if self.strategy == "random" or self.algorithm not in POPULATION_ALGORITHMS:
+                kept = "strategy random" if self.strategy == "random" else \
+                    f"algorithm {short_repr(self.algorithm)}"
+                problems.append(f"islands {self.islands}: migration moves designs between "
+                                f"populations and {kept} keeps none; use --islands 1 or an "
+                                f"algorithm of {', '.join(POPULATION_ALGORITHMS)}")
+            if self.migrants >= self.population:
+                problems.append(f"migrants {self.migrants}: must be below the population "
+                                f"({self.population}) that receives them")
+        if self.ray:
+            import importlib.util
+
+            if self.islands == 1:
+                problems.append("ray runs islands as Ray actors: give --islands 2 or more")
+            elif importlib.util.find_spec("ray") is None:
+                problems.append('ray needs Ray: pip install "codesign[ray]"')
+        return problems
 
     def replace(self, **changes: Any) -> ExploreConfig:
         """A copy with ``changes``, checked again."""
@@ -340,7 +415,14 @@ class ExploreConfig:
         """This saved config, resumed with the caller's settings ``call`` (``None``: not
         given): a budget given replaces the saved budget as a whole, a ``given`` setting
         (refine, cost model) replaces the saved one, a ``call`` setting (the device) is
-        always the caller's; the rest is the run folder's (`Setting.on_resume`)."""
+        always the caller's; the rest is the run folder's (`Setting.on_resume`).
+
+        An island run is refused: its checkpoint is the merged front, not the islands'
+        populations and migration schedule, so it could not go on as it would have."""
+        if self.islands > 1:
+            raise ConfigError(f"--resume: this run used {self.islands} islands, and an island "
+                              "run cannot be resumed (docs/SEARCH.md, \"Islands\"); its "
+                              "results are in the folder; start a new run with --out")
         changes: dict[str, Any] = {}
         budget = {n: v for n, v in call.items() if SETTINGS[n].on_resume == "budget"}
         if any(v is not None for v in budget.values()):
@@ -360,12 +442,13 @@ class ExploreConfig:
         given as a `LayerTable` (``model`` is ``None``)."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
-            if f.name not in _WORKLOAD:
+            if f.name not in _WORKLOAD and not (f.name in _ONLY_WHEN_SET
+                                                and getattr(self, f.name) is None):
                 out[f.name] = _to_json(getattr(self, f.name))
         out["space"] = self.space.to_dict()
         onnx = self.model is not None
         out["workload"] = {
-            "path": self.model,
+            "path": _to_json(self.model),
             "input_shapes": _to_json(self.input_shapes) if onnx else None,
             "dims": _to_json(self.dims) if onnx else None,
             "fusion": self.fusion if onnx else None}
@@ -374,7 +457,8 @@ class ExploreConfig:
     @classmethod
     def from_json(cls, data: Any, where: str = "run.json config") -> ExploreConfig:
         """The config `to_json` wrote (also by earlier versions: ``constraints``,
-        ``refine``, ``cost_model_spec`` and ``workload.fusion`` may be missing); every
+        ``refine``, ``cost_model_spec``, the island settings and ``workload.fusion`` may be
+        missing); every
         problem of a damaged or edited file at once, as one `ConfigError` naming ``where``.
         The keys in `RUN_FACTS` are skipped."""
         from codesign.arch.space import DesignSpace
@@ -385,7 +469,9 @@ class ExploreConfig:
         problems: list[str] = []
         names = [f.name for f in dataclasses.fields(cls)]
         keys = [n for n in names if n not in _WORKLOAD] + ["workload"]
-        optional = {"constraints": {}, "refine": None, "cost_model_spec": None}
+        optional = {"constraints": {}, "refine": None, "cost_model_spec": None,
+                    "weights": None, "islands": 1, "migrate_every": DEFAULT_MIGRATE_EVERY,
+                    "migrants": DEFAULT_MIGRANTS, "ray": False}
         problems += [f"unknown key {short_repr(k)}{did_you_mean(k, keys)}" for k in data
                      if k not in keys and k not in RUN_FACTS]
         problems += [f"missing key {k!r}" for k in keys if k not in data and k not in optional]
@@ -436,6 +522,12 @@ def _normalised(config: ExploreConfig) -> dict[str, Any]:
     if isinstance(constraints, dict):  # limits are floats (an int limit 64 is 64.0)
         constraints = {k: float(v) if _is_number(v) else v for k, v in constraints.items()}
     out["constraints"] = constraints
+    model = config.model
+    if isinstance(model, Sequence) and not isinstance(model, str):
+        model = tuple(str(p) if isinstance(p, Path) else p for p in model)
+        model = model[0] if len(model) == 1 else model  # one workload is the plain case
+    out["model"] = str(model) if isinstance(model, Path) else model
+    out["weights"] = _as_dict(config.weights, empty=None)
     out["input_shapes"] = _as_dict(config.input_shapes, empty=None, tuples=True)
     out["dims"] = _as_dict(config.dims, empty=None)
     if config.space is None:

@@ -36,13 +36,13 @@ from codesign.errors import ConfigError
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
 from codesign.mapping.encoding import (
     COLS_SLOT,
-    MAX_PRIME_FACTORS,
     ROWS_SLOT,
     TEMPORAL_SLOTS,
     decode_mapping_genes,
     n_mapping_genes,
     prime_factor_table,
     prime_factors,
+    prime_prefix_products,
     snap_spatial,
 )
 from codesign.mapping.mapping import FACTOR_LEVELS, SPATIAL_AXES, TEMPORAL_LEVELS, Mapping
@@ -160,11 +160,16 @@ def _get(flat: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return flat.gather(1, index.unsqueeze(1)).squeeze(1)
 
 
-def _set(flat: torch.Tensor, index: torch.Tensor, value: torch.Tensor,
-         ok: torch.Tensor) -> torch.Tensor:
-    """``flat`` with ``flat[p, index[p]] = value[p]`` where ``ok[p]`` (``[P, K]``)."""
-    value = torch.where(ok, value, _get(flat, index))
-    return flat.scatter(1, index.unsqueeze(1), value.unsqueeze(1))
+def _set_each(flat: torch.Tensor, index: torch.Tensor, value: torch.Tensor,
+              ok: torch.Tensor) -> torch.Tensor:
+    """``flat`` with ``flat[p, index[p, k]] = value[p, k]`` for every ``k`` where ``ok[p]``:
+    one scatter (a row's ``k`` positions must differ).
+
+    Shape:
+        flat: ``[P, K']``; index, value: ``[P, k]``; ok: ``[P]``.
+    """
+    value = torch.where(ok.unsqueeze(1), value, flat.gather(1, index))
+    return flat.scatter(1, index, value)
 
 
 def _transfer(f: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, dim: torch.Tensor,
@@ -176,10 +181,10 @@ def _transfer(f: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, dim: torch.
         f: ``[P, 5, D]``; src, dst, dim, p, ok: ``[P]``; returns ``[P, 5, D]``.
     """
     flat = f.flatten(1)  # [P, 5 * D]
-    at_src, at_dst = src * _N_DIMS + dim, dst * _N_DIMS + dim
-    flat = _set(flat, at_src, torch.div(_get(flat, at_src), p, rounding_mode="floor"), ok)
-    flat = _set(flat, at_dst, _get(flat, at_dst) * p, ok)
-    return flat.view_as(f)
+    at = torch.stack([src, dst], 1) * _N_DIMS + dim.unsqueeze(1)  # [P, 2]: src != dst
+    now = flat.gather(1, at)
+    moved = torch.stack([torch.div(now[:, 0], p, rounding_mode="floor"), now[:, 1] * p], 1)
+    return _set_each(flat, at, moved, ok).view_as(f)
 
 
 # -- moves ---------------------------------------------------------------------------------
@@ -191,7 +196,7 @@ def _transfer(f: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, dim: torch.
 def _move_temporal(f: torch.Tensor, spf: torch.Tensor, rng: _Rng) -> torch.Tensor:
     n = f.shape[0]
     slots = _temporal_slots(f.device)
-    temporal = f[:, slots].flatten(1)  # [P, 3 * D]
+    temporal = f.index_select(1, slots).flatten(1)  # [P, 3 * D]
     idx, ok = _pick(temporal > 1, rng.uniform(n, 3 * _N_DIMS))
     m_src, dim = idx // _N_DIMS, idx % _N_DIMS
     p = _random_prime(_get(temporal, idx), spf, rng.uniform(n))
@@ -205,7 +210,7 @@ def _move_unroll(f: torch.Tensor, spf: torch.Tensor, array: torch.Tensor,
     slots = _temporal_slots(f.device)
     axis = rng.integers(2, n)  # [P]
     axis_ok = allowed.gather(1, axis.view(n, 1, 1).expand(n, 1, _N_DIMS)).squeeze(1)  # [P, D]
-    temporal = f[:, slots]  # [P, 3, D]
+    temporal = f.index_select(1, slots)  # [P, 3, D]
     idx, ok = _pick(((temporal > 1) & axis_ok.unsqueeze(1)).flatten(1),
                     rng.uniform(n, 3 * _N_DIMS))
     m_src, dim = idx // _N_DIMS, idx % _N_DIMS
@@ -271,11 +276,11 @@ def _move_resplit(f: torch.Tensor, dims: torch.Tensor, array: torch.Tensor,
         keep = torch.where(absorber == m, torch.ones_like(keep), keep)
         new.append(keep)
         rest = torch.div(rest, keep, rounding_mode="floor")
-    flat = _set(flat, axis_slot * _N_DIMS + dim, s_new, ok)
-    for m in range(3):
-        value = torch.where(absorber == m, rest, new[m])
-        flat = _set(flat, slots[m] * _N_DIMS + dim, value, ok)
-    return flat.view_as(f)
+    # the axis's and the three temporal levels' factors of the dim, in one scatter
+    at = torch.stack([axis_slot, *(slots[m].expand_as(axis_slot) for m in range(3))], 1)
+    value = torch.stack([s_new, *(torch.where(absorber == m, rest, new[m]) for m in range(3))],
+                        1)
+    return _set_each(flat, at * _N_DIMS + dim.unsqueeze(1), value, ok).view_as(f)
 
 
 def _move_edges(n: int, share: float) -> list[int]:
@@ -308,22 +313,38 @@ def _mutate(f: torch.Tensor, order: torch.Tensor, dims: torch.Tensor, array: tor
     for r in range(n_rounds):
         perm = torch.randperm(n, generator=rng.generator, device=f.device)
         edges = _move_edges(n, 1.0 if r == 0 else 0.5)  # later rounds only for some pairs
+        # the round's pairs in shuffled order, gathered once: each move then works on a
+        # contiguous slice (a view), and one scatter puts them all back
+        if edges[-1] == 0:  # no pair gets a move this round
+            continue
+        idx = perm[: edges[-1]]
+        f_r, o_r = f.index_select(0, idx), order.index_select(0, idx)
+        dims_r, array_r = dims.index_select(0, idx), array.index_select(0, idx)
+        allowed_r = allowed.index_select(0, idx)
+        moved_f, moved_o = [], []
         for k in range(_N_MOVES):
             if edges[k + 1] == edges[k]:
                 continue
-            idx = perm[edges[k] : edges[k + 1]]
-            sub = f.index_select(0, idx)
+            part = slice(edges[k], edges[k + 1])
+            sub, sub_o = f_r[part], o_r[part]
             if k == 0:
-                f = f.index_copy(0, idx, _move_temporal(sub, spf, rng))
+                sub = _move_temporal(sub, spf, rng)
             elif k == 1:
-                f = f.index_copy(0, idx, _move_unroll(sub, spf, array[idx], allowed[idx], rng))
+                sub = _move_unroll(sub, spf, array_r[part], allowed_r[part], rng)
             elif k == 2:
-                f = f.index_copy(0, idx, _move_fold(sub, spf, rng))
+                sub = _move_fold(sub, spf, rng)
             elif k == 3:
-                order = order.index_copy(0, idx, _move_swap(sub, order[idx], rng))
+                sub_o = _move_swap(sub, sub_o, rng)
             else:
-                f = f.index_copy(0, idx, _move_resplit(sub, dims[idx], array[idx],
-                                                       allowed[idx], rng))
+                sub = _move_resplit(sub, dims_r[part], array_r[part], allowed_r[part], rng)
+            moved_f.append(sub)
+            moved_o.append(sub_o)
+        if edges[-1] == n:  # every pair moved: nothing of the old tensors is kept
+            f = torch.empty_like(f).index_copy_(0, idx, torch.cat(moved_f))
+            order = torch.empty_like(order).index_copy_(0, idx, torch.cat(moved_o))
+        else:
+            f = f.index_copy(0, idx, torch.cat(moved_f))
+            order = order.index_copy(0, idx, torch.cat(moved_o))
     return f, order
 
 
@@ -333,31 +354,71 @@ def _mutate(f: torch.Tensor, order: torch.Tensor, dims: torch.Tensor, array: tor
 #: Loop-dim orders in which `_fill_buffers` grows the RF and then the GLB tiles of the
 #: greedily unrolled seed: filter dims first (weights stay close), or channels first.
 _FILL_ORDERS: tuple[tuple[str, ...], ...] = (tuple("SRCKQPNG"), tuple("KCSRQPNG"))
+#: The classic starting points, most promising first (`_seed_mappings` builds them).
+_N_SEEDS = 7
 
 
-def _seed_genes(workload: WorkloadTensors, n_b: int, device) -> torch.Tensor:
-    """Classic starting points as genes ``[B, S, L, G]``, most promising first: the array
-    filled greedily (largest dims first) with the rest at DRAM (twice: `_fill_buffers` then
-    grows their tiles, in the two `_FILL_ORDERS`); nothing unrolled and everything at DRAM
-    (always fits while the RF holds 3 words); the greedy array with the rest at DRAM, GLB,
-    RF, or split (filter dims at the RF, the rest at the GLB)."""
-    n_l = workload.n_layers
+def _greedy_genes(workload: WorkloadTensors, device) -> torch.Tensor:
+    """Genes ``[L, G]`` of the greedy seed: the array filled largest dims first (each as
+    large as still fits), every temporal factor at DRAM, loops in dim order."""
     dims = workload.dims.to(device).to(torch.float64)  # [L, D]
     keys = 1.0 - dims / dims.max(-1, keepdim=True).values  # largest first
-    base = torch.full((n_l, n_mapping_genes()), 0.5, dtype=torch.float64, device=device)
-    base[:, 0:16] = keys.repeat(1, 2)
-    seeds = []
-    for sizes, levels in [(1.0, 0.0), (0.0, 0.0), (1.0, 0.0), (1.0, 0.0), (1.0, 0.5),
-                          (1.0, 1.0), (1.0, None)]:
-        g = base.clone()
-        g[:, 16:32] = sizes
-        prime = torch.full((n_l, _N_DIMS, MAX_PRIME_FACTORS), 0.5 if levels is None else levels,
-                           dtype=torch.float64, device=device)
-        if levels is None:
-            prime[:, [DIMS.index("R"), DIMS.index("S")]] = 1.0
-        g[:, 32:160] = prime.flatten(1)
-        seeds.append(g)
-    return torch.stack(seeds).unsqueeze(0).expand(n_b, -1, -1, -1)
+    genes = torch.zeros((workload.n_layers, n_mapping_genes()), dtype=torch.float64,
+                        device=device)
+    genes[:, 0:16] = keys.repeat(1, 2)
+    genes[:, 16:32] = 1.0  # the largest spatial factor that fits
+    genes[:, 160:] = 0.5  # equal order keys: the dims' own order
+    return genes
+
+
+def _seed_mappings(greedy: torch.Tensor, workload: WorkloadTensors, hardware: HardwareBatch,
+                   spf: torch.Tensor, n_seeds: int,
+                   ones: frozenset[str] = frozenset()) -> torch.Tensor:
+    """The first ``n_seeds`` classic starting points, built from the greedy seed's factors
+    (the array filled greedily, the rest at DRAM; their loops keep the dims' order):
+
+    0. greedy, its tiles grown by `_fill_buffers` in ``_FILL_ORDERS[0]``;
+    1. nothing unrolled and everything at DRAM (always fits while the RF holds 3 words);
+    2. greedy, grown in ``_FILL_ORDERS[1]``;
+    3. greedy as it is; 4. greedy with the rest at the GLB; 5. at the RF;
+    6. split: the filter dims' factors at the RF, the rest at the GLB.
+
+    Only the seeds asked for are built; the two fills run as one. ``ones``: dims that are 1
+    in every layer (nothing of them to move: the fills skip their turns).
+
+    Shape:
+        greedy: ``[B, L, 5, D]`` int64 with hardware ``[B]``; returns ``[B, S, L, 5, D]``.
+    """
+    dram, glb, rf = TEMPORAL_SLOTS
+    seeds: list[torch.Tensor | None] = [None] * n_seeds
+    filled = [i for i in _FILLED_SEEDS if i < n_seeds]
+    if filled:
+        grown = _fill_buffers(greedy.unsqueeze(1).expand(-1, len(filled), -1, -1, -1),
+                              workload, hardware, spf, [_FILLED_SEEDS[i] for i in filled],
+                              ones)
+        for k, i in enumerate(filled):
+            seeds[i] = grown[:, k]
+    if n_seeds > 1:
+        nothing = torch.ones_like(greedy)
+        nothing[..., dram, :] = workload.dims.to(greedy.device)
+        seeds[1] = nothing
+    if n_seeds > 3:
+        seeds[3] = greedy
+        iters = greedy[..., dram, :]  # [B, L, D]: all of it at DRAM
+        # the product of the factored primes (all of them, unless a value has more than
+        # MAX_PRIME_FACTORS: the rest stays at DRAM)
+        moved = prime_factors(iters, spf).prod(-1)
+        filter_dims = torch.zeros(_N_DIMS, dtype=torch.bool, device=greedy.device)
+        filter_dims[[DIMS.index("R"), DIMS.index("S")]] = True
+        for i, at_rf in ((4, torch.zeros_like(filter_dims)), (5, torch.ones_like(filter_dims)),
+                         (6, filter_dims)):
+            if i < n_seeds:
+                f = greedy.clone()
+                f[..., dram, :] = torch.div(iters, moved, rounding_mode="floor")
+                f[..., rf, :] = torch.where(at_rf, moved, 1)
+                f[..., glb, :] = torch.where(at_rf, 1, moved)
+                seeds[i] = f
+    return torch.stack(seeds, 1)
 
 
 #: Seed positions that `_fill_buffers` grows, with the dim order it uses.
@@ -365,43 +426,69 @@ _FILLED_SEEDS: dict[int, tuple[str, ...]] = {0: _FILL_ORDERS[0], 2: _FILL_ORDERS
 
 
 def _fill_buffers(f: torch.Tensor, workload: WorkloadTensors, hardware: HardwareBatch,
-                  spf: torch.Tensor, dim_order: Sequence[str]) -> torch.Tensor:
+                  spf: torch.Tensor, dim_orders: Sequence[Sequence[str]],
+                  ones: frozenset[str] = frozenset()) -> torch.Tensor:
     """"Max tiles that fit": move DRAM prime factors into the RF while the RF tile (W + I + O
-    words) still fits, then into the GLB while the GLB tile fits, dim by dim in
-    ``dim_order``, smallest prime first. Coverage and the array are untouched.
+    words) still fits, then into the GLB while the GLB tile fits, dim by dim in the
+    candidate's ``dim_orders`` entry, smallest prime first. Coverage and the array are
+    untouched.
 
-    Per dim, every prefix of its DRAM prime factors is tried at once (a tile only grows
-    with its extents) and the longest that fits is taken: a few tensor ops per dim and
-    level, nothing read back from the device.
+    Per turn, every prefix of the turn's dim's DRAM prime factors is tried at once (a tile
+    only grows with its extents) and the longest that fits is taken: a few tensor ops per
+    turn and level for all candidates, each with its own dim order, nothing read back.
+    A turn whose dims are all in ``ones`` (1 in every layer: nothing to move) is skipped.
 
     Shape:
-        f: ``[B, L, 5, D]`` with ``hardware`` ``[B]``; returns ``[B, L, 5, D]``.
+        f: ``[B, K, L, 5, D]`` (``K = len(dim_orders)`` candidates per design) with
+        ``hardware`` ``[B]``; returns ``[B, K, L, 5, D]``.
     """
     from codesign.mapping.footprint import tile_boxes, tile_words
 
     dram, glb, rf = TEMPORAL_SLOTS
+    n_b, n_k, n_l = f.shape[:3]
     f = f.clone()
-    # [L, 1]: broadcast over the [B, L, J] prefixes
-    stride = (workload.stride[:, 0:1], workload.stride[:, 1:2])
-    dilation = (workload.dilation[:, 0:1], workload.dilation[:, 1:2])
+    turns = [[DIMS.index(name) for name in order] for order in dim_orders]  # [K][T]
+    device = f.device
+    order = torch.tensor(turns, device=device)  # [K, T]
+    n_t = order.shape[1]
+    turn_dims = torch.nn.functional.one_hot(order, _N_DIMS).bool()  # [K, T, D]
+    # [L]: broadcast over the [2, B, K, L] ends
+    stride = (workload.stride[:, 0], workload.stride[:, 1])
+    dilation = (workload.dilation[:, 0], workload.dilation[:, 1])
     for slot, cap in ((rf, hardware.rf_words), (glb, hardware.glb_words)):
-        cap = cap.view(-1, 1, 1)  # [B, 1, 1]
-        # a dim's DRAM factor changes only on its own turn: factor them all once per level
-        primes = prime_factors(f[:, :, dram], spf)  # [B, L, D, J]
-        prefix = primes.cumprod(-1)  # [B, L, D, J]: product of the first j + 1 primes
-        for name in dim_order:
-            d = DIMS.index(name)
-            rf_box, _, glb_box, _ = tile_boxes(f.movedim(2, 0))  # [B, L, D] each
-            box = glb_box if slot == glb else rf_box
-            extents = [e.unsqueeze(-1) for e in box.unbind(-1)]  # D x [B, L, 1]
-            extents[d] = extents[d] * prefix[:, :, d]  # [B, L, J]
-            words = sum(tile_words(*extents, stride, dilation))  # [B, L, J]
-            fits = ((primes[:, :, d] > 1) & (words <= cap)).cumprod(-1)  # the prefix that fits
-            n_moved = fits.sum(-1, keepdim=True)  # [B, L, 1]
-            moved = torch.cat([torch.ones_like(n_moved), prefix[:, :, d]], -1).gather(
-                -1, n_moved).squeeze(-1)  # [B, L]
-            f[:, :, slot, d] *= moved
-            f[:, :, dram, d] = torch.div(f[:, :, dram, d], moved, rounding_mode="floor")
+        cap = cap.view(-1, 1, 1, 1).to(torch.int64)  # [B, 1, 1, 1] words
+        # a dim's DRAM factor changes only on its own turn: factor them all once per
+        # level, turn-major (turn t's row is the DRAM factor of each candidate's dim t)
+        at_dram = f[..., dram, :].gather(-1, order.view(1, n_k, 1, n_t).expand(n_b, n_k, n_l,
+                                                                               n_t))
+        # [T, B, K, L, J + 1]: the products of its first j primes, j = 0 .. J
+        prefix = prime_prefix_products(at_dram.movedim(-1, 0).contiguous(), spf)
+        rf_box, _, glb_box, _ = tile_boxes(f.movedim(3, 0))  # [B, K, L, D] each
+        box = (glb_box if slot == glb else rf_box).clone()  # grows with the slot's factors
+        grown = torch.ones_like(box)  # [B, K, L, D]: what each dim moves to the slot
+        for t in range(n_t):
+            if all(order_names[t] in ones for order_names in dim_orders):
+                continue
+            # W, I and O words are each affine in any one extent x (a product of per-dim
+            # terms, each affine in its extents): words(x) = a + b x, from two small
+            # evaluations at x = 0 and x = 1 ([2, B, K, L]); b >= 0, so the words grow
+            # with the prefix and those that fit are the first ones
+            mine = turn_dims[:, t].view(1, n_k, 1, _N_DIMS)  # [1, K, 1, D]
+            at_zero = box * ~mine
+            ends = torch.stack([at_zero, at_zero + mine]).unbind(-1)  # D x [2, B, K, L]
+            a, a_plus_b = sum(tile_words(*ends, stride, dilation)).unsqueeze(-1)
+            at = order[:, t].view(1, n_k, 1, 1).expand(n_b, n_k, n_l, 1)  # the turn's dim
+            x = box.gather(-1, at)  # [B, K, L, 1]
+            # words(x * prefix) <= cap, exactly: b x prefix <= cap - a, counted in the
+            # ascending [B, K, L, J] row by one binary search
+            n_fit = torch.searchsorted((a_plus_b - a) * x * prefix[t, ..., 1:], cap - a,
+                                       right=True)  # [B, K, L, 1]
+            # (past the last prime the products stay the dim's whole DRAM factor)
+            moved = prefix[t].gather(-1, n_fit)  # [B, K, L, 1]
+            box.scatter_(-1, at, x * moved)
+            grown.scatter_(-1, at, moved)
+        f[..., slot, :] *= grown
+        f[..., dram, :] = torch.div(f[..., dram, :], grown, rounding_mode="floor")
     return f
 
 
@@ -463,6 +550,20 @@ def _gather_candidates(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     return x.gather(1, index)
 
 
+def _take(pop: torch.Tensor, child: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """Candidates ``idx`` of parents and children side by side (``idx < n``: a parent),
+    without building the concatenated ``[B, 2n, L, ...]`` population.
+
+    Shape:
+        pop, child: ``[B, n, L, ...]``; idx: ``[B, k, L]`` in ``[0, 2n)``; returns
+        ``[B, k, L, ...]``.
+    """
+    n = pop.shape[1]
+    from_pop = (idx < n).view(*idx.shape, *(1,) * (pop.dim() - 3))
+    return torch.where(from_pop, _gather_candidates(pop, idx.clamp(max=n - 1)),
+                       _gather_candidates(child, (idx - n).clamp(min=0)))
+
+
 def _distinct_first(key: torch.Tensor) -> torch.Tensor:
     """Rank key with repeats pushed back: a candidate whose key equals a better one's gets
     ``_DUPLICATE`` added, so copies of the elite do not crowd out the population.
@@ -508,10 +609,16 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
     n_b, n_l, n = hardware.n_designs, workload.n_layers, n_candidates
     dims = workload.dims.to(device)
     # ceil-padding can push a dim's total past its bound, by at most the array size
-    top = [dims.amax() if n_l else dims.new_ones(()),
-           (hardware.pe_rows * hardware.pe_cols).amax().to(device)]
-    largest = sum(torch.stack(top).tolist())  # the search's one read-back: sizes the table
-    spf = prime_factor_table(1 << int(largest).bit_length(), device)  # cached across calls
+    # the search's one read-back: every dim's largest bound (sizing the prime tables and
+    # naming the dims that are 1 in every layer) and the largest array
+    top = torch.cat([dims.amax(0) if n_l else dims.new_ones(_N_DIMS),
+                     (hardware.pe_rows * hardware.pe_cols).amax().to(device).view(1)]).tolist()
+    top_dim, top_array = max(top[:_N_DIMS]), top[_N_DIMS]
+    spf = prime_factor_table(1 << int(top_dim + top_array).bit_length(), device)  # cached
+    ones = frozenset(d for d, bound in zip(DIMS, top, strict=False) if bound == 1)
+    # decoding factors trip counts up to the largest dim only: a smaller table, fewer
+    # prime positions to place (the same mappings)
+    spf_dims = prime_factor_table(1 << int(top_dim).bit_length(), device)
     hw_pop = hardware.repeat_interleave(n)  # [B * n]
 
     def evaluate(f: torch.Tensor, o: torch.Tensor) -> tuple[torch.Tensor, CostResult]:
@@ -525,29 +632,33 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
         raise ConfigError(f"mapper: initial mappings must number fewer than n_candidates "
                           f"({n}) per design, got {n_known}")
     n_new = n - n_known
-    seeds = _seed_genes(workload, n_b, device)[:, :n_new]  # [B, S, L, G]
-    n_random = n_new - seeds.shape[1]
-    genes = torch.cat([seeds, rng.uniform(n_b, n_random, n_l, n_mapping_genes())], 1)
+    n_seeds = min(n_new, _N_SEEDS)
+    n_random = n_new - n_seeds
+    random_genes = rng.uniform(n_b * n_random, n_l, n_mapping_genes())
     n_restart = max(1, int(n * _RESTART_FRACTION))
     n_mut = n - n_restart
     # fresh random mappings are decoded for _RESTART_BLOCK steps at once (per-op overhead);
-    # the first block's genes are drawn now (as step 0 would) and decoded with the start
+    # the first block's genes are drawn now (as step 0 would) and decoded with the start:
+    # one decode of the greedy seed, the random starting candidates and that block
     design = torch.arange(n_b, device=hardware.pe_rows.device)
     restart_index = design.repeat_interleave(n_restart)
     n_first = min(_RESTART_BLOCK, n_steps)
     first_genes = rng.uniform(n_first * n_b * n_restart, n_l, n_mapping_genes())
+    greedy = _greedy_genes(workload, device).expand(n_b, n_l, -1)
     both = decode_mapping_genes(
-        torch.cat([genes.reshape(n_b * n_new, n_l, -1), first_genes]), workload,
-        hardware.index_select(torch.cat([design.repeat_interleave(n_new),
-                                         restart_index.repeat(n_first)])), spf=spf)
-    n_start = n_b * n_new
-    f_pop = both.factors[:n_start].view(n_b, n_new, n_l, _N_SLOTS, _N_DIMS).clone()
-    o_pop = both.order[:n_start].view(n_b, n_new, n_l, 3, _N_DIMS)
+        torch.cat([greedy, random_genes, first_genes]), workload,
+        hardware.index_select(torch.cat([design, design.repeat_interleave(n_random),
+                                         restart_index.repeat(n_first)])), spf=spf_dims)
+    n_start = n_b * (1 + n_random)
+    start_f = both.factors[:n_start]
+    f_pop = torch.cat([_seed_mappings(start_f[:n_b], workload, hardware, spf, n_seeds,
+                                      ones),
+                       start_f[n_b:].view(n_b, n_random, n_l, _N_SLOTS, _N_DIMS)], 1)
+    # every seed keeps the dims' own loop order, as the greedy seed decodes it
+    o_pop = torch.cat([both.order[:n_b].unsqueeze(1).expand(-1, n_seeds, -1, -1, -1),
+                       both.order[n_b:n_start].view(n_b, n_random, n_l, 3, _N_DIMS)], 1)
     fresh_f = both.factors[n_start:].view(n_first, n_b, n_restart, n_l, _N_SLOTS, _N_DIMS)
     fresh_o = both.order[n_start:].view(n_first, n_b, n_restart, n_l, 3, _N_DIMS)
-    for i, dim_order in _FILLED_SEEDS.items():
-        if i < n_new:
-            f_pop[:, i] = _fill_buffers(f_pop[:, i], workload, hardware, spf, dim_order)
     if initial is not None and n_known:
         f_pop = torch.cat([f_pop, initial[0].to(device=device, dtype=f_pop.dtype)], 1)
         o_pop = torch.cat([o_pop, initial[1].to(device=device, dtype=o_pop.dtype)], 1)
@@ -566,7 +677,7 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
             n_block = min(_RESTART_BLOCK, n_steps - step)
             block = decode_mapping_genes(
                 rng.uniform(n_block * n_b * n_restart, n_l, n_mapping_genes()), workload,
-                hardware.index_select(restart_index.repeat(n_block)), spf=spf)
+                hardware.index_select(restart_index.repeat(n_block)), spf=spf_dims)
             fresh_f = block.factors.view(n_block, n_b, n_restart, n_l, _N_SLOTS, _N_DIMS)
             fresh_o = block.order.view(n_block, n_b, n_restart, n_l, 3, _N_DIMS)
         # binary tournament per (design, layer), then moves
@@ -582,14 +693,21 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
                              fresh_o[step % _RESTART_BLOCK]], 1)
         key_child, _ = evaluate(f_child.reshape(n_b * n, n_l, _N_SLOTS, _N_DIMS),
                                 o_child.reshape(n_b * n, n_l, 3, _N_DIMS))
-        # elitist truncation over parents + children, copies ranked last
         key_all = torch.cat([key, key_child], 1)  # [B, 2n, L]
+        if step == n_steps - 1:
+            # the last step keeps only the best: the first lowest key, which truncation
+            # would have put first (ties in candidate order), taken from whichever half
+            best = key_all.argmin(1, keepdim=True)  # [B, 1, L]
+            mappings = MappingBatch(_take(f_pop, f_child, best).squeeze(1),
+                                    _take(o_pop, o_child, best).squeeze(1))
+            return mappings, cost_model.evaluate(hardware, workload, mappings)
+        # elitist truncation over parents + children, copies ranked last
         keep = torch.sort(_distinct_first(key_all), dim=1, stable=True).indices[:, :n]
         key = key_all.gather(1, keep)
-        f_pop = _gather_candidates(torch.cat([f_pop, f_child], 1), keep)
-        o_pop = _gather_candidates(torch.cat([o_pop, o_child], 1), keep)
+        f_pop, o_pop = _take(f_pop, f_child, keep), _take(o_pop, o_child, keep)
 
-    best = torch.sort(key, dim=1, stable=True).indices[:, :1]  # [B, 1, L]
+    # no steps: the best starting candidate (the first lowest key)
+    best = key.argmin(1, keepdim=True)  # [B, 1, L]
     mappings = MappingBatch(_gather_candidates(f_pop, best).squeeze(1),
                             _gather_candidates(o_pop, best).squeeze(1))
     return mappings, cost_model.evaluate(hardware, workload, mappings)

@@ -422,7 +422,7 @@ class BatchEvaluator:
         memory = self.memory
         if memory is not None and len(memory):
             near = memory.nearest(keys)  # [B]
-            starts.append((memory.factors[near], memory.order[near]))
+            starts.append(memory.mappings(near))
         if known is not None:
             starts.append(known)
         initial = None

@@ -28,7 +28,7 @@ from codesign.search.problem import (
     MapperEffort,
     nested_evals_per_design,
 )
-from codesign.search.protocol import SearchSetup
+from codesign.search.protocol import Search, SearchSetup
 from codesign.search.searches import make_search
 from codesign.search.strategies import Strategy, search_name
 from codesign.search.termination import (
@@ -272,7 +272,8 @@ def minimum_evals(evaluator: BatchEvaluator, strategy: Strategy, budget: Budget)
 def run_search(evaluator: BatchEvaluator, strategy: Strategy, algorithm: str, budget: Budget,
                *, seed: int = 0, state: RunState | None = None,
                on_generation: Callable[[RunState, GenerationStats], None] | None = None,
-               stop: Termination | None = None) -> RunState:
+               stop: Termination | None = None, search: Search | None = None,
+               remap: bool = True) -> RunState:
     """Search until the budget is spent or Ctrl-C; return the final `RunState`.
 
     ``algorithm``: a `codesign.search.searches.SEARCHES` name (the ``random`` strategy
@@ -281,6 +282,9 @@ def run_search(evaluator: BatchEvaluator, strategy: Strategy, algorithm: str, bu
     generation discards that generation, marks the state ``interrupted`` and returns
     normally. ``stop``: a further termination (`codesign.search.termination.Stagnation`,
     say); the search ends at whichever of it and the budget comes first.
+    ``search``: go on with this search object (it keeps its population between calls:
+    `codesign.search.islands` runs a search in steps of a few generations) instead of a
+    new one built from ``state``; ``remap=False`` leaves the final remap for a later call.
     """
     objectives = evaluator.objectives
     n_h, n_l = evaluator.space.n_genes, evaluator.n_layers
@@ -292,10 +296,11 @@ def run_search(evaluator: BatchEvaluator, strategy: Strategy, algorithm: str, bu
                                 or state.memory.objective != evaluator.effort.objective):
         state.memory = MappingMemory(evaluator.effort.objective)
     evaluator.memory = state.memory if strategy.warm_start else None
-    search = make_search(search_name(strategy, algorithm), SearchSetup(
-        n_var=evaluator.n_var, n_objectives=len(objectives),
-        n_constraints=len(evaluator.constraint_names), population=budget.population,
-        seed=seed, generation=state.generation, initial=state.population))
+    if search is None:
+        search = make_search(search_name(strategy, algorithm), SearchSetup(
+            n_var=evaluator.n_var, n_objectives=len(objectives),
+            n_constraints=len(evaluator.constraint_names), population=budget.population,
+            seed=seed, generation=state.generation, initial=state.population))
     if state.generation == 0:
         check_budget(evaluator, strategy, budget)
     started = time.perf_counter()
@@ -326,7 +331,7 @@ def run_search(evaluator: BatchEvaluator, strategy: Strategy, algorithm: str, bu
             last_generation_s = time.perf_counter() - generation_started
         state.stop_reason = reason
         # remap when this call searched (a resumed run may have found new designs)
-        if strategy.remap is not None and (searched or not state.remapped) \
+        if remap and strategy.remap is not None and (searched or not state.remapped) \
                 and len(state.archive):
             deadline = None
             if budget.time_limit_s is not None:  # perf_counter time the remap must end by

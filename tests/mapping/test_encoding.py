@@ -13,6 +13,7 @@ from codesign.mapping.encoding import (
     decode_mapping_genes,
     n_mapping_genes,
     prime_factor_table,
+    prime_factors,
     random_mappings,
     snap_spatial,
 )
@@ -152,6 +153,31 @@ def test_prime_factor_table_matches_trial_division(n):
     for k in range(2, n + 1):
         assert spf[k] == next(p for p in range(2, k + 1) if k % p == 0)
 
+
+
+@pytest.mark.parametrize("n", [16, 1 << 12])
+def test_prime_factors_are_the_ascending_factorisation(n):
+    # the cached table of factorisations against trial division, every value below n
+    spf = prime_factor_table(n)
+    got = prime_factors(torch.arange(n + 1), spf).tolist()
+    for k in range(2, n + 1):
+        primes, rest, p = [], k, 2
+        while rest > 1:
+            while rest % p == 0:
+                primes.append(p)
+                rest //= p
+            p += 1
+        assert got[k] == primes + [1] * (len(got[k]) - len(primes))
+
+
+def test_a_table_too_large_to_keep_factors_by_division(monkeypatch):
+    import codesign.mapping.encoding as encoding
+
+    spf, values = prime_factor_table(1 << 10), torch.tensor([[1020, 1], [997, 64]])
+    kept = prime_factors(values, spf)
+    monkeypatch.setattr(encoding, "_MAX_FACTOR_TABLE", 16)
+    assert torch.equal(prime_factors(values, spf), kept)
+    assert kept[0, 0].tolist()[:5] == [2, 2, 3, 5, 17]  # 1020 = 2 * 2 * 3 * 5 * 17
 
 
 def test_repeated_lookups_factor_a_number():

@@ -89,6 +89,8 @@ def test_what_a_hierarchy_space_does_not_take():
     space = HierarchySpace.from_dict(SPACE)
     with pytest.raises(ConfigError, match="does not take refine"):
         explore(TABLE, space, refine="gradient", **SMALL)
+    with pytest.raises(ConfigError, match="islands, several workloads"):
+        explore({"a": TABLE, "b": TABLE}, space, islands=2, **SMALL)
     with pytest.raises(ConfigError, match="does not take resume"):
         explore(TABLE, space, resume="somewhere", **SMALL)
 

@@ -5,7 +5,8 @@ stalls the queue of kernels, so one generation's torch work is counted here, wit
 method wrapped by a counter. A generation (`BatchEvaluator.evaluate` with a warm-start
 memory, as nested runs do) may read back ``SYNCS_PER_GENERATION`` times:
 
-* 1 in `search_mappings`: the largest dim and array size, sizing the prime table;
+* 1 in `search_mappings`: every dim's largest bound and the largest array, sizing the
+  prime tables and naming the dims the seed fills can skip;
 * 1 in `fit_to_array`: the largest spatial factor and how many halving rounds the
   warm-start mappings from the memory need (the rounds then run without a read-back);
 * 1 in `Infeasibility.add`: the violation counts, one ``tolist``;

@@ -99,11 +99,11 @@ def test_explore_refuses_sizes_the_machine_cannot_hold(args, message, tmp_path):
 def test_map_refuses_an_effort_the_machine_cannot_hold(monkeypatch, tmp_path):
     """`codesign map --effort thorough` maps 256 candidates x 12 layers x 8 KiB = 24 MiB at
     once: on a machine that can give 16 MiB (the budget is shrunk here) it is refused, and
-    the advice names the effort below it."""
+    the advice names the effort below it. (The v1 mapper's estimate: ``v1:eyeriss``.)"""
     import codesign.search.limits as limits
 
     monkeypatch.setattr(limits, "memory_budget_bytes", lambda device=None: 16 * 2**20)
-    stderr = _refused(["map", MODEL, "--arch", "eyeriss", "--effort", "thorough",
+    stderr = _refused(["map", MODEL, "--arch", "v1:eyeriss", "--effort", "thorough",
                        "--device", "cpu"], tmp_path)
     assert "--effort thorough: the mapper needs about 24 MiB for one design" in stderr
     assert "use --effort fast or a smaller model" in stderr

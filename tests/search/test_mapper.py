@@ -11,13 +11,20 @@ from codesign.arch.accelerator import Accelerator
 from codesign.cost.analytical import AnalyticalCostModel
 from codesign.errors import ConfigError
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
-from codesign.mapping.encoding import prime_factor_table, random_mappings
-from codesign.mapping.mapping import Mapping
+from codesign.mapping.encoding import (
+    decode_mapping_genes,
+    n_mapping_genes,
+    prime_factor_table,
+    random_mappings,
+)
+from codesign.mapping.mapping import FACTOR_LEVELS, Mapping
 from codesign.mapping.validate import mapping_problems
 from codesign.search.mapper import (
+    _N_SEEDS,
     _fill_buffers,
     _mutate,
     _Rng,
+    _seed_mappings,
     fit_to_array,
     layer_objective,
     map_layers,
@@ -25,6 +32,8 @@ from codesign.search.mapper import (
     search_mappings,
 )
 from codesign.workload.layer import DIMS, Layer, LayerTable
+
+DRAM, GLB, RF = (FACTOR_LEVELS.index(lv) for lv in ("DRAM", "GLB", "RF"))
 
 # 10 small layers x 5 small designs = 50 (design, layer) pairs whose whole mapping space
 # (about 0.5 M mappings) is enumerated below. Tiny RF/GLB sizes make capacity bind.
@@ -267,10 +276,105 @@ def test_fill_buffers_grows_tiles_while_they_fit():
     hardware = HardwareBatch.from_accelerators([acc])
     everything_at_dram = MappingBatch.from_mappings(
         [[Mapping(temporal={"DRAM": {"K": 4, "C": 4}})]]).factors
-    filled = _fill_buffers(everything_at_dram, workload, hardware, prime_factor_table(8),
-                           tuple("SRCKQPNG"))
-    got = MappingBatch(filled, torch.zeros(1, 1, 3, 8, dtype=torch.int64)).mapping(0, 0)
-    assert got.temporal == {"DRAM": {"K": 2}, "GLB": {"K": 2}, "RF": {"C": 4}}
+    # two candidates in one call, each in its own dim order; K first: RF K 2 -> 2 + 1 + 2
+    # = 5, K 4 -> 4 + 1 + 4 = 9, then C 2 -> 8 + 2 + 4 = 14 > 9; GLB: C 2 -> 14 <= 20,
+    # C 4 -> 24 > 20
+    filled = _fill_buffers(everything_at_dram.unsqueeze(1).expand(-1, 2, -1, -1, -1),
+                           workload, hardware, prime_factor_table(8),
+                           [tuple("SRCKQPNG"), tuple("KCSRQPNG")])
+    order = torch.zeros(1, 1, 3, 8, dtype=torch.int64)
+    got = [MappingBatch(filled[:, k], order).mapping(0, 0).temporal for k in range(2)]
+    assert got == [{"DRAM": {"K": 2}, "GLB": {"K": 2}, "RF": {"C": 4}},
+                   {"DRAM": {"C": 2}, "GLB": {"C": 2}, "RF": {"K": 4}}]
+
+
+def _fill_oracle(factors, layer, acc, order):
+    """`_fill_buffers` for one mapping in plain ints: prime by prime, while the tile fits."""
+    from codesign.mapping.footprint import tile_boxes, tile_words
+
+    f = [list(row) for row in factors]
+    dram, glb, rf = (FACTOR_LEVELS.index(lv) for lv in ("DRAM", "GLB", "RF"))
+    for slot, cap in ((rf, acc.rf_words), (glb, acc.glb_words)):
+        for name in order:
+            d = DIMS.index(name)
+            rest, p = f[dram][d], 2
+            while rest > 1:
+                while rest % p:
+                    p += 1
+                f[slot][d] *= p
+                box = tile_boxes(f)[2 if slot == glb else 0]
+                if sum(tile_words(*box, layer.stride, layer.dilation)) > cap:
+                    f[slot][d] //= p
+                    break
+                rest //= p
+                f[dram][d] //= p
+    return f
+
+
+def test_fill_buffers_matches_a_scalar_greedy_fill():
+    layers = [Layer.conv(K=64, C=48, P=28, Q=28, R=3, S=3), Layer.gemm(M=197, K=96, N=60),
+              Layer.conv(K=32, C=16, P=14, Q=14, R=5, S=5, stride=2)]
+    accs = [Accelerator(pe_rows=4, pe_cols=2, rf_words=80, glb_words=5000),
+            Accelerator(pe_rows=3, pe_cols=5, dataflow="ws", rf_words=300, glb_words=90000)]
+    workload = WorkloadTensors.from_table(LayerTable.from_layers(layers))
+    hardware = HardwareBatch.from_accelerators(accs)
+    start = random_mappings(workload, hardware, 1, torch.Generator().manual_seed(3)).factors
+    start[:, :, DRAM] *= start[:, :, GLB] * start[:, :, RF]  # temporal factors at DRAM
+    start[:, :, GLB] = start[:, :, RF] = 1
+    orders = [tuple("SRCKQPNG"), tuple("KCSRQPNG"), tuple("PQNGKCRS")]
+    got = _fill_buffers(start.unsqueeze(1).expand(-1, 3, -1, -1, -1), workload, hardware,
+                        prime_factor_table(4096), orders)
+    for b, acc in enumerate(accs):
+        for i, layer in enumerate(layers):
+            for k, order in enumerate(orders):
+                assert got[b, k, i].tolist() == _fill_oracle(start[b, i].tolist(), layer, acc,
+                                                             order)
+    assert (got[:, :, :, [GLB, RF]] > 1).any()  # something did move
+    # N and G are 1 in every layer: skipping their turns changes nothing
+    skipped = _fill_buffers(start.unsqueeze(1).expand(-1, 3, -1, -1, -1), workload, hardware,
+                            prime_factor_table(4096), orders, frozenset("NG"))
+    assert torch.equal(skipped, got)
+
+
+def _seed_genes_oracle(workload, n_b):
+    """The classic seeds as genes (how the mapper used to write them): keys largest dims
+    first; (spatial size gene, level gene of every prime) per seed, None = split."""
+    n_l = workload.n_layers
+    dims = workload.dims.to(torch.float64)
+    keys = 1.0 - dims / dims.max(-1, keepdim=True).values
+    seeds = []
+    for sizes, levels in [(1.0, 0.0), (0.0, 0.0), (1.0, 0.0), (1.0, 0.0), (1.0, 0.5),
+                          (1.0, 1.0), (1.0, None)]:
+        g = torch.full((n_l, n_mapping_genes()), 0.5, dtype=torch.float64)
+        g[:, 0:16] = keys.repeat(1, 2)
+        g[:, 16:32] = sizes
+        prime = torch.full((n_l, 8, 16), 0.5 if levels is None else levels,
+                           dtype=torch.float64)
+        if levels is None:
+            prime[:, [DIMS.index("R"), DIMS.index("S")]] = 1.0
+        g[:, 32:160] = prime.flatten(1)
+        seeds.append(g)
+    return torch.stack(seeds).unsqueeze(0).expand(n_b, -1, -1, -1)
+
+
+@pytest.mark.parametrize("n_seeds", [1, 3, _N_SEEDS])
+def test_seed_mappings_are_the_decoded_classic_seeds(n_seeds):
+    layers = [Layer.conv(K=64, C=64, P=56, Q=56, R=3, S=3), Layer.gemm(M=197, K=768, N=768),
+              Layer.depthwise(channels=32, P=7, Q=7, R=3, S=3, stride=2)]
+    accs = [Accelerator(), Accelerator(pe_rows=3, pe_cols=5, dataflow="ws", rf_words=64)]
+    workload = WorkloadTensors.from_table(LayerTable.from_layers(layers))
+    hardware = HardwareBatch.from_accelerators(accs)
+    spf = prime_factor_table(2048)
+    genes = _seed_genes_oracle(workload, 2)
+    want = decode_mapping_genes(genes.flatten(0, 1), workload,
+                                hardware.repeat_interleave(_N_SEEDS), spf=spf)
+    want = want.factors.view(2, _N_SEEDS, 3, 5, 8).clone()
+    for i, order in ((0, "SRCKQPNG"), (2, "KCSRQPNG")):  # seeds 0 and 2 grow their tiles
+        want[:, i] = _fill_buffers(want[:, i : i + 1], workload, hardware, spf,
+                                   [tuple(order)])[:, 0]
+    greedy = decode_mapping_genes(genes[:, 0], workload, hardware, spf=spf).factors
+    got = _seed_mappings(greedy, workload, hardware, spf, n_seeds)
+    assert torch.equal(got, want[:, :n_seeds])
 
 
 def test_mapping_summary_lists_levels_inner_to_outer():

@@ -76,12 +76,15 @@ def test_codesign_map_takes_a_timeloop_arch(tmp_path):
 
 
 def test_codesign_map_refuses_timeloop_options_without_a_timeloop_arch(tmp_path):
+    """--ert needs a Timeloop arch; --constraints any hierarchy, not a v1 accelerator."""
     from click.testing import CliRunner
 
     from codesign.cli import main
 
     model = tmp_path / "m.onnx"
     model.write_bytes(b"")
-    result = CliRunner().invoke(main, ["map", str(model), "--arch", "eyeriss", "--constraints",
-                                       str(model)])
-    assert result.exit_code == 2 and "need a Timeloop v0.4 --arch" in result.output
+    for arch, option, message in (("v1:eyeriss", "--constraints", "need a hierarchy --arch"),
+                                  ("eyeriss", "--ert", "--ert needs a Timeloop v0.4 --arch")):
+        result = CliRunner().invoke(main, ["map", str(model), "--arch", arch, option,
+                                           str(model)])
+        assert result.exit_code == 2 and message in result.output, result.output

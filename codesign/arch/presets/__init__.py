@@ -21,8 +21,12 @@ from codesign.arch.io import parse_accelerator, parse_yaml, read_accelerator, re
 from codesign.arch.technology import Technology
 from codesign.errors import ConfigError, did_you_mean
 
-__all__ = ["TECHNOLOGY_PRESETS", "load_preset", "preset_names", "resolve_accelerator",
-           "resolve_technology"]
+__all__ = ["TECHNOLOGY_PRESETS", "V1_PREFIX", "load_preset", "preset_names",
+           "resolve_accelerator", "resolve_technology"]
+
+#: ``v1:NAME`` names the v1 preset NAME wherever a hierarchy preset of the same name would
+#: win (``codesign map --arch``: `codesign.search.architectures`); accepted here too.
+V1_PREFIX = "v1:"
 
 #: Named technology tables (a name usable wherever a technology YAML path is).
 TECHNOLOGY_PRESETS: dict[str, Callable[[], Technology]] = {"45nm": Technology.default}
@@ -57,11 +61,15 @@ def _looks_like_path(text: str) -> bool:
 
 
 def resolve_accelerator(name_or_path: str | Path) -> Accelerator:
-    """A bundled preset by name, or an accelerator YAML file by path.
+    """A bundled preset by name (``NAME`` or ``v1:NAME``), or an accelerator YAML file by
+    path.
 
     Raises `ConfigError` listing the presets when it is neither.
     """
     text = str(name_or_path)
+    if isinstance(name_or_path, str) and text.startswith(V1_PREFIX) \
+            and text[len(V1_PREFIX):] in preset_names():
+        return load_preset(text[len(V1_PREFIX):])
     if isinstance(name_or_path, str) and text in preset_names():
         return load_preset(text)
     if isinstance(name_or_path, Path) or _looks_like_path(text) or Path(text).is_file():
