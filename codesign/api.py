@@ -186,7 +186,7 @@ def _guarded(fn: Callable[..., ExploreResult]) -> Callable[..., ExploreResult]:
 @_guarded
 def explore(
     workload: Workloads | None = None,
-    space: DesignSpace | None = None,
+    space: Any = None,
     *,
     objectives: str | Sequence[str] = DEFAULT_OBJECTIVES,
     strategy: str | None = None,
@@ -224,6 +224,10 @@ def explore(
 
     The settings are the fields of `ExploreConfig` (codesign.search.config), which checks
     them all at once (one `ConfigError` line) and is saved as run.json's ``config``.
+    ``space``: a `DesignSpace` (default: the built-in one) or a
+    `codesign.search.hierarchy_space.HierarchySpace` over a base hierarchy, whose run returns
+    a `codesign.results.hierarchy.HierarchyResult` in the architecture's level names
+    (`_explore_hierarchy` says what it does not take).
     ``workload``: a `LayerTable` or an ONNX path (``input_shapes`` and ``dims`` fix symbolic
     inputs and ``fusion`` runs element-wise ops on their producer's output stream, as in
     `load_onnx`). Several workloads (a sequence of paths, named by their file stems, or a
@@ -269,6 +273,20 @@ def explore(
     from codesign.names import workload_objectives
     from codesign.workload.mix import check_weights
 
+    if space is not None and not isinstance(space, DesignSpace):
+        from codesign.search.hierarchy_space import HierarchySpace
+
+        if isinstance(space, HierarchySpace):
+            return _explore_hierarchy(
+                workload, space, resume=resume, cost_model=cost_model, refine=refine,
+                islands=islands, ray=ray, weights=weights,
+                out=out, force=force, progress=progress, command=command,
+                objectives=objectives, strategy=strategy, algorithm=algorithm,
+                population=population, generations=generations, max_evals=max_evals,
+                time_limit_s=time_limit_s, max_area_mm2=max_area_mm2,
+                max_power_w=max_power_w, constraints=constraints,
+                mapper_candidates=mapper_candidates, mapper_steps=mapper_steps, seed=seed,
+                device=device, input_shapes=input_shapes, dims=dims, fusion=fusion)
     spec = cost_model if isinstance(cost_model, str) else None
     workload_settings = {"input_shapes": input_shapes, "dims": dims, "fusion": fusion}
     resumed: _Resumed | None = None
@@ -774,3 +792,114 @@ def _load_resume(folder: Path) -> tuple[ExploreConfig, dict[str, Any], RunState]
                           f"({type(exc).__name__}: {str(exc)[:200]}); the file was damaged "
                           "or edited: start a new run") from None
     return config, facts, restored
+
+
+def _explore_hierarchy(workload: Workloads | None, space: Any, *,
+                       resume: Any, cost_model: Any, refine: str | None, islands: int,
+                       ray: bool, weights: Mapping[str, int] | None, out: Any,
+                       force: bool, progress: Callable[[GenerationStats], None] | None,
+                       command: Sequence[str] | None, **settings: Any) -> Any:
+    """`explore` on a `HierarchySpace` (``--space`` with a ``base``): the same settings,
+    strategies and searches, the hierarchy mapper inside
+    (`codesign.search.hierarchy_problem`), results in the architecture's level names
+    (`codesign.results.hierarchy`). Not available here: ``resume``, a custom
+    ``cost_model``, ``refine``, islands, several workloads; vector ops are not costed."""
+    several = workload is not None and not isinstance(workload, (LayerTable, str, Path))
+    refused = [what for what, given in (("resume", resume is not None),
+                                        ("a custom cost_model", cost_model is not None),
+                                        ("refine", refine not in (None, "none")),
+                                        ("islands", islands != 1), ("ray", ray),
+                                        ("several workloads", several),
+                                        ("weights", bool(weights)))
+               if given]
+    if refused:
+        raise ConfigError(f"a hierarchy design space (base {space.base.name!r}) does not take "
+                          f"{', '.join(refused)}; drop it or use the default design space")
+    if workload is None:
+        raise ConfigError("explore: give a workload (a LayerTable or an ONNX path)")
+    config = ExploreConfig(model=_model_path(workload), **{
+        k: v for k, v in settings.items() if v is not None})
+    from codesign.names import DESIGN_OBJECTIVES
+
+    config.validate(DESIGN_OBJECTIVES)
+    from codesign.search.searches import check_search
+    from codesign.search.strategies import strategy as get_strategy
+
+    strat = get_strategy(config.strategy)
+    budget = config.budget()
+    check_search(config.algorithm, len(config.objectives), budget.population)
+    out_path = Path(out) if out is not None else None
+    existing = _check_out(out_path, force) if out_path is not None else []
+
+    import numpy as np
+
+    from codesign.device import resolve_device
+    from codesign.results.export import write_json
+    from codesign.results.hierarchy import HierarchyResult, front_designs
+    from codesign.search.archive import Archive
+    from codesign.search.hierarchy_problem import HierarchyEvaluator
+    from codesign.search.problem import MapperEffort
+    from codesign.search.run import run_search
+
+    if isinstance(workload, LayerTable):
+        table = workload
+    else:
+        from codesign.timeloop.workload import load_workload
+
+        table = load_workload(workload, input_shapes=config.input_shapes, dims=config.dims,
+                              fusion=config.fusion)
+    dev = resolve_device(config.device)
+    evaluator = HierarchyEvaluator(
+        space, table, config.objectives, mode=strat.mode, max_area_mm2=config.max_area_mm2,
+        max_power_w=config.max_power_w,
+        effort=strat.effort or MapperEffort(config.mapper_candidates, config.mapper_steps),
+        seed=config.seed, device=dev, constraints=config.constraints)
+    n_l, n_f = len(table), len(evaluator.structure.slots)
+    n_m = len(evaluator.structure.levels)
+    state = RunState(archive=Archive(
+        np.zeros((0, len(config.objectives))), np.zeros((0, space.n_genes)),
+        np.zeros((0, n_l, n_f, 8), np.int64), np.zeros((0, n_l, n_m, 8 + 3), np.int64)))
+    run: dict[str, Any] = {
+        "command": list(command) if command is not None else None,
+        "config": {**config.to_json(), "space": space.to_dict(),
+                   "cost_model": "codesign.hierarchy.model.nest_cost",
+                   "n_unique_layers": n_l, "n_mac_layers": table.n_mac_layers},
+        "seed": config.seed, "device": str(dev), "versions": _versions(),
+        "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "status": "running", "interrupted": False,
+    }
+    if out_path is not None:
+        _clear_out(out_path, existing)
+        write_json(out_path / "run.json", run)
+
+    def on_generation(_state: RunState, stats: GenerationStats) -> None:
+        if progress is not None:
+            progress(stats)
+
+    try:
+        with _cpu_threads(1 if dev.type == "cpu" else None):
+            state = run_search(evaluator, strat, config.algorithm, budget, seed=config.seed,
+                               state=state, on_generation=on_generation)
+            archive = state.archive.sorted()
+            designs = front_designs(evaluator, archive.hw_genes, archive.factors,
+                                    archive.order)
+    except Exception as exc:
+        _record_stop(out_path, run, "failed", exc)
+        raise
+    record = evaluator.infeasibility.to_dict()
+    record.pop("layer_misfits")
+    run.update({
+        "status": "interrupted" if state.interrupted else "done",
+        "interrupted": state.interrupted, "stop_reason": state.stop_reason,
+        "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "generations_done": state.generation, "evaluations": state.n_evals,
+        "wall_s": state.elapsed_s, "n_pareto": len(designs), "infeasible": record,
+        "hypervolume": {"value": state.history[-1]["hypervolume"] if state.history else 0.0,
+                        "lo_log10": None if state.hv_lo is None else state.hv_lo.tolist(),
+                        "hi_log10": None if state.hv_hi is None else state.hv_hi.tolist(),
+                        "reference_point": 1.1}})
+    result = HierarchyResult(designs, list(state.history), run, space.column_names,
+                             evaluator.structure.level_names)
+    if out_path is not None:
+        result.write(out_path)
+    return result

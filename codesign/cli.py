@@ -312,7 +312,6 @@ def explore(model: tuple[str, ...], out: str | None, force: bool, resume: str | 
     from pathlib import Path
 
     from codesign.api import explore as run_explore
-    from codesign.arch.space import DesignSpace
     from codesign.errors import ConfigError
     from codesign.search.config import DEFAULT_GENERATIONS
 
@@ -325,7 +324,7 @@ def explore(model: tuple[str, ...], out: str | None, force: bool, resume: str | 
     if resume is not None and (model is not None or space_path is not None):
         raise ConfigError("--resume continues a run with its saved model and design space; "
                           "do not pass MODEL or --space with it")
-    space = DesignSpace.from_yaml(space_path) if space_path else None
+    space = _read_space(space_path) if space_path else None
     if out is None and resume is None:
         out = "explore-" + "+".join(Path(m).stem for m in models)
     for name in ("constraints", "input_shapes", "dims", "weights"):  # repeated NAME=VALUE
@@ -352,6 +351,22 @@ def explore(model: tuple[str, ...], out: str | None, force: bool, resume: str | 
     if result.interrupted:
         click.echo("Aborted!", err=True)
         sys.exit(INTERRUPT_EXIT)
+
+
+def _read_space(path: str):
+    """The ``--space`` file: a hierarchy space when it names a ``base``, else the default
+    space's YAML (`DesignSpace`)."""
+    from pathlib import Path
+
+    from codesign.arch.io import load_yaml
+    from codesign.arch.space import DesignSpace
+
+    data = load_yaml(path)
+    if isinstance(data, dict) and "base" in data:
+        from codesign.search.hierarchy_space import HierarchySpace
+
+        return HierarchySpace.from_dict(data, where=path, base_dir=Path(path).parent)
+    return DesignSpace.from_yaml(path)
 
 
 def _no_design_reason(run: dict) -> str:

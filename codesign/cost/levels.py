@@ -11,6 +11,7 @@ What the hierarchy gives explicitly (an ERT, a YAML) is kept.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import torch
@@ -18,9 +19,10 @@ import torch
 from codesign.arch.technology import Technology
 from codesign.cost.area import mac_area_um2, sram_area_mm2
 from codesign.cost.energy import dram_access_pj, glb_access_pj, mac_pj, rf_access_pj
+from codesign.hierarchy.batch import HierarchyBatch
 from codesign.hierarchy.levels import Hierarchy, StorageLevel
 
-__all__ = ["RF_MAX_BYTES", "with_technology"]
+__all__ = ["RF_MAX_BYTES", "technology_batch", "with_technology"]
 
 #: Largest level (bytes per instance) costed as a register file rather than an SRAM.
 RF_MAX_BYTES = 2048
@@ -76,3 +78,53 @@ def with_technology(hierarchy: Hierarchy, tech: Technology | None = None,
         compute = replace(compute, area_um2=float(mac_area_um2(b, tech, torch.float64))
                           + tech.pe_overhead_um2)
     return replace(hierarchy, nodes=tuple(nodes), compute=compute)
+
+
+def technology_batch(batch: HierarchyBatch, tech: Technology | None = None,
+                     energy_from_table: Sequence[bool] | None = None,
+                     area_from_table: Sequence[bool] | None = None,
+                     mac_from_table: bool = True) -> HierarchyBatch:
+    """``batch`` with per-action energies and areas from ``tech`` as functions of each
+    design's capacity and word width (`with_technology`'s rules, batched: the same numbers
+    for every design). ``energy_from_table`` / ``area_from_table`` ``[M]``: the levels whose
+    values come from the table (default: those the structure leaves at 0); the others keep
+    the batch's. ``mac_from_table``: the MAC's energy and area too (sized by the innermost
+    level's widest word).
+
+    Shape: every tensor of ``batch`` ``[B, ...]``; no host sync.
+    """
+    tech = tech or Technology.default()
+    h = batch.structure
+    if energy_from_table is None:
+        energy_from_table = [lv.read_pj == lv.fill_pj == lv.update_pj == 0.0 for lv in h.levels]
+    if area_from_table is None:
+        area_from_table = [lv.area_um2 == 0.0 for lv in h.levels]
+    f64 = torch.float64
+    bits = batch.word_bits.amax(-1).to(f64)                               # [B, M]
+    partitioned = torch.isfinite(batch.partition_words).all(-1)           # [B, M]
+    words = torch.where(partitioned, batch.partition_words.nan_to_num(posinf=0.0).sum(-1),
+                        batch.capacity_words)                             # [B, M]
+    energy, area = [], []
+    for m, level in enumerate(h.levels):
+        b, w = bits[:, m], words[:, m]
+        if not level.bounded:
+            pj = dram_access_pj(b, tech, f64)
+            um2 = torch.zeros_like(b)
+        else:
+            small = w * b / 8 <= RF_MAX_BYTES
+            pj = torch.where(small, rf_access_pj(w, b, tech, f64), glb_access_pj(w, b, tech, f64))
+            um2 = torch.where(small, w * b * tech.rf_um2_per_bit,
+                              sram_area_mm2(w * b, tech) * 1e6)
+        energy.append(pj * level.block_words)
+        area.append(um2)
+    energy, area = torch.stack(energy, -1), torch.stack(area, -1)         # [B, M]
+    use_e = torch.tensor(list(energy_from_table), dtype=torch.bool, device=batch.device)
+    use_a = torch.tensor(list(area_from_table), dtype=torch.bool, device=batch.device)
+    changes = {k: torch.where(use_e, energy, getattr(batch, k))
+               for k in ("read_pj", "fill_pj", "update_pj")}
+    changes["area_um2"] = torch.where(use_a, area, batch.area_um2)
+    if mac_from_table:
+        mac_bits = batch.word_bits[:, -1].amax(-1).to(f64)                  # [B]
+        changes["mac_pj"] = mac_pj(mac_bits, tech, f64)
+        changes["compute_area_um2"] = mac_area_um2(mac_bits, tech, f64) + tech.pe_overhead_um2
+    return replace(batch, **changes)

@@ -69,7 +69,7 @@ def _key(cost: NestCost, objective: str) -> torch.Tensor:
 def _score(space: MapSpace, genes: Genes, objective: str, rules: CountingRules) -> torch.Tensor:
     n_b, n_l, n_c = genes.slot.shape[:3]
     stride, dilation, dims = space.rows(n_c)
-    cost = nest_cost(space.hierarchy, space.decode(genes), stride, dilation, rules, dims)
+    cost = nest_cost(space.designs, space.decode(genes), stride, dilation, rules, dims)
     return _key(cost, objective).reshape(n_b, n_l, n_c)
 
 
@@ -84,13 +84,15 @@ def _dedupe(key: torch.Tensor) -> torch.Tensor:
 
 
 def search(space: MapSpace, objective: str = "edp", effort: Effort | str = "default",
-           n_designs: int = 1, seed: int = 0, rules: CountingRules = TIMELOOP
-           ) -> tuple[Genes, torch.Tensor]:
+           n_designs: int = 1, seed: int = 0, rules: CountingRules = TIMELOOP,
+           initial: Genes | None = None) -> tuple[Genes, torch.Tensor]:
     """Best genes ``[B, L, 1]`` and their keys ``[B, L]`` (`_key`: log of the objective
     where feasible, >= 1e3 where not).
 
-    ``n_designs`` independent populations per layer (the ``B`` axis; designs share the
-    hierarchy's sizes, as `nest_cost` takes one hierarchy).
+    ``n_designs`` independent populations per layer (the ``B`` axis) on the space's one
+    hierarchy; a space `MapSpace.with_designs` ``B`` designs maps each design on its own
+    (``n_designs`` is then ``B``). ``initial`` ``[B, L, K]`` genes are starting candidates
+    too (the best result is never worse than the best of them).
     """
     if objective not in LAYER_OBJECTIVES:
         raise ConfigError(f"objective {objective!r}: expected one of "
@@ -99,7 +101,12 @@ def search(space: MapSpace, objective: str = "edp", effort: Effort | str = "defa
     gen = torch.Generator(device=space.device)
     gen.manual_seed(seed)
     n_c = eff.population
+    if space.designs.n_designs > 1:
+        n_designs = space.designs.n_designs
     seeds = space.seeds(n_designs)
+    if initial is not None:   # given starting candidates (`genome.genes_of`) first
+        seeds = Genes.cat([initial, seeds])
+        seeds = Genes(*(getattr(seeds, k)[:, :, :n_c] for k in ("slot", "order_key", "keep")))
     pop = Genes.cat([seeds, space.random(n_designs, n_c - seeds.slot.shape[2], gen)])
     key = _dedupe(_score(space, pop, objective, rules))
     n_fresh = max(1, int(n_c * eff.fresh))

@@ -21,12 +21,19 @@ Constraints (`MapConstraints`, Timeloop's mapspace constraints as data) fix fact
 and dim (a factor of 1 bars the dim from the slot), pin the innermost loops of a level,
 force a level to keep or bypass tensors, and list the dims a fan-out axis may unroll.
 
+Designs of a search differ in fan-out sizes, the dims each axis may unroll and what each level
+keeps (a `HierarchyBatch`): `MapSpace.with_designs` gives the mapspace of every design at
+once, over the *envelope* of the space (the largest fan-outs, every dim and tensor any design
+allows) with each design's own masks applied in `repair`, so one batch of genes holds
+candidates for every design.
+
 Shapes: ``B`` designs, ``L`` layers, ``C`` candidates per (design, layer), ``F`` slots,
 ``M`` levels, ``D = 8`` dims, ``P`` primes per dim, ``T = 3`` tensors.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -34,6 +41,7 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from codesign.errors import MappingError
+from codesign.hierarchy.batch import HierarchyBatch, envelope, same_structure
 from codesign.hierarchy.levels import FanOut, Hierarchy, StorageLevel
 from codesign.hierarchy.nest import LoopNest, NestBatch
 from codesign.workload.layer import DIM_INDEX, DIMS, TENSORS, Layer
@@ -207,13 +215,19 @@ class MapSpace:
     Everything the hot path needs is a tensor built here once: the primes ``[L, D, P]``,
     the fixed factors ``[L, F, D]``, which slots each dim may use ``[F, D]``, the fallback
     slot per dim, the pinned order keys ``[M, D]`` and which keep bits are genes ``[M, T]``.
+    Per design (`designs`, 1 or ``B``): the slots each dim may use ``[B, F, D]``, the log
+    size of each slot ``[B, F]`` and the keep sets ``[B, M, T]``. A `HierarchyBatch` given
+    as ``hierarchy`` is mapped over its `envelope`.
     """
 
-    def __init__(self, hierarchy: Hierarchy, layers: Sequence[Layer],
+    def __init__(self, hierarchy: Hierarchy | HierarchyBatch, layers: Sequence[Layer],
                  constraints: MapConstraints | None = None,
                  device: torch.device | str | None = None) -> None:
         cons = constraints or MapConstraints()
         self.constraints = cons
+        batch = hierarchy if isinstance(hierarchy, HierarchyBatch) else None
+        if batch is not None:
+            hierarchy = envelope(batch)
         self.hierarchy = h = cons.apply(hierarchy)
         self.layers = tuple(layers)
         self.device = torch.device(device) if device is not None else torch.device("cpu")
@@ -255,9 +269,6 @@ class MapSpace:
         self.allowed = torch.tensor(allowed, dtype=torch.bool, device=dev)         # [F, D]
         self._fallback = fallback
         self.fallback = torch.tensor(fallback, dtype=torch.int64, device=dev)      # [D]
-        self.log_size = torch.tensor(
-            [math.log(h.fanout_axis_size(f)) + 1e-9 if slots[f].kind == "spatial" else 0.0
-             for f in range(n_f)], dtype=torch.float64, device=dev)
         pin = torch.zeros(n_m, n_d, dtype=torch.float64)
         for m, level in enumerate(h.levels):
             inner = cons.innermost.get(level.name, ())
@@ -273,6 +284,58 @@ class MapSpace:
         self.stride = torch.tensor([list(x.stride) for x in self.layers], device=dev)
         self.dilation = torch.tensor([list(x.dilation) for x in self.layers], device=dev)
         self.dims = torch.tensor([list(x.dims) for x in self.layers], device=dev)
+        #: the designs mapped (`with_designs`); here the hierarchy itself, a batch of one
+        self.designs = HierarchyBatch.of(h, dev)
+        self._set_design_masks()
+        if batch is not None:
+            self._adopt(batch)
+
+    def with_designs(self, designs: HierarchyBatch) -> MapSpace:
+        """This mapspace for the ``B`` designs of ``designs`` (of this space's structure,
+        within its envelope): genes of ``[B, ...]`` are repaired to each design's fan-out
+        sizes, axis dims and keep sets, and costed on its own numbers. No host sync."""
+        other = copy.copy(self)
+        other._adopt(designs)
+        return other
+
+    def _adopt(self, designs: HierarchyBatch) -> None:
+        if not same_structure(designs.structure, self.hierarchy):
+            raise MappingError(f"designs of {designs.structure.name!r} do not have the "
+                               f"structure of this mapspace's {self.hierarchy.name!r}")
+        self.designs = designs.to(self.device)
+        self._set_design_masks()
+
+    def _set_design_masks(self) -> None:
+        """``design_allowed [B, F, D]``, ``log_size [B, F]``, ``design_keep [B, M, T]``."""
+        d = self.designs
+        h = self.hierarchy
+        n_b = d.n_designs
+        rows, logs = [], []
+        cons_dims = self.constraints.spatial_dims
+        for f, slot in enumerate(h.slots):
+            base = self.allowed[f].expand(n_b, len(DIMS))
+            if slot.kind == "spatial":
+                size = d.axis_size(f)                                        # [B]
+                given = cons_dims.get(slot.name)
+                dims = d.slot_dims(f)
+                if given is not None:
+                    dims = dims & torch.tensor([x in given for x in DIMS], device=self.device)
+                rows.append(base & dims & (size > 1).unsqueeze(-1))
+                logs.append(size.to(torch.float64).log() + 1e-9)
+            else:
+                rows.append(base)
+                logs.append(torch.zeros(n_b, dtype=torch.float64, device=self.device))
+        self.design_allowed = torch.stack(rows, 1)                           # [B, F, D]
+        self.log_size = torch.stack(logs, 1)                                 # [B, F]
+        bypass = [[t in self.constraints.bypass.get(lv.name, ()) for t in TENSORS]
+                  for lv in h.levels]
+        self.design_keep = d.keep & ~torch.tensor(bypass, dtype=torch.bool,
+                                                  device=self.device)        # [B, M, T]
+        self.dynamic_keep = self.has_choice or d.varied_keep
+
+    def _per_design(self, x: torch.Tensor, n_lead: int) -> torch.Tensor:
+        """``x [B, ...]`` shaped ``[B, 1 x n_lead, ...]`` to broadcast against genes."""
+        return x.reshape(x.shape[0], *([1] * n_lead), *x.shape[1:])
 
     # -- genes -------------------------------------------------------------------------
     def random(self, n_b: int, n_c: int, gen: torch.Generator) -> Genes:
@@ -282,7 +345,8 @@ class MapSpace:
         n_f, n_m = self.allowed.shape[0], len(self.hierarchy.levels)
         dev = self.device
         score = torch.rand(n_b, n_l, n_c, n_d, n_p, n_f, generator=gen, device=dev)
-        score = score.masked_fill(~self.allowed.T.reshape(1, 1, 1, n_d, 1, n_f), -1.0)
+        allowed = self.design_allowed.transpose(-1, -2)                      # [B, D, F]
+        score = score.masked_fill(~self._per_design(allowed, 2).unsqueeze(-2), -1.0)
         slot = score.argmax(-1)
         order = torch.rand(n_b, n_l, n_c, n_m, n_d, generator=gen, device=dev,
                            dtype=torch.float64)
@@ -297,36 +361,39 @@ class MapSpace:
         n_l, n_d, n_p = self.primes.shape
         dev = self.device
         h = self.hierarchy
-        outer = self.fallback.reshape(1, n_d, 1).expand(n_l, n_d, n_p)
+        n_db = self.designs.n_designs
+        outer = self.fallback.reshape(1, 1, 1, n_d, 1).expand(n_db, n_l, 1, n_d, n_p)
         inner_t = []
         for i in range(n_d):
             usable = [f for f in h.temporal_slots if self._allowed[f][i]]
             inner_t.append(usable[-1] if usable else self._fallback[i])
-        inner = torch.tensor(inner_t, device=dev).reshape(1, n_d, 1).expand(n_l, n_d, n_p)
+        inner = torch.tensor(inner_t, device=dev).reshape(1, 1, 1, n_d, 1).expand(
+            n_db, n_l, 1, n_d, n_p)
         cands = [outer]
         for rest in (outer, inner):
             slot = rest.clone()
             for f in h.spatial_slots:      # outer axes first: inner ones overwrite them
-                ok = self.allowed[f].reshape(1, n_d, 1)
+                ok = self.design_allowed[:, f].reshape(n_db, 1, 1, n_d, 1)
                 slot = torch.where(ok, torch.full_like(slot, f), slot)
             cands.append(self._fit_spatial(slot, rest))
-        slot = torch.stack(cands, 1).unsqueeze(0).expand(n_b, n_l, len(cands), n_d, n_p)
+        slot = torch.cat(cands, 2).expand(n_b, n_l, len(cands), n_d, n_p)
         n_m = len(h.levels)
         order = torch.linspace(0, 0.5, len(DIMS), dtype=torch.float64, device=dev).expand(
             n_b, n_l, len(cands), n_m, n_d)
-        keep = self.keep_mask.expand(n_b, n_l, len(cands), n_m, len(TENSORS))
+        keep = self._per_design(self.design_keep, 2).expand(n_b, n_l, len(cands), n_m,
+                                                            len(TENSORS))
         return self.repair(Genes(slot.contiguous(), order.contiguous(), keep.contiguous()))
 
     def _fit_spatial(self, slot: torch.Tensor, rest: torch.Tensor) -> torch.Tensor:
         """Evict primes that overflow a fan-out axis (first come, first kept, in the order
-        dim, prime) to ``rest``. Shape: slot, rest ``[L, D, P]`` or ``[B, L, C, D, P]``."""
-        logp = self.log_primes                                           # [L, D, P]
-        if slot.dim() == 5:
-            logp = logp[None, :, None]                                    # [1, L, 1, D, P]
+        dim, prime) to ``rest``; each design's own axis sizes. Shape: slot, rest
+        ``[B, L, C, D, P]``."""
+        logp = self.log_primes[None, :, None]                             # [1, L, 1, D, P]
         for f in self.hierarchy.spatial_slots:
             on = slot == f
             used = torch.where(on, logp, torch.zeros_like(logp)).flatten(-2).cumsum(-1)
-            over = on & (used.unflatten(-1, slot.shape[-2:]) > self.log_size[f])
+            size = self._per_design(self.log_size[:, f], 4)                # [B, 1, 1, 1, 1]
+            over = on & (used.unflatten(-1, slot.shape[-2:]) > size)
             slot = torch.where(over, rest, slot)
         return slot
 
@@ -336,11 +403,13 @@ class MapSpace:
         slot = genes.slot
         n_d = slot.shape[-2]
         fb = self.fallback.reshape(n_d, 1).expand_as(slot)
-        allowed = self.allowed.T[torch.arange(n_d, device=slot.device).reshape(n_d, 1), slot]
-        real = self.real.unsqueeze(1) if slot.dim() == 5 else self.real
+        table = self._per_design(self.design_allowed.transpose(-1, -2), 2)  # [B, 1, 1, D, F]
+        allowed = table.expand(*slot.shape[:-1], table.shape[-1]).gather(-1, slot)
+        real = self.real.unsqueeze(1)
         slot = torch.where(allowed & real, slot, fb)
         slot = self._fit_spatial(slot, fb)
-        keep = torch.where(self.choice, genes.keep, self.keep_mask)
+        own = self._per_design(self.design_keep, 2)                       # [B, 1, 1, M, T]
+        keep = torch.where(self.choice, genes.keep & own, own)
         return Genes(slot, genes.order_key, keep)
 
     # -- decoding ----------------------------------------------------------------------
@@ -363,7 +432,7 @@ class MapSpace:
         n_b, n_l, n_c = genes.slot.shape[:3]
         fac = self.factors(genes.slot).reshape(n_b, n_l * n_c, *self.fixed.shape[1:])
         order = self.order(genes.order_key).reshape(n_b, n_l * n_c, -1, len(DIMS))
-        keep = genes.keep.reshape(n_b, n_l * n_c, -1, len(TENSORS)) if self.has_choice \
+        keep = genes.keep.reshape(n_b, n_l * n_c, -1, len(TENSORS)) if self.dynamic_keep \
             else None
         return NestBatch(fac, order, keep)
 
@@ -393,7 +462,9 @@ class MapSpace:
         which = score.argmax(-1)                                           # [B, L, C]
         dim = which // n_p
         cur = slot.flatten(-2).gather(-1, which.unsqueeze(-1)).squeeze(-1)
-        allowed = self.allowed.T[dim]                                      # [B, L, C, F]
+        table = self._per_design(self.design_allowed.transpose(-1, -2), 2)  # [B, 1, 1, D, F]
+        allowed = table.expand(n_b, n_l, n_c, n_d, n_f).gather(
+            3, dim.reshape(*lead, 1, 1).expand(*lead, 1, n_f)).squeeze(3)    # [B, L, C, F]
         pick = torch.rand(*lead, n_f, generator=gen, device=dev).masked_fill(~allowed, -1)
         pick = pick.masked_fill(torch.arange(n_f, device=dev) == cur.unsqueeze(-1), -0.5)
         anywhere = pick.argmax(-1)

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 import torch
 
+from codesign.hierarchy.batch import HierarchyBatch, as_batch
 from codesign.hierarchy.counts import TIMELOOP, CountingRules, NestCounts, nest_counts
 from codesign.hierarchy.levels import Hierarchy
 from codesign.hierarchy.nest import NestBatch
-from codesign.workload.layer import DIMS, TENSORS
 
 __all__ = ["NestCost", "nest_cost"]
 
@@ -42,7 +42,8 @@ class NestCost:
         feasible: ``[B, L]`` bool: every tile fits, every fan-out axis holds its factors
             and unrolls only the dims it allows, and (with ``dims``) the factors cover the
             layer; capacity_excess: ``[B, L, M]`` words over capacity.
-        area_mm2: the hierarchy's area (`Hierarchy.area_mm2`).
+        area_mm2: the hierarchy's area (`Hierarchy.area_mm2`; ``[B]`` for a
+            `HierarchyBatch`).
     """
 
     counts: NestCounts
@@ -56,7 +57,7 @@ class NestCost:
     network_energy_pj: torch.Tensor
     feasible: torch.Tensor
     capacity_excess: torch.Tensor
-    area_mm2: float
+    area_mm2: float | torch.Tensor
 
     def energy_by_level_pj(self) -> torch.Tensor:
         """``[B, L, M]`` access plus leakage energy of each level."""
@@ -68,83 +69,83 @@ def _blocks(x: torch.Tensor, block_words: int) -> torch.Tensor:
     return torch.ceil(x / block_words) if block_words > 1 else x
 
 
-def spatial_feasible(hierarchy: Hierarchy, factors: torch.Tensor,
+def spatial_feasible(hierarchy: Hierarchy | HierarchyBatch, factors: torch.Tensor,
                      dims: torch.Tensor | None = None) -> torch.Tensor:
     """``[B, L]`` bool: each fan-out axis's factors multiply to at most its size and unroll
     only the dims it allows (``x_dims`` / ``y_dims``); with ``dims`` ``[L, D]`` also that
     every dim's factors cover the layer (ceil-padding allowed).
 
-    Shape: factors ``[B, L, F, D]``.
+    Shape: factors ``[B, L, F, D]``; a `HierarchyBatch` has 1 or ``B`` designs.
     """
+    batch = as_batch(hierarchy, factors.device)
     ok = torch.ones(factors.shape[:2], dtype=torch.bool, device=factors.device)
-    for s in hierarchy.spatial_slots:
-        slot = hierarchy.slots[s]
-        node = hierarchy.nodes[slot.node]
+    for s in batch.structure.spatial_slots:
         fac = factors[..., s, :]                                          # [B, L, D]
-        ok = ok & (fac.prod(-1) <= hierarchy.fanout_axis_size(s))
-        allowed = node.x_dims if slot.axis == "X" else node.y_dims
-        if allowed is not None:
-            banned = torch.tensor([d not in allowed for d in DIMS], device=factors.device)
-            ok = ok & ~((fac > 1) & banned).any(-1)
+        size = batch.axis_size(s).unsqueeze(-1)                           # [B, 1]
+        ok = ok & (fac.prod(-1) <= size)
+        banned = ~batch.slot_dims(s).unsqueeze(1)                         # [B, 1, D]
+        ok = ok & ~((fac > 1) & banned).any(-1)
     if dims is not None:
         ok = ok & (factors.prod(-2) >= dims).all(-1)
     return ok
 
 
-def nest_cost(hierarchy: Hierarchy, nests: NestBatch, stride: torch.Tensor,
+def nest_cost(hierarchy: Hierarchy | HierarchyBatch, nests: NestBatch, stride: torch.Tensor,
               dilation: torch.Tensor, rules: CountingRules = TIMELOOP,
               dims: torch.Tensor | None = None) -> NestCost:
-    """Cost ``nests`` (``[B, L]`` loop nests) on ``hierarchy`` (rules in the module doc).
-    ``dims`` ``[L, D]`` (the layers' bounds) adds the coverage check to ``feasible`` and
-    gives the `V1` rules their useful MACs."""
+    """Cost ``nests`` (``[B, L]`` loop nests) on ``hierarchy`` (rules in the module doc):
+    one `Hierarchy` for every design, or a `HierarchyBatch` of 1 or ``B`` designs (design
+    ``b``'s nests on hierarchy ``b``). ``dims`` ``[L, D]`` (the layers' bounds) adds the
+    coverage check to ``feasible`` and gives the `V1` rules their useful MACs."""
+    batch = as_batch(hierarchy, nests.factors.device)
+    structure = batch.structure
     useful = dims.prod(-1) if dims is not None else None
-    c = nest_counts(hierarchy, nests.factors, nests.order, nests.keep, stride, dilation, rules,
+    keep = nests.keep
+    if batch.varied_keep:      # each design's own keep sets (and the mapping's bypass)
+        own = batch.keep.unsqueeze(1)                                     # [B, 1, M, T]
+        keep = own.expand(*nests.factors.shape[:2], *own.shape[2:]) if keep is None \
+            else keep & own
+    c = nest_counts(structure, nests.factors, nests.order, keep, stride, dilation, rules,
                     useful_macs=useful, as_float=True)
     dtype = torch.float64
     util = c.utilized.to(dtype).clamp(min=1)                            # [B, L, M]
     reads, fills, updates = (x.to(dtype) for x in (c.reads, c.fills, c.updates))
     per = [x / util.unsqueeze(-1) for x in (reads, fills, updates)]     # per instance
-    ops = hierarchy.compute.ops_per_cycle
+    ops = structure.compute.ops_per_cycle
     compute_cycles = torch.ceil(c.temporal_steps.to(dtype) / ops)
     level_cycles, level_energy, capacity_excess = [], [], []
-    for m, level in enumerate(hierarchy.levels):
+    for m, level in enumerate(structure.levels):
         r, f, u = (x[..., m, :].sum(-1) for x in per)                     # [B, L]
         bound = torch.zeros_like(r)
-        if level.read_bw is not None:
-            bound = torch.maximum(bound, r / level.read_bw)
-        if level.write_bw is not None:
-            bound = torch.maximum(bound, (f + u) / level.write_bw)
-        if level.shared_bw is not None:
-            bound = torch.maximum(bound, (r + f + u) / level.shared_bw)
+        bound = torch.maximum(bound, r / batch.read_bw[:, m, None])       # [B, L]
+        bound = torch.maximum(bound, (f + u) / batch.write_bw[:, m, None])
+        bound = torch.maximum(bound, (r + f + u) / batch.shared_bw[:, m, None])
         level_cycles.append(torch.ceil(bound))
         blk = level.block_words
-        e = (_blocks(per[0][..., m, :], blk) * level.read_pj
-             + _blocks(per[1][..., m, :], blk) * level.fill_pj
-             + _blocks(per[2][..., m, :], blk) * level.update_pj) * util[..., m, None]
+        e = (_blocks(per[0][..., m, :], blk) * batch.read_pj[:, m, None, None]
+             + _blocks(per[1][..., m, :], blk) * batch.fill_pj[:, m, None, None]
+             + _blocks(per[2][..., m, :], blk) * batch.update_pj[:, m, None, None]
+             ) * util[..., m, None]
         level_energy.append(e)                                            # [B, L, T]
         tile = c.tile[..., m, :].to(dtype)                                # [B, L, T]
         if level.partition_words is not None:
-            cap = torch.tensor([level.partition_words.get(t, 0) for t in TENSORS],
-                               dtype=dtype, device=tile.device)
+            cap = batch.partition_words[:, m].unsqueeze(1)                # [B, 1, T]
             excess = (tile - cap).clamp(min=0).sum(-1)
         elif level.capacity_words is not None:
-            excess = (tile.sum(-1) - level.capacity_words / level.multiple_buffering
-                      ).clamp(min=0)
+            cap = batch.capacity_words[:, m, None]                        # [B, 1]
+            excess = (tile.sum(-1) - cap / level.multiple_buffering).clamp(min=0)
         else:
             excess = torch.zeros_like(r)
         capacity_excess.append(excess)
     level_cycles = torch.stack(level_cycles, -1)                          # [B, L, M]
     cycles = torch.maximum(compute_cycles, level_cycles.amax(-1))
     level_energy = torch.stack(level_energy, -2)                          # [B, L, M, T]
-    leak = torch.tensor([lv.leak_pj for lv in hierarchy.levels], dtype=dtype,
-                        device=cycles.device)
-    leak_pj = cycles.unsqueeze(-1) * leak * util                          # [B, L, M]
-    compute_pj = c.computes.to(dtype) * hierarchy.compute.mac_pj
-    hops = torch.tensor([fan.hop_pj for fan in hierarchy.fanouts], dtype=dtype,
-                        device=cycles.device)
-    network_pj = (c.fanout_words.to(dtype) * hops).sum(-1)               # [B, L]
+    leak_pj = cycles.unsqueeze(-1) * batch.leak_pj.unsqueeze(1) * util   # [B, L, M]
+    compute_pj = c.computes.to(dtype) * batch.mac_pj.unsqueeze(-1)       # [B, L]
+    network_pj = (c.fanout_words.to(dtype) * batch.hop_pj.unsqueeze(1)).sum(-1)  # [B, L]
     energy = level_energy.sum((-1, -2)) + leak_pj.sum(-1) + compute_pj + network_pj
     excess = torch.stack(capacity_excess, -1)
-    feasible = (excess.sum(-1) == 0) & spatial_feasible(hierarchy, nests.factors, dims)
+    feasible = (excess.sum(-1) == 0) & spatial_feasible(batch, nests.factors, dims)
+    area = hierarchy.area_mm2 if isinstance(hierarchy, Hierarchy) else batch.area_mm2
     return NestCost(c, cycles, level_cycles, compute_cycles, energy, level_energy, leak_pj,
-                    compute_pj, network_pj, feasible, excess, hierarchy.area_mm2)
+                    compute_pj, network_pj, feasible, excess, area)
