@@ -36,7 +36,7 @@ from codesign.search.config import (
     ExploreConfig,
 )
 from codesign.search.run import Budget, GenerationStats, RunState
-from codesign.workload.layer import LayerTable
+from codesign.workload.layer import DIMS, TENSORS, LayerTable
 from codesign.workload.mix import WorkloadMix
 
 #: What `explore` takes as its workload: one `LayerTable` or path, several paths (one
@@ -835,7 +835,6 @@ def _explore_hierarchy(workload: Workloads | None, space: Any, *,
 
     from codesign.device import resolve_device
     from codesign.results.export import write_json
-    from codesign.results.hierarchy import HierarchyResult, front_designs
     from codesign.search.archive import Archive
     from codesign.search.hierarchy_problem import HierarchyEvaluator
     from codesign.search.problem import MapperEffort
@@ -858,7 +857,8 @@ def _explore_hierarchy(workload: Workloads | None, space: Any, *,
     n_m = len(evaluator.structure.levels)
     state = RunState(archive=Archive(
         np.zeros((0, len(config.objectives))), np.zeros((0, space.n_genes)),
-        np.zeros((0, n_l, n_f, 8), np.int64), np.zeros((0, n_l, n_m, 8 + 3), np.int64)))
+        np.zeros((0, n_l, n_f, len(DIMS)), np.int64),
+        np.zeros((0, n_l, n_m, len(DIMS) + len(TENSORS)), np.int64)))
     run: dict[str, Any] = {
         "command": list(command) if command is not None else None,
         "config": {**config.to_json(), "space": space.to_dict(),
@@ -876,16 +876,37 @@ def _explore_hierarchy(workload: Workloads | None, space: Any, *,
         if progress is not None:
             progress(stats)
 
+    from codesign.search.interrupt import deferred_signals
+
+    written = False
     try:
         with _cpu_threads(1 if dev.type == "cpu" else None):
             state = run_search(evaluator, strat, config.algorithm, budget, seed=config.seed,
                                state=state, on_generation=on_generation)
-            archive = state.archive.sorted()
-            designs = front_designs(evaluator, archive.hw_genes, archive.factors,
-                                    archive.order)
+            # from here on a first Ctrl-C/SIGTERM waits until the results are written; a
+            # second one stops at once (as `_run`)
+            with deferred_signals() as received:
+                result = _hierarchy_result(evaluator, space, state, run, out_path)
+                written = True
+    except KeyboardInterrupt:  # a second Ctrl-C while the results were costed or written
+        if not written:
+            _record_stop(out_path, run, "interrupted", None)
+        raise
     except Exception as exc:
         _record_stop(out_path, run, "failed", exc)
         raise
+    if received:  # finished and written; the signal still stops the caller
+        raise KeyboardInterrupt("stopped while the results were written")
+    return result
+
+
+def _hierarchy_result(evaluator: Any, space: Any, state: RunState, run: dict[str, Any],
+                      out_path: Path | None) -> Any:
+    """The front of a hierarchy run costed again, run.json's record, the files written."""
+    from codesign.results.hierarchy import HierarchyResult, front_designs
+
+    archive = state.archive.sorted()
+    designs = front_designs(evaluator, archive.hw_genes, archive.factors, archive.order)
     record = evaluator.infeasibility.to_dict()
     record.pop("layer_misfits")
     run.update({

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 __all__ = [
     "BOTTLENECKS",
+    "COMPUTE_BOUND",
     "DEFAULT_OBJECTIVES",
     "DESIGN_OBJECTIVES",
     "LAYER_OBJECTIVES",
@@ -93,5 +94,8 @@ LAYER_OBJECTIVES: tuple[str, ...] = ("edp", "latency", "energy")
 #: GLB's and DRAM's bandwidth. The largest names the layer's bottleneck (as ``pareto.csv``'s
 #: ``bound_*_frac`` columns, ``designs.json``, ``evaluate_mapping`` and ``codesign map`` do).
 BOTTLENECKS: tuple[str, ...] = ("compute", "glb", "dram")
+#: The bottleneck of a layer whose temporal steps, not a level's bandwidth, set its cycles
+#: (on any hierarchy; the other names there are the architecture's levels).
+COMPUTE_BOUND: str = BOTTLENECKS[0]
 #: The bottleneck of a layer whose cost model gives no bounds.
 UNKNOWN_BOTTLENECK = "unknown"

@@ -19,15 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from codesign.hierarchy.levels import FanOut, Hierarchy, StorageLevel
-from codesign.names import BOTTLENECKS, OBJECTIVE_COLUMNS
-from codesign.workload.layer import TENSORS
+from codesign.hierarchy.io import generate_hierarchy
+from codesign.hierarchy.levels import Hierarchy
+from codesign.names import COMPUTE_BOUND, OBJECTIVE_COLUMNS
+from codesign.workload.layer import DIMS, TENSORS
 
-__all__ = ["COMPUTE_BOUND", "HierarchyResult", "front_designs", "generate_report",
+__all__ = ["HierarchyResult", "front_designs", "generate_report",
            "hierarchy_dict", "level_columns", "pareto_rows"]
 
-#: The bottleneck of a layer whose temporal steps, not a level's bandwidth, set its cycles.
-COMPUTE_BOUND = BOTTLENECKS[0]
 
 
 def level_columns(levels: tuple[str, ...]) -> tuple[str, ...]:
@@ -40,30 +39,9 @@ def level_columns(levels: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def hierarchy_dict(h: Hierarchy) -> dict[str, Any]:
-    """``h`` as plain data (designs.json), nodes outer to inner with their numbers."""
-    nodes = []
-    for n in h.nodes:
-        if isinstance(n, StorageLevel):
-            row: dict[str, Any] = {"level": n.name, "keeps": list(n.keeps)}
-            if n.capacity_words is not None:
-                row["capacity_words"] = n.capacity_words
-            if n.partition_words is not None:
-                row["partition_words"] = dict(n.partition_words)
-            row["word_bits"] = dict(n.word_bits)
-            for key in ("read_bw", "write_bw", "shared_bw"):
-                if getattr(n, key) is not None:
-                    row[key] = getattr(n, key)
-            row.update(read_pj=n.read_pj, fill_pj=n.fill_pj, update_pj=n.update_pj,
-                       area_um2=n.area_um2)
-        else:
-            assert isinstance(n, FanOut)
-            row = {"fanout": n.name, "x": n.x, "y": n.y,
-                   "x_dims": list(n.x_dims) if n.x_dims is not None else None,
-                   "y_dims": list(n.y_dims) if n.y_dims is not None else None}
-        nodes.append(row)
-    return {"name": h.name, "clock_mhz": h.clock_mhz, "nodes": nodes,
-            "compute": {"name": h.compute.name, "mac_pj": h.compute.mac_pj,
-                        "area_um2": h.compute.area_um2}}
+    """``h`` as plain data (designs.json): our hierarchy YAML's form, so a front design's
+    hierarchy can be given back to ``codesign map --arch`` (`generate_hierarchy`)."""
+    return generate_hierarchy(h)
 
 
 def front_designs(evaluator: Any, hw_genes: np.ndarray, factors: np.ndarray,
@@ -100,7 +78,7 @@ def front_designs(evaluator: Any, hw_genes: np.ndarray, factors: np.ndarray,
                     for m, lv in enumerate(levels)}
             layers.append({
                 "layer": j, "names": list(table.names[j]), "count": int(table.counts[j]),
-                "dims": dict(zip(("N", "G", "K", "C", "P", "Q", "R", "S"), layer.dims,
+                "dims": dict(zip(DIMS, layer.dims,
                                  strict=True)),
                 "mapping": {"factors": nest.factors,
                             "order": {k: list(v) for k, v in nest.order.items()},
@@ -109,7 +87,7 @@ def front_designs(evaluator: Any, hw_genes: np.ndarray, factors: np.ndarray,
                 "feasible": bool(feasible[i, j]),
                 "energy_by_level_pj": dict(zip(levels, layer_level_pj[i, j].tolist(),
                                                strict=True)),
-                "cycles_by_level": {"compute": float(compute_cycles[i, j]),
+                "cycles_by_level": {COMPUTE_BOUND: float(compute_cycles[i, j]),
                                     **dict(zip(levels, level_cycles[i, j].tolist(),
                                                strict=True))},
                 "bottleneck": COMPUTE_BOUND if bound[j] < 0 else levels[bound[j]],

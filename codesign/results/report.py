@@ -82,6 +82,9 @@ def read_run(run_dir: str | Path) -> dict[str, Any]:
     designs = data.get("designs") if isinstance(data, dict) else None
     if not isinstance(designs, list):
         raise _fail(path, "no 'designs' list")
+    if any(isinstance(d, dict) and "hierarchy" in d for d in designs):
+        raise _fail(path, "a run over a hierarchy design space; its report.html was written "
+                    "with the run (this command rebuilds reports of the default space)")
     problems = []
     for i, design in enumerate(designs):
         missing = [k for k in ("accelerator", "metrics", "layers")

@@ -276,6 +276,11 @@ def sensitivity(run_dir: str | Path, design_id: int, *,
     designs = _read_json(run_dir / "designs.json", run_dir)
     run_path = run_dir / "run.json"
     run = _read_json(run_path, run_dir) if run_path.exists() else {}
+    listed = designs.get("designs") if isinstance(designs, dict) else None
+    if isinstance(listed, list) and any(isinstance(d, dict) and "hierarchy" in d
+                                        for d in listed):
+        raise ConfigError(f"{run_dir}: a run over a hierarchy design space; sensitivity "
+                          "analyses runs of the default design space")
     if isinstance(run, dict) and run.get("workloads"):
         raise ConfigError(f"{run_dir}: a run over several workloads; sensitivity analyses a "
                           "run of one workload (explore one model for it)")

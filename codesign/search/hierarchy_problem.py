@@ -49,7 +49,7 @@ from codesign.search.problem import (
     parse_constraints,
     parse_objectives,
 )
-from codesign.workload.layer import DIMS, LayerTable
+from codesign.workload.layer import DIMS, TENSORS, LayerTable
 
 __all__ = ["HierarchyCost", "HierarchyEvaluator"]
 
@@ -68,6 +68,20 @@ class HierarchyCost:
     objectives: dict[str, torch.Tensor]
     layer_feasible: torch.Tensor
     excess: torch.Tensor
+
+
+#: The hierarchy mapper's smallest population per (design, layer): its seed mappings and a
+#: fresh random one take that many places.
+MIN_CANDIDATES = 4
+
+
+def _checked(effort: MapperEffort) -> MapperEffort:
+    """``effort``, or a `ConfigError` when it is below what the hierarchy mapper runs with
+    (never raised silently: the evaluations counted are the ones made)."""
+    if effort.n_candidates < MIN_CANDIDATES:
+        raise ConfigError(f"mapper candidates {effort.n_candidates}: a hierarchy design space "
+                          f"needs at least {MIN_CANDIDATES} (--mapper-candidates)")
+    return effort
 
 
 class HierarchyEvaluator:
@@ -92,7 +106,7 @@ class HierarchyEvaluator:
         self.constraints = parse_constraints(constraints, DESIGN_OBJECTIVES)
         self.max_area_mm2 = max_area_mm2
         self.max_power_w = max_power_w
-        self.effort = effort or MapperEffort()
+        self.effort = _checked(effort or MapperEffort())
         self.seed = int(seed)
         self.rules = rules
         self._calls = [0]           # shared with `with_mapper`'s evaluators
@@ -136,7 +150,7 @@ class HierarchyEvaluator:
         """An evaluator of the same run mapping at ``effort`` (the final remap): it shares
         this one's call counter and infeasibility tally."""
         other = copy.copy(self)
-        other.mode, other.effort = "nested", effort
+        other.mode, other.effort = "nested", _checked(effort)
         return other
 
     # -- evaluation ----------------------------------------------------------------------
@@ -156,8 +170,9 @@ class HierarchyEvaluator:
             return Evaluation(np.zeros((0, len(self.objectives))),
                               np.zeros((0, len(self.constraint_names))), np.zeros(0, bool),
                               x[:, :n_h].copy(),
-                              np.zeros((0, self.n_layers, n_f, 8), np.int64),
-                              np.zeros((0, self.n_layers, n_m, 8), np.int64), 0)
+                              np.zeros((0, self.n_layers, n_f, len(DIMS)), np.int64),
+                              np.zeros((0, self.n_layers, n_m, len(DIMS) + len(TENSORS)),
+                                       np.int64), 0)
         seed = _mix(self.seed, self.calls)
         self.calls += 1
         genes = torch.as_tensor(x, device=self.device)
@@ -167,7 +182,7 @@ class HierarchyEvaluator:
             unit = genes[:, n_h:].reshape(x.shape[0], self.n_layers, -1)
             nests = space.decode(from_unit(space, unit))
             return self._evaluation(x[:, :n_h], designs, nests, x.shape[0])
-        eff = Effort(max(4, self.effort.n_candidates), self.effort.n_steps)
+        eff = Effort(self.effort.n_candidates, self.effort.n_steps)
         initial = None
         if known is not None:
             dev = self.device

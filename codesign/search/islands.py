@@ -365,12 +365,12 @@ def run_islands(evaluator: BatchEvaluator, plan: IslandPlan, *, workers: str = "
                 new = pool.call("advance", active)
                 reports.update(new)
                 show(merger.add([new[i] for i in sorted(new)]))
+                if any(r.stop_reason == "interrupted" for r in new.values()):
+                    raise KeyboardInterrupt  # an inline island caught a Ctrl-C: stop them all
                 if all(r.done for r in reports.values()):
                     break
                 migrants = pool.call("emigrants", {i: () for i in range(k)})
                 pool.call("immigrate", {(i + 1) % k: (migrants[i],) for i in range(k)})
-            if any(r.stop_reason == "interrupted" for r in reports.values()):
-                raise KeyboardInterrupt  # an inline island caught a Ctrl-C
             wall = time.perf_counter() - started
             if plan.strategy.remap is not None:
                 reports = pool.call("finish", {i: (wall,) for i in range(k)})

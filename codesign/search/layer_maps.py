@@ -27,16 +27,12 @@ from codesign.hierarchy.levels import Hierarchy, StorageLevel
 from codesign.hierarchy.mapper import EFFORTS, Effort, cost_nests, map_hierarchy
 from codesign.hierarchy.mapspace import MapConstraints
 from codesign.hierarchy.nest import LoopNest
-from codesign.names import BOTTLENECKS, LAYER_OBJECTIVES
+from codesign.names import COMPUTE_BOUND, LAYER_OBJECTIVES
 from codesign.search.architectures import MappingTarget, resolve_architecture
 from codesign.search.mapper import LayerMappingResult
 from codesign.workload.layer import DIMS, LayerTable
 
-__all__ = ["COMPUTE_BOUND", "HierarchyMapResult", "map_layers", "nest_summary"]
-
-#: The bottleneck of a layer whose cycles are its compute steps (no level's bandwidth is
-#: slower): the first of `codesign.names.BOTTLENECKS`; any other is a level's own name.
-COMPUTE_BOUND = BOTTLENECKS[0]
+__all__ = ["HierarchyMapResult", "map_layers", "nest_summary"]
 
 
 def nest_summary(hierarchy: Hierarchy, nest: LoopNest) -> str:

@@ -39,10 +39,11 @@ class MappingMemory:
 
     It grows with the distinct designs a run evaluates (at most the size of the space):
     264 bytes per design and layer, e.g. 20 MB for ResNet-50's 24 layers after 3,200
-    designs (up to twice that while its storage grows). An `update` costs what the batch
-    touches, not what the memory holds: rows are stored in arrival order (with room to
-    grow) and a sorted index of the keys finds them; the key-ordered arrays above are
-    built when read.
+    designs (up to twice that while its storage grows). An `update` writes only the batch's
+    rows: rows are stored in arrival order (with room to grow) and a sorted index of the
+    keys finds them (one `searchsorted`); coding the stored keys for that index is still
+    linear in the memory (cheap integer work), and the key-ordered arrays above are built
+    when read.
     """
 
     def __init__(self, objective: str = "edp") -> None:

@@ -112,7 +112,11 @@ def _serve(conn: Any, factory: Callable[..., Any], args: tuple[Any, ...]) -> Non
     """A worker process: build the object, then answer calls until told to stop."""
     import signal
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle
+    # Ctrl-C, SIGTERM and SIGHUP sent to the whole process group are the caller's to handle:
+    # it writes the run so far and then ends the workers itself (`close(now=True)`)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
     try:
         target = factory(*args)
         conn.send(("ok", None))
@@ -177,7 +181,7 @@ class ProcessWorkers:
                     conn.send(None)
                 process.join(timeout=10)
             if process.is_alive():
-                process.terminate()
+                process.kill()  # the workers ignore SIGTERM (`_serve`)
                 process.join(timeout=10)
             conn.close()
         self.processes, self.conns = [], []

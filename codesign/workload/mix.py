@@ -138,7 +138,7 @@ class WorkloadMix:
         for table, index in zip(self.tables, self.layer_index, strict=True):
             row = [0] * len(self._keys)
             for i, count in zip(index, table.counts, strict=True):
-                row[i] = count
+                row[i] += count  # a table may hold one shape twice
             rows.append(tuple(row))
         return tuple(rows)
 

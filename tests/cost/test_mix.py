@@ -133,3 +133,12 @@ def test_an_added_objective_of_the_inner_model_is_summed_over_the_mix(mix):
     assert model.extra_objectives[-1] == "busy"
     result = model.evaluate(_designs(), WorkloadTensors.from_table(mix.union), _mapped(mix))
     torch.testing.assert_close(result.extra_objectives["busy"], 2.0 * result.latency_cycles)
+
+
+def test_a_table_that_lists_one_shape_twice_counts_both():
+    # built directly, not through from_layers: the shared conv in two rows, 2 + 1 times
+    twice = LayerTable((SHARED, SHARED), (2, 1), (("x",), ("y",)))
+    once = LayerTable.from_layers([SHARED])
+    mix = WorkloadMix(("twice", "once"), (twice, once), (1, 1))
+    assert len(mix.union) == 1
+    assert mix.count_matrix == ((3,), (1,))

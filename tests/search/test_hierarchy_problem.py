@@ -140,3 +140,37 @@ def test_cuda_costs_what_the_cpu_costs():
     ev = HierarchyEvaluator(space, TABLE, ("latency", "energy"), device="cuda")
     _, _, again = ev.cost(runs[0].hw_genes, runs[0].factors, runs[0].order)
     assert np.allclose(ev.outputs(again)[0].cpu().numpy(), runs[0].objectives, rtol=1e-12)
+
+
+def test_fewer_mapper_candidates_than_the_hierarchy_mapper_runs_are_refused():
+    space = HierarchySpace.from_dict(SPACE)
+    with pytest.raises(ConfigError, match="at least 4"):
+        HierarchyEvaluator(space, TABLE, ("latency",), effort=MapperEffort(3, 1))
+    ev = HierarchyEvaluator(space, TABLE, ("latency",), effort=MapperEffort(4, 1))
+    with pytest.raises(ConfigError, match="at least 4"):
+        ev.with_mapper(MapperEffort(2, 0))
+
+
+def test_an_empty_batch_has_the_shapes_of_a_full_one():
+    space = HierarchySpace.from_dict(SPACE)
+    ev = HierarchyEvaluator(space, TABLE, ("latency", "energy"), effort=MapperEffort(4, 0))
+    full = ev.evaluate(np.random.default_rng(0).random((2, space.n_genes)))
+    empty = ev.evaluate(np.zeros((0, space.n_genes)))
+    assert empty.factors.shape[1:] == full.factors.shape[1:]
+    assert empty.order.shape[1:] == full.order.shape[1:]
+
+
+def test_a_front_designs_hierarchy_maps_again_and_other_commands_refuse_the_folder(tmp_path):
+    from codesign.hierarchy.io import generate_hierarchy, parse_hierarchy
+
+    out = tmp_path / "run"
+    explore(TABLE, HierarchySpace.from_dict(SPACE), **SMALL, out=out, plot=False)
+    designs = json.loads((out / "designs.json").read_text())["designs"]
+    again = parse_hierarchy(designs[0]["hierarchy"])
+    assert set(again.level_names) == set(designs[0]["energy_by_level_j"])
+    assert generate_hierarchy(again) == designs[0]["hierarchy"]  # nothing dropped
+    runner = CliRunner()
+    for args in (["report", str(out)], ["sensitivity", str(out), "--design", "0"]):
+        res = runner.invoke(main, args)
+        assert res.exit_code == 2 and "hierarchy design space" in res.output
+        assert "Traceback" not in res.output

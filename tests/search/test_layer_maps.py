@@ -6,7 +6,8 @@ import pytest
 import codesign
 from codesign.errors import ConfigError
 from codesign.hierarchy.levels import FanOut, Hierarchy, StorageLevel
-from codesign.search.layer_maps import COMPUTE_BOUND, HierarchyMapResult
+from codesign.names import COMPUTE_BOUND
+from codesign.search.layer_maps import HierarchyMapResult
 from codesign.search.mapper import LayerMappingResult
 from codesign.workload.layer import Layer, LayerTable
 
