@@ -516,12 +516,13 @@ def map_command(model: str, arch: str, ert: str | None, constraints: str | None,
 
 def _map_table(result) -> str:
     """The text table of `codesign map`: one line per unique layer, then totals."""
+    from codesign.results.map_table import layer_label
+
     header = ("#", "layer", "n", "mapping", "cycles", "energy_uJ", "util", "bound")
     lines = []
     for row in result.to_rows():
-        names = row["names"].split()
-        name = (names[0] if names else "?") + (f" +{len(names) - 1}" if len(names) > 1 else "")
-        lines.append((str(row["layer"]), name[:28], str(row["count"]), row["mapping"],
+        lines.append((str(row["layer"]), layer_label(row["names"]), str(row["count"]),
+                      row["mapping"],
                       f"{row['cycles']:.4g}", f"{row['energy_pj'] * 1e-6:.4g}",
                       f"{row['utilization']:.2f}",
                       row["bottleneck"] + ("" if row["feasible"] else " (infeasible)")))

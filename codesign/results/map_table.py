@@ -16,10 +16,22 @@ from pathlib import Path
 
 from codesign.search.layer_maps import HierarchyMapResult
 
-__all__ = ["MAP_FILES", "format_hierarchy_map", "write_hierarchy_map"]
+__all__ = ["MAP_FILES", "format_hierarchy_map", "layer_label", "write_hierarchy_map"]
 
 #: The files ``codesign map --out`` writes (per-layer rows, and the mappings with costs).
 MAP_FILES = ("layers.csv", "mappings.json")
+
+
+def layer_label(names: str, width: int = 28) -> str:
+    """A unique layer's column in `codesign map`'s tables: its first node's name and how
+    many more share the shape (``"conv1 +2"``), cut to ``width``.
+
+    >>> layer_label("conv1 conv2 conv3")
+    'conv1 +2'
+    """
+    parts = names.split()
+    label = (parts[0] if parts else "?") + (f" +{len(parts) - 1}" if len(parts) > 1 else "")
+    return label[:width]
 
 
 def format_hierarchy_map(result: HierarchyMapResult) -> str:
@@ -27,9 +39,8 @@ def format_hierarchy_map(result: HierarchyMapResult) -> str:
     header = ("#", "layer", "n", "mapping", "cycles", "energy_uJ", "PEs", "util", "bound")
     lines = []
     for row in result.to_rows():
-        names = row["names"].split()
-        name = (names[0] if names else "?") + (f" +{len(names) - 1}" if len(names) > 1 else "")
-        lines.append((str(row["layer"]), name[:28], str(row["count"]), row["mapping"],
+        lines.append((str(row["layer"]), layer_label(row["names"]), str(row["count"]),
+                      row["mapping"],
                       f"{row['cycles']:.4g}", f"{row['energy_pj'] * 1e-6:.4g}",
                       str(row["pes"]), f"{row['utilization']:.2f}",
                       row["bottleneck"] + ("" if row["feasible"] else " (infeasible)")))

@@ -45,6 +45,7 @@ from codesign.search.problem import (
     Infeasibility,
     MapperEffort,
     _mix,
+    constraint_names,
     nested_evals_per_design,
     parse_constraints,
     parse_objectives,
@@ -124,13 +125,7 @@ class HierarchyEvaluator:
 
     @property
     def constraint_names(self) -> tuple[str, ...]:
-        names = ["capacity"]
-        if self.max_area_mm2 is not None:
-            names.append("area")
-        if self.max_power_w is not None:
-            names.append("power")
-        names.extend(f"max_{name}" for name in self.constraints)
-        return tuple(names)
+        return constraint_names(self.max_area_mm2, self.max_power_w, self.constraints)
 
     @property
     def calls(self) -> int:

@@ -190,6 +190,19 @@ class _Ledger:
     warned_not_finite: bool = False
 
 
+def constraint_names(max_area_mm2: float | None, max_power_w: float | None,
+                     constraints: Mapping[str, float]) -> tuple[str, ...]:
+    """The pymoo constraints of a run, in ``G``'s column order: capacity, then area and
+    power where limited, then ``max_<objective>`` per objective limit (every evaluator's)."""
+    names = ["capacity"]
+    if max_area_mm2 is not None:
+        names.append("area")
+    if max_power_w is not None:
+        names.append("power")
+    names.extend(f"max_{name}" for name in constraints)
+    return tuple(names)
+
+
 class BatchEvaluator:
     """Costs whole populations: one decode and one cost-model (or mapper) call per batch.
 
@@ -271,13 +284,7 @@ class BatchEvaluator:
 
     @property
     def constraint_names(self) -> tuple[str, ...]:
-        names = ["capacity"]
-        if self.max_area_mm2 is not None:
-            names.append("area")
-        if self.max_power_w is not None:
-            names.append("power")
-        names.extend(f"max_{name}" for name in self.constraints)
-        return tuple(names)
+        return constraint_names(self.max_area_mm2, self.max_power_w, self.constraints)
 
     # -- evaluation ----------------------------------------------------------------------
     def evaluate(self, x: np.ndarray, known: tuple[np.ndarray, np.ndarray] | None = None
