@@ -15,7 +15,7 @@ Anything else escaping the library is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 __all__ = [
     "MAX_LISTED_PROBLEMS",
@@ -29,6 +29,7 @@ __all__ = [
     "did_you_mean",
     "joined_problems",
     "short_repr",
+    "unknown_keys",
 ]
 
 #: Characters of an offending value that an error message quotes at most.
@@ -121,3 +122,26 @@ def did_you_mean(word: object, options: Iterable[str]) -> str:
         return ""
     close = difflib.get_close_matches(word, list(options), n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def unknown_keys(data: Iterable[object], valid: Sequence[str], where: str = "") -> list[str]:
+    """The one unknown-key message of every reader (YAML, JSON, run records), one per key of
+    ``data`` not in ``valid``: the did-you-mean hint when a valid key is close, and the
+    valid keys once (on the first key without a close match), so a user never has to open
+    the docs to fix a typo and a thousand bad keys do not repeat the list a thousand times.
+    ``where`` prefixes each message (``"nodes[0]: "``).
+
+    >>> unknown_keys({"pe_row": 1, "pe_cols": 2}, ("pe_rows", "pe_cols"))
+    ["unknown key 'pe_row'; did you mean 'pe_rows'?"]
+    >>> unknown_keys(["zzzz", "yyyy"], ("a", "b"), "space: ")
+    ["space: unknown key 'zzzz'; valid keys: a, b", "space: unknown key 'yyyy'"]
+    """
+    messages, listed = [], False
+    for key in data:
+        if key in valid:
+            continue
+        hint = did_you_mean(key, valid)
+        if not hint and not listed:
+            hint, listed = f"; valid keys: {', '.join(valid)}", True
+        messages.append(f"{where}unknown key {short_repr(key)}{hint}")
+    return messages

@@ -39,6 +39,7 @@ PENDING: set[tuple[str, str, tuple[str, ...]]] = set()
 #: helper function name -> the one file that defines it
 HELPERS = {
     "did_you_mean": "errors.py",
+    "unknown_keys": "errors.py",
     "ceil_div": "workload/tensors.py",
     "tile_boxes": "mapping/footprint.py",
 }
@@ -100,6 +101,25 @@ def test_shared_helpers_are_defined_once():
                     uses_difflib.append(where)
     assert defined == {name: [home] for name, home in HELPERS.items()}
     assert not uses_difflib, f"close-match hints outside errors.did_you_mean: {uses_difflib}"
+
+
+def test_unknown_key_messages_come_from_errors_unknown_keys():
+    """Every reader reports an unknown key through `errors.unknown_keys` (one wording, one
+    did-you-mean, the valid keys listed once); a reader that spelled the message itself
+    would drift. Docstrings may describe the message; code may not build it. The one
+    exception is a custom cost function's returned dict (cost/function.py): not a file a
+    user wrote but a programming error, whose message names its own remedy."""
+    offences = []
+    for where, tree in _modules():
+        if where in (HELPERS["unknown_keys"], "cost/function.py"):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):
+                text = "".join(v.value for v in node.values
+                               if isinstance(v, ast.Constant) and isinstance(v.value, str))
+                if "unknown key" in text:
+                    offences.append(f"{where}:{node.lineno}")
+    assert not offences, f"unknown-key messages built outside errors.unknown_keys: {offences}"
 
 
 def test_hardware_fields_follow_the_accelerator():

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,14 @@ from codesign.arch.accelerator import (
 )
 from codesign.arch.technology import Technology
 from codesign.atomic import atomic_write_text
-from codesign.errors import ArchError, ConfigError, did_you_mean, joined_problems, short_repr
+from codesign.errors import (
+    ArchError,
+    ConfigError,
+    did_you_mean,
+    joined_problems,
+    short_repr,
+    unknown_keys,
+)
 from codesign.workload.layer import DIMS
 
 __all__ = [
@@ -79,13 +85,6 @@ def _is_int(value: Any) -> bool:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _unknown_keys(data: dict, valid: Sequence[str], where: str, problems: list[str]) -> None:
-    for key in data:
-        if key not in valid:
-            hint = did_you_mean(key, valid) or f"; valid keys: {', '.join(valid)}"
-            problems.append(f"{where}unknown key {short_repr(key)}{hint}")
 
 
 def _fail(source: str, what: str, problems: list[str]) -> None:
@@ -125,7 +124,7 @@ def parse_technology(data: Any, source: str = "technology") -> Technology:
 
 def _technology_fields(data: dict, where: str, problems: list[str]) -> dict[str, Any]:
     """Checked `Technology` fields of ``data``; problems (prefixed by ``where``) appended."""
-    _unknown_keys(data, _TECHNOLOGY_KEYS, where, problems)
+    problems += unknown_keys(data, _TECHNOLOGY_KEYS, where)
     known: dict[str, Any] = {}
     for key, value in data.items():
         if key not in _TECHNOLOGY_KEYS:
@@ -173,7 +172,7 @@ def _parse_dataflow(raw: Any, problems: list[str]) -> Dataflow | None:
                         f" got {_type_name(raw)}")
         return None
     before = len(problems)
-    _unknown_keys(raw, ("name", "rows", "cols"), "dataflow: ", problems)
+    problems += unknown_keys(raw, ("name", "rows", "cols"), "dataflow: ")
     axes = {}
     for axis in ("rows", "cols"):
         dims = raw.get(axis)
@@ -250,7 +249,7 @@ def parse_accelerator(data: Any, source: str = "accelerator",
         raise ConfigError(f"{source}: expected a mapping of accelerator parameters "
                           f"({', '.join(_REQUIRED)}, ...), got {_type_name(data)}")
     problems: list[str] = []
-    _unknown_keys(data, _ACCELERATOR_KEYS, "", problems)
+    problems += unknown_keys(data, _ACCELERATOR_KEYS)
     for key in _REQUIRED:
         if key not in data:
             problems.append(f"missing key {key!r}")

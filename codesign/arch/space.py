@@ -41,7 +41,13 @@ from codesign.arch.accelerator import (
     Accelerator,
     Dataflow,
 )
-from codesign.errors import ConfigError, did_you_mean, joined_problems, short_repr
+from codesign.errors import (
+    ConfigError,
+    did_you_mean,
+    joined_problems,
+    short_repr,
+    unknown_keys,
+)
 from codesign.workload.layer import DIM_INDEX, DIMS
 
 __all__ = ["HW_GENES", "NUMERIC_GENES", "DesignSpace", "powers_of_two"]
@@ -252,9 +258,7 @@ class DesignSpace:
                               f"got {type(data).__name__}")
         problems: list[str] = []
         known = (*_ALL_KEYS, "dataflows", "custom_dataflows")
-        for key in data:
-            if key not in known:
-                problems.append(f"unknown key {short_repr(key)}{did_you_mean(key, known)}")
+        problems += unknown_keys(data, known)
         kwargs: dict[str, Any] = {}
         for key in _INT_PARAMS + ("glb_bw",):
             if key in data:

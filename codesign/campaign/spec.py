@@ -35,7 +35,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codesign.errors import ConfigError, did_you_mean, joined_problems, short_repr
+from codesign.errors import (
+    ConfigError,
+    did_you_mean,
+    joined_problems,
+    short_repr,
+    unknown_keys,
+)
 from codesign.names import DEFAULT_OBJECTIVES
 from codesign.search.config import DEFAULT_STRATEGY, SETTINGS, ExploreConfig
 from codesign.workload.mix import workload_names
@@ -149,10 +155,7 @@ def _parse_budget(raw: Any, where: str, problems: list[str]) -> dict[str, Any]:
     if not isinstance(raw, Mapping):
         problems.append(f"{where}: expected a mapping of {', '.join(BUDGET_KEYS)}")
         return {}
-    for key in raw:
-        if key not in BUDGET_KEYS:
-            problems.append(f"{where}: unknown key {short_repr(key)}"
-                            f"{did_you_mean(key, BUDGET_KEYS)}")
+    problems += unknown_keys(raw, BUDGET_KEYS, f"{where}: ")
     budget = {k: v for k, v in raw.items() if k in BUDGET_KEYS and v is not None}
     for key, value in budget.items():
         _check_number(key, value, problems, f"{where}: ")
@@ -180,9 +183,7 @@ def parse_campaign(data: Any, *, base: Path | None = None,
         raise ConfigError(f"{where}: expected a mapping with workloads, spaces, objectives, "
                           "strategies, algorithms, budget(s), seeds")
     problems: list[str] = []
-    for key in data:
-        if key not in _TOP_KEYS:
-            problems.append(f"unknown key {short_repr(key)}{did_you_mean(key, _TOP_KEYS)}")
+    problems += unknown_keys(data, _TOP_KEYS)
     if "workloads" not in data:
         problems.append("workloads: missing; name at least one ONNX model")
     if "budget" in data and "budgets" in data:
@@ -251,11 +252,9 @@ def parse_campaign(data: Any, *, base: Path | None = None,
     if not isinstance(constraints, Mapping):
         problems.append(f"constraints: expected a mapping of {', '.join(CONSTRAINT_KEYS)}")
         constraints = {}
+    problems += unknown_keys(constraints, CONSTRAINT_KEYS, "constraints: ")
     for key, value in constraints.items():
-        if key not in CONSTRAINT_KEYS:
-            problems.append(f"constraints: unknown key {short_repr(key)}"
-                            f"{did_you_mean(key, CONSTRAINT_KEYS)}")
-        else:
+        if key in CONSTRAINT_KEYS:
             _check_number(key, value, problems, "constraints: ")
     device = data.get("device", "cpu")
     _check_choice("device", device, ("auto", "cpu", "cuda"), problems)

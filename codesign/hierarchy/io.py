@@ -28,7 +28,7 @@ from typing import Any
 
 from codesign.arch.io import load_yaml
 from codesign.atomic import atomic_write_text
-from codesign.errors import ArchError, ConfigError, did_you_mean, short_repr
+from codesign.errors import ArchError, ConfigError, short_repr, unknown_keys
 from codesign.hierarchy.levels import Compute, FanOut, Hierarchy, StorageLevel
 from codesign.workload.layer import TENSORS
 
@@ -105,8 +105,7 @@ def _build(cls: type, name: Any, raw: dict, where: str, skip: set[str],
         if key in skip:
             continue
         if key not in known:
-            problems.append(f"{where}: unknown key {key!r}{did_you_mean(key, known)} (keys: "
-                            f"{', '.join(known)})")
+            problems += unknown_keys([key], known, f"{where}: ")
             continue
         checked = _check_value(key, value, where, problems)
         if checked is not MISSING:
@@ -156,10 +155,7 @@ def parse_hierarchy(data: Any, source: str = "hierarchy") -> Hierarchy:
         raise ConfigError(f"{source}: expected a hierarchy, a mapping with 'nodes' (storage "
                           f"levels and fan-outs, outer to inner), got {short_repr(data)}")
     problems: list[str] = []
-    for key in data:
-        if key not in _TOP_KEYS:
-            problems.append(f"unknown key {key!r}{did_you_mean(key, _TOP_KEYS)} (keys: "
-                            f"{', '.join(_TOP_KEYS)})")
+    problems += unknown_keys(data, _TOP_KEYS)
     raw_nodes = data["nodes"]
     nodes: list = []
     if not isinstance(raw_nodes, list) or not raw_nodes:

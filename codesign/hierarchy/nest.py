@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from codesign.errors import MappingError
+from codesign.errors import MappingError, unknown_keys
 from codesign.hierarchy.levels import Hierarchy
 from codesign.workload.layer import DIM_INDEX, DIMS, TENSORS
 
@@ -73,9 +73,7 @@ class LoopNest:
         problems: list[str] = []
         if not isinstance(data, dict):
             raise MappingError(f"mapping: expected an object, got {type(data).__name__}")
-        unknown = sorted(set(data) - {"temporal", "spatial", "order", "keep"})
-        if unknown:
-            problems.append(f"mapping: unknown keys {unknown}")
+        problems += unknown_keys(data, ("temporal", "spatial", "order", "keep"), "mapping: ")
         levels = set(hierarchy.level_names)
         fanouts = [f.name for f in hierarchy.fanouts]
         factors: dict[str, dict[str, int]] = {}

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codesign.errors import MappingError
+from codesign.errors import MappingError, unknown_keys
 from codesign.hierarchy.nest import parse_factors
 from codesign.hierarchy.v1 import V1_LEVELS
 from codesign.workload.layer import DIMS
@@ -93,9 +93,7 @@ class Mapping:
         problems: list[str] = []
         if not isinstance(data, dict):
             raise MappingError(f"{where}: expected a JSON object, got {type(data).__name__}")
-        unknown = sorted(set(data) - {"spatial", "temporal", "order"})
-        if unknown:
-            problems.append(f"{where}: unknown keys {unknown} (expected spatial, temporal, order)")
+        problems += unknown_keys(data, ("spatial", "temporal", "order"), f"{where}: ")
         spatial_raw = data.get("spatial") or {}
         temporal_raw = data.get("temporal") or {}
         order_raw = data.get("order") or {}

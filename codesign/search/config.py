@@ -34,7 +34,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from codesign.errors import ConfigError, did_you_mean, joined_problems, short_repr
+from codesign.errors import (
+    ConfigError,
+    did_you_mean,
+    joined_problems,
+    short_repr,
+    unknown_keys,
+)
 from codesign.names import DEFAULT_OBJECTIVES
 
 if TYPE_CHECKING:
@@ -472,8 +478,7 @@ class ExploreConfig:
         optional = {"constraints": {}, "refine": None, "cost_model_spec": None,
                     "weights": None, "islands": 1, "migrate_every": DEFAULT_MIGRATE_EVERY,
                     "migrants": DEFAULT_MIGRANTS, "ray": False}
-        problems += [f"unknown key {short_repr(k)}{did_you_mean(k, keys)}" for k in data
-                     if k not in keys and k not in RUN_FACTS]
+        problems += unknown_keys([k for k in data if k not in RUN_FACTS], keys)
         problems += [f"missing key {k!r}" for k in keys if k not in data and k not in optional]
         kwargs = {k: data.get(k, optional.get(k)) for k in keys if k in data or k in optional}
         kwargs["constraints"] = kwargs.get("constraints") or {}

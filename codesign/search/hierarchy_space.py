@@ -45,7 +45,13 @@ import numpy as np
 import torch
 
 from codesign.arch.space import powers_of_two
-from codesign.errors import ConfigError, did_you_mean, joined_problems, short_repr
+from codesign.errors import (
+    ConfigError,
+    did_you_mean,
+    joined_problems,
+    short_repr,
+    unknown_keys,
+)
 from codesign.hierarchy.batch import HierarchyBatch
 from codesign.hierarchy.levels import FanOut, Hierarchy, StorageLevel
 from codesign.workload.layer import DIMS, TENSORS
@@ -193,10 +199,7 @@ class HierarchySpace:
             raise ConfigError(f"{where}: expected a mapping with a 'base', got "
                               f"{short_repr(data)}")
         problems: list[str] = []
-        for key in data:
-            if key not in _TOP_KEYS:
-                problems.append(f"unknown key {key!r}{did_you_mean(key, _TOP_KEYS)}; keys are "
-                                f"{', '.join(_TOP_KEYS)}")
+        problems += unknown_keys(data, _TOP_KEYS)
         base = _load_base(data.get("base"), base_dir, problems)
         tech = data.get("technology")
         if tech is not None:
