@@ -179,7 +179,8 @@ def refine_hierarchy(evaluator, archive, *, n_steps: int = DEFAULT_STEPS,
     MGDA direction on the relaxed mappings, scaled so the largest-moving factor moves one
     doubling, every step length tried, projected (`project_nests`; a layer whose tiles no
     longer fit keeps its mapping), re-costed exactly in one batch, merged; a design goes on
-    from its longest candidate that dominates it."""
+    from its longest candidate that dominates it. Objectives the mappings do not move (area)
+    are left out of the MGDA direction (they stay equal along a step)."""
     started = time.perf_counter()
     dev = evaluator.device
     lengths_t = torch.tensor(list(lengths), dtype=torch.float64, device=dev)   # [T]
@@ -199,7 +200,10 @@ def refine_hierarchy(evaluator, archive, *, n_steps: int = DEFAULT_STEPS,
         theta, frame = relax_nests(nests.factors, tslots)
         _, grads = nest_gradients(evaluator, designs, theta, frame, nests.order, keep,
                                   smooth_p)
-        direction = mgda_direction(grads, normalize)                      # [B, n]
+        # an objective the mappings cannot move (area: the hardware is fixed) would make
+        # every design Pareto-stationary; it is constant along any step, so MGDA skips it
+        varies = grads.norm(dim=-1).amax(0) > 0                           # [K]
+        direction = mgda_direction(grads[:, varies], normalize)           # [B, n]
         size = direction.abs().amax(-1, keepdim=True)                     # [B, 1]
         moving = (size.squeeze(-1) > stationary_tol).cpu().numpy()
         unit = direction / size.clamp(min=1e-300)
