@@ -802,12 +802,12 @@ def _explore_hierarchy(workload: Workloads | None, space: Any, *,
     """`explore` on a `HierarchySpace` (``--space`` with a ``base``): the same settings,
     strategies and searches, the hierarchy mapper inside
     (`codesign.search.hierarchy_problem`), results in the architecture's level names
-    (`codesign.results.hierarchy`). Not available here: ``resume``, a custom
-    ``cost_model``, ``refine``, islands, several workloads; vector ops are not costed."""
+    (`codesign.results.hierarchy`); ``refine="gradient"`` polishes the front's mappings
+    (`codesign.search.hierarchy_gradient`). Not available here: ``resume``, a custom
+    ``cost_model``, islands, several workloads; vector ops are not costed."""
     several = workload is not None and not isinstance(workload, (LayerTable, str, Path))
     refused = [what for what, given in (("resume", resume is not None),
                                         ("a custom cost_model", cost_model is not None),
-                                        ("refine", refine not in (None, "none")),
                                         ("islands", islands != 1), ("ray", ray),
                                         ("several workloads", several),
                                         ("weights", bool(weights)))
@@ -818,7 +818,7 @@ def _explore_hierarchy(workload: Workloads | None, space: Any, *,
     if workload is None:
         raise ConfigError("explore: give a workload (a LayerTable or an ONNX path)")
     config = ExploreConfig(model=_model_path(workload), **{
-        k: v for k, v in settings.items() if v is not None})
+        k: v for k, v in {**settings, "refine": refine}.items() if v is not None})
     from codesign.names import DESIGN_OBJECTIVES
 
     config.validate(DESIGN_OBJECTIVES)
@@ -883,6 +883,17 @@ def _explore_hierarchy(workload: Workloads | None, space: Any, *,
         with _cpu_threads(1 if dev.type == "cpu" else None):
             state = run_search(evaluator, strat, config.algorithm, budget, seed=config.seed,
                                state=state, on_generation=on_generation)
+            refined = None
+            if config.refine == "gradient" and not state.interrupted and len(state.archive):
+                from codesign.search.gradient import refine_run
+                from codesign.search.hierarchy_gradient import refine_hierarchy
+
+                refined = refine_run(state, evaluator, on_generation=on_generation,
+                                     refine_fn=refine_hierarchy)
+            run["refine"] = None if refined is None else {
+                "method": config.refine, "steps": refined.n_steps,
+                "evaluations": refined.n_evals, "designs_added": refined.n_added,
+                "wall_s": refined.wall_s, "relaxed": "mapping factors"}
             # from here on a first Ctrl-C/SIGTERM waits until the results are written; a
             # second one stops at once (as `_run`)
             with deferred_signals() as received:

@@ -92,11 +92,14 @@ def spatial_feasible(hierarchy: Hierarchy | HierarchyBatch, factors: torch.Tenso
 
 def nest_cost(hierarchy: Hierarchy | HierarchyBatch, nests: NestBatch, stride: torch.Tensor,
               dilation: torch.Tensor, rules: CountingRules = TIMELOOP,
-              dims: torch.Tensor | None = None) -> NestCost:
+              dims: torch.Tensor | None = None, relaxed: bool = False) -> NestCost:
     """Cost ``nests`` (``[B, L]`` loop nests) on ``hierarchy`` (rules in the module doc):
     one `Hierarchy` for every design, or a `HierarchyBatch` of 1 or ``B`` designs (design
     ``b``'s nests on hierarchy ``b``). ``dims`` ``[L, D]`` (the layers' bounds) adds the
-    coverage check to ``feasible`` and gives the `V1` rules their useful MACs."""
+    coverage check to ``feasible`` and gives the `V1` rules their useful MACs.
+    ``relaxed`` drops the ``ceil`` of cycles and vector blocks (a continuous relaxation
+    for float factors, differentiable; only `codesign.search.hierarchy_gradient` uses
+    it: every design it keeps is costed again without it)."""
     batch = as_batch(hierarchy, nests.factors.device)
     structure = batch.structure
     useful = dims.prod(-1) if dims is not None else None
@@ -112,7 +115,9 @@ def nest_cost(hierarchy: Hierarchy | HierarchyBatch, nests: NestBatch, stride: t
     reads, fills, updates = (x.to(dtype) for x in (c.reads, c.fills, c.updates))
     per = [x / util.unsqueeze(-1) for x in (reads, fills, updates)]     # per instance
     ops = structure.compute.ops_per_cycle
-    compute_cycles = torch.ceil(c.temporal_steps.to(dtype) / ops)
+    ceil = (lambda x: x) if relaxed else torch.ceil
+    blocks = (lambda x, b: x / b) if relaxed else _blocks
+    compute_cycles = ceil(c.temporal_steps.to(dtype) / ops)
     level_cycles, level_energy, capacity_excess = [], [], []
     for m, level in enumerate(structure.levels):
         r, f, u = (x[..., m, :].sum(-1) for x in per)                     # [B, L]
@@ -120,11 +125,11 @@ def nest_cost(hierarchy: Hierarchy | HierarchyBatch, nests: NestBatch, stride: t
         bound = torch.maximum(bound, r / batch.read_bw[:, m, None])       # [B, L]
         bound = torch.maximum(bound, (f + u) / batch.write_bw[:, m, None])
         bound = torch.maximum(bound, (r + f + u) / batch.shared_bw[:, m, None])
-        level_cycles.append(torch.ceil(bound))
+        level_cycles.append(ceil(bound))
         blk = level.block_words
-        e = (_blocks(per[0][..., m, :], blk) * batch.read_pj[:, m, None, None]
-             + _blocks(per[1][..., m, :], blk) * batch.fill_pj[:, m, None, None]
-             + _blocks(per[2][..., m, :], blk) * batch.update_pj[:, m, None, None]
+        e = (blocks(per[0][..., m, :], blk) * batch.read_pj[:, m, None, None]
+             + blocks(per[1][..., m, :], blk) * batch.fill_pj[:, m, None, None]
+             + blocks(per[2][..., m, :], blk) * batch.update_pj[:, m, None, None]
              ) * util[..., m, None]
         level_energy.append(e)                                            # [B, L, T]
         tile = c.tile[..., m, :].to(dtype)                                # [B, L, T]

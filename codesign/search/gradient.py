@@ -556,18 +556,20 @@ def _repeat_frame(frame: RelaxedFrame, n: int) -> RelaxedFrame:
         free=frame.free.repeat_interleave(n, dim=0), dims=frame.dims)
 
 
-def refine_run(state, evaluator, *, n_steps: int = DEFAULT_STEPS, on_generation=None
-               ) -> RefineStats:
+def refine_run(state, evaluator, *, n_steps: int = DEFAULT_STEPS, on_generation=None,
+               refine_fn=None) -> RefineStats:
     """`refine` a finished run's archive and account for it like a phase of the run.
 
     Adds the candidates to ``state.n_evals`` and the time to ``state.elapsed_s``, appends a
     history row with phase ``refine`` and calls ``on_generation(state, stats)`` (checkpoint,
     progress) as the run loop does after a generation. ``state`` is a
-    `codesign.search.run.RunState`, ``evaluator`` its `BatchEvaluator`.
+    `codesign.search.run.RunState`, ``evaluator`` its `BatchEvaluator`; ``refine_fn`` the
+    refinement (default `refine`; a hierarchy run's is
+    `codesign.search.hierarchy_gradient.refine_hierarchy`).
     """
     from codesign.search.run import generation_stats
 
-    stats = refine(evaluator, state.archive, n_steps=n_steps)
+    stats = (refine_fn or refine)(evaluator, state.archive, n_steps=n_steps)
     state.n_evals += stats.n_evals
     state.elapsed_s += stats.wall_s
     state.evaluator_calls = evaluator.calls

@@ -87,8 +87,6 @@ def test_every_strategy_runs_and_writes_level_names(strategy, tmp_path):
 
 def test_what_a_hierarchy_space_does_not_take():
     space = HierarchySpace.from_dict(SPACE)
-    with pytest.raises(ConfigError, match="does not take refine"):
-        explore(TABLE, space, refine="gradient", **SMALL)
     with pytest.raises(ConfigError, match="islands, several workloads"):
         explore({"a": TABLE, "b": TABLE}, space, islands=2, **SMALL)
     with pytest.raises(ConfigError, match="does not take resume"):
