@@ -11,21 +11,13 @@ Ranking, per (design, layer): feasible candidates beat infeasible ones; feasible
 objective (``cycles``, ``energy_pj`` or their product), infeasible ones by
 ``capacity_excess`` so the search is led back to mappings that fit.
 
-Moves (each keeps the product of every dim's factors and the array fit):
-
-* ``temporal``: a prime factor of one dim moves between two of DRAM, GLB, RF;
-* ``unroll``: a prime factor moves from a temporal level onto an array axis that allows the
-  dim and still has room for it;
-* ``fold``: a prime factor of a spatial factor moves back to a temporal level;
-* ``swap``: two loops trade places in one level's order;
-* ``resplit``: one dim's spatial factor on one axis is redrawn (any size that fits,
-  padding-minimal), the dim's temporal factors are re-split around it.
+The moves live in `codesign.search.mapper_moves`, the starting points (seeds, buffer
+fills, `fit_to_array`) in `codesign.search.mapper_seeds`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -34,23 +26,14 @@ from codesign.arch.accelerator import Accelerator
 from codesign.cost.model import CostModel, CostResult
 from codesign.errors import ConfigError
 from codesign.mapping.batch import HardwareBatch, MappingBatch, WorkloadTensors
-from codesign.mapping.encoding import (
-    COLS_SLOT,
-    ROWS_SLOT,
-    TEMPORAL_SLOTS,
-    decode_mapping_genes,
-    n_mapping_genes,
-    prime_factor_table,
-    prime_factors,
-    prime_prefix_products,
-    snap_spatial,
-)
+from codesign.mapping.encoding import decode_mapping_genes, n_mapping_genes, prime_factor_table
 from codesign.mapping.mapping import FACTOR_LEVELS, SPATIAL_AXES, TEMPORAL_LEVELS, Mapping
 from codesign.names import BOTTLENECKS, LAYER_OBJECTIVES, UNKNOWN_BOTTLENECK
 from codesign.search.config import MAPPER_MIN_CANDIDATES, MAPPER_MIN_STEPS
 from codesign.search.limits import check_mapper_fits
+from codesign.search.mapper_moves import MoveRng, mutate
+from codesign.search.mapper_seeds import N_SEEDS, fit_to_array, greedy_genes, seed_mappings
 from codesign.workload.layer import DIMS, LayerTable
-from codesign.workload.tensors import ceil_div
 
 __all__ = [
     "EFFORTS",
@@ -74,8 +57,6 @@ EFFORTS: dict[str, tuple[int, int]] = {
 
 _N_DIMS = len(DIMS)
 _N_SLOTS = len(FACTOR_LEVELS)
-_N_MOVES = 5  # temporal, unroll, fold, swap, resplit
-_MOVE_WEIGHTS = (0.35, 0.2, 0.1, 0.2, 0.15)
 _INFEASIBLE = 1e4  # rank offset: above the log of any objective
 _DUPLICATE = 1e6  # rank offset for a candidate whose rank key equals a better one's
 _RESTART_FRACTION = 0.125
@@ -108,436 +89,6 @@ def rank_key(result: CostResult, objective: str) -> torch.Tensor:
         _INFEASIBLE + torch.log1p(excess.to(torch.float64).clamp(min=0))
     key = torch.where(result.feasible, good, bad)
     return torch.nan_to_num(key, nan=2 * _INFEASIBLE, posinf=2 * _INFEASIBLE)
-
-
-# -- random helpers ----------------------------------------------------------------------
-
-
-def _temporal_slots(device) -> torch.Tensor:
-    """`TEMPORAL_SLOTS` (DRAM, GLB, RF slot indices) as a tensor on ``device``."""
-    return torch.tensor(TEMPORAL_SLOTS, device=device)
-
-
-class _Rng:
-    """Draws from one generator on its device (float64, so CPU and CUDA agree in kind)."""
-
-    def __init__(self, generator: torch.Generator) -> None:
-        self.generator = generator
-        self.device = generator.device
-
-    def uniform(self, *shape: int) -> torch.Tensor:
-        return torch.rand(shape, generator=self.generator, device=self.device,
-                          dtype=torch.float64)
-
-    def integers(self, high: int, *shape: int) -> torch.Tensor:
-        return torch.randint(high, shape, generator=self.generator, device=self.device)
-
-
-def _pick(mask: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """A uniformly random True position along the last axis, and whether there was one.
-
-    Shape:
-        mask, u: ``[P, K]``; returns index ``[P]`` int64 and ``[P]`` bool.
-    """
-    idx = torch.where(mask, u, torch.full_like(u, -1.0)).argmax(-1)
-    return idx, mask.any(-1)
-
-
-def _random_prime(values: torch.Tensor, spf: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-    """A random prime factor of every value (1 where the value is 1).
-
-    Shape:
-        values, u: ``[P]``; returns ``[P]`` int64.
-    """
-    stacked = prime_factors(values, spf)  # [P, J]
-    count = (stacked > 1).sum(-1).clamp(min=1)
-    j = torch.minimum((u * count).floor().to(torch.int64), count - 1)
-    return stacked.gather(-1, j.unsqueeze(-1)).squeeze(-1)
-
-
-def _get(flat: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """``flat[p, index[p]]``: ``[P, K]`` at ``[P]`` -> ``[P]``."""
-    return flat.gather(1, index.unsqueeze(1)).squeeze(1)
-
-
-def _set_each(flat: torch.Tensor, index: torch.Tensor, value: torch.Tensor,
-              ok: torch.Tensor) -> torch.Tensor:
-    """``flat`` with ``flat[p, index[p, k]] = value[p, k]`` for every ``k`` where ``ok[p]``:
-    one scatter (a row's ``k`` positions must differ).
-
-    Shape:
-        flat: ``[P, K']``; index, value: ``[P, k]``; ok: ``[P]``.
-    """
-    value = torch.where(ok.unsqueeze(1), value, flat.gather(1, index))
-    return flat.scatter(1, index, value)
-
-
-def _transfer(f: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, dim: torch.Tensor,
-              p: torch.Tensor, ok: torch.Tensor) -> torch.Tensor:
-    """Move factor ``p`` of ``dim`` from slot ``src`` to slot ``dst`` where ``ok``: the dim's
-    product, hence its coverage, is unchanged.
-
-    Shape:
-        f: ``[P, 5, D]``; src, dst, dim, p, ok: ``[P]``; returns ``[P, 5, D]``.
-    """
-    flat = f.flatten(1)  # [P, 5 * D]
-    at = torch.stack([src, dst], 1) * _N_DIMS + dim.unsqueeze(1)  # [P, 2]: src != dst
-    now = flat.gather(1, at)
-    moved = torch.stack([torch.div(now[:, 0], p, rounding_mode="floor"), now[:, 1] * p], 1)
-    return _set_each(flat, at, moved, ok).view_as(f)
-
-
-# -- moves ---------------------------------------------------------------------------------
-# Each works on P (candidate, layer) pairs: factors f [P, 5, D], and per pair the layer's
-# dims [P, D], the array [P, 2] (rows, cols) and the allowed spatial dims [P, 2, D]. It
-# returns moved factors (or orders); a pair with nothing to move comes back unchanged.
-
-
-def _move_temporal(f: torch.Tensor, spf: torch.Tensor, rng: _Rng) -> torch.Tensor:
-    n = f.shape[0]
-    slots = _temporal_slots(f.device)
-    temporal = f.index_select(1, slots).flatten(1)  # [P, 3 * D]
-    idx, ok = _pick(temporal > 1, rng.uniform(n, 3 * _N_DIMS))
-    m_src, dim = idx // _N_DIMS, idx % _N_DIMS
-    p = _random_prime(_get(temporal, idx), spf, rng.uniform(n))
-    m_dst = (m_src + 1 + rng.integers(2, n)) % 3
-    return _transfer(f, slots[m_src], slots[m_dst], dim, p, ok)
-
-
-def _move_unroll(f: torch.Tensor, spf: torch.Tensor, array: torch.Tensor,
-                 allowed: torch.Tensor, rng: _Rng) -> torch.Tensor:
-    n = f.shape[0]
-    slots = _temporal_slots(f.device)
-    axis = rng.integers(2, n)  # [P]
-    axis_ok = allowed.gather(1, axis.view(n, 1, 1).expand(n, 1, _N_DIMS)).squeeze(1)  # [P, D]
-    temporal = f.index_select(1, slots)  # [P, 3, D]
-    idx, ok = _pick(((temporal > 1) & axis_ok.unsqueeze(1)).flatten(1),
-                    rng.uniform(n, 3 * _N_DIMS))
-    m_src, dim = idx // _N_DIMS, idx % _N_DIMS
-    p = _random_prime(_get(temporal.flatten(1), idx), spf, rng.uniform(n))
-    axis_slot = axis + ROWS_SLOT
-    used = f.gather(1, axis_slot.view(n, 1, 1).expand(n, 1, _N_DIMS)).prod(-1).squeeze(1)
-    ok = ok & (used * p <= _get(array, axis))
-    return _transfer(f, slots[m_src], axis_slot, dim, p, ok)
-
-
-def _move_fold(f: torch.Tensor, spf: torch.Tensor, rng: _Rng) -> torch.Tensor:
-    n = f.shape[0]
-    spatial = f[:, ROWS_SLOT : COLS_SLOT + 1].flatten(1)  # [P, 2 * D]
-    idx, ok = _pick(spatial > 1, rng.uniform(n, 2 * _N_DIMS))
-    axis, dim = idx // _N_DIMS, idx % _N_DIMS
-    p = _random_prime(_get(spatial, idx), spf, rng.uniform(n))
-    dst = _temporal_slots(f.device)[rng.integers(3, n)]
-    return _transfer(f, axis + ROWS_SLOT, dst, dim, p, ok)
-
-
-def _move_swap(f: torch.Tensor, order: torch.Tensor, rng: _Rng) -> torch.Tensor:
-    """Swap two loops with factor > 1 at one temporal level (order ``[P, 3, D]``)."""
-    n = f.shape[0]
-    level = rng.integers(3, n)  # [P]
-    slot = _temporal_slots(f.device)[level]
-    busy = f.gather(1, slot.view(n, 1, 1).expand(n, 1, _N_DIMS)).squeeze(1) > 1  # [P, D]
-    d1, ok1 = _pick(busy, rng.uniform(n, _N_DIMS))
-    others = busy & (torch.arange(_N_DIMS, device=f.device) != d1.unsqueeze(1))
-    d2, ok2 = _pick(others, rng.uniform(n, _N_DIMS))
-    row = order.gather(1, level.view(n, 1, 1).expand(n, 1, _N_DIMS)).squeeze(1)  # [P, D]
-    a, b = d1.unsqueeze(1), d2.unsqueeze(1)
-    swapped = torch.where(row == a, b, torch.where(row == b, a, row))
-    swapped = torch.where((ok1 & ok2).unsqueeze(1), swapped, row)
-    return order.scatter(1, level.view(n, 1, 1).expand(n, 1, _N_DIMS), swapped.unsqueeze(1))
-
-
-def _move_resplit(f: torch.Tensor, dims: torch.Tensor, array: torch.Tensor,
-                  allowed: torch.Tensor, rng: _Rng) -> torch.Tensor:
-    """Redraw one dim's factor on one array axis (any size that fits, padding-minimal) and
-    re-split the dim's temporal factors around it: two temporal levels keep what still
-    divides, a random third absorbs the rest."""
-    n = f.shape[0]
-    axis = rng.integers(2, n)
-    axis_ok = allowed.gather(1, axis.view(n, 1, 1).expand(n, 1, _N_DIMS)).squeeze(1)  # [P, D]
-    dim, ok = _pick(axis_ok & (dims > 1), rng.uniform(n, _N_DIMS))
-    flat = f.flatten(1)  # [P, 5 * D]
-    axis_slot, other_slot = axis + ROWS_SLOT, (1 - axis) + ROWS_SLOT
-    axis_row = f.gather(1, axis_slot.view(n, 1, 1).expand(n, 1, _N_DIMS)).squeeze(1)
-    s_old = _get(axis_row, dim)
-    cap = torch.div(_get(array, axis), torch.div(axis_row.prod(-1), s_old,
-                                                 rounding_mode="floor"), rounding_mode="floor")
-    rem = ceil_div(_get(dims, dim), _get(flat, other_slot * _N_DIMS + dim))
-    max_s = torch.minimum(cap.clamp(min=1), rem)
-    s_new = torch.exp(rng.uniform(n) * torch.log(max_s.to(torch.float64) + 1.0)).floor()
-    s_new = snap_spatial(s_new.to(torch.int64).clamp(min=1).minimum(max_s), rem)
-    rest = ceil_div(rem, s_new)  # the dim's new temporal product
-
-    slots = _temporal_slots(f.device)
-    absorber = rng.integers(3, n)
-    new = []
-    for m in range(3):  # the two keeping levels, DRAM, GLB, RF order
-        keep = torch.gcd(_get(flat, slots[m] * _N_DIMS + dim), rest)
-        keep = torch.where(absorber == m, torch.ones_like(keep), keep)
-        new.append(keep)
-        rest = torch.div(rest, keep, rounding_mode="floor")
-    # the axis's and the three temporal levels' factors of the dim, in one scatter
-    at = torch.stack([axis_slot, *(slots[m].expand_as(axis_slot) for m in range(3))], 1)
-    value = torch.stack([s_new, *(torch.where(absorber == m, rest, new[m]) for m in range(3))],
-                        1)
-    return _set_each(flat, at * _N_DIMS + dim.unsqueeze(1), value, ok).view_as(f)
-
-
-def _move_edges(n: int, share: float) -> list[int]:
-    """Where each move's pairs start and end in a random order of ``n`` pairs: move ``k``
-    takes ``share * _MOVE_WEIGHTS[k]`` of them (rounded), counted on the host.
-
-    >>> _move_edges(20, 1.0), _move_edges(20, 0.5)
-    ([0, 7, 11, 13, 17, 20], [0, 4, 6, 6, 8, 10])
-    """
-    edges, total = [0], 0.0
-    for w in _MOVE_WEIGHTS:
-        total += w
-        edges.append(round(n * share * total))
-    return edges
-
-
-def _mutate(f: torch.Tensor, order: torch.Tensor, dims: torch.Tensor, array: torch.Tensor,
-            allowed: torch.Tensor, spf: torch.Tensor, rng: _Rng,
-            n_rounds: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
-    """One move per pair, then more for half the pairs each round; each move is computed
-    only for its pairs. The pairs are shuffled and each move takes its weight's share of
-    them (stratified, not drawn one by one), so every subset's size is known on the host
-    and nothing waits for the device.
-
-    Shape:
-        f ``[P, 5, D]``, order ``[P, 3, D]``, dims ``[P, D]``, array ``[P, 2]``,
-        allowed ``[P, 2, D]``; returns the moved f and order.
-    """
-    n = f.shape[0]
-    for r in range(n_rounds):
-        perm = torch.randperm(n, generator=rng.generator, device=f.device)
-        edges = _move_edges(n, 1.0 if r == 0 else 0.5)  # later rounds only for some pairs
-        # the round's pairs in shuffled order, gathered once: each move then works on a
-        # contiguous slice (a view), and one scatter puts them all back
-        if edges[-1] == 0:  # no pair gets a move this round
-            continue
-        idx = perm[: edges[-1]]
-        f_r, o_r = f.index_select(0, idx), order.index_select(0, idx)
-        dims_r, array_r = dims.index_select(0, idx), array.index_select(0, idx)
-        allowed_r = allowed.index_select(0, idx)
-        moved_f, moved_o = [], []
-        for k in range(_N_MOVES):
-            if edges[k + 1] == edges[k]:
-                continue
-            part = slice(edges[k], edges[k + 1])
-            sub, sub_o = f_r[part], o_r[part]
-            if k == 0:
-                sub = _move_temporal(sub, spf, rng)
-            elif k == 1:
-                sub = _move_unroll(sub, spf, array_r[part], allowed_r[part], rng)
-            elif k == 2:
-                sub = _move_fold(sub, spf, rng)
-            elif k == 3:
-                sub_o = _move_swap(sub, sub_o, rng)
-            else:
-                sub = _move_resplit(sub, dims_r[part], array_r[part], allowed_r[part], rng)
-            moved_f.append(sub)
-            moved_o.append(sub_o)
-        if edges[-1] == n:  # every pair moved: nothing of the old tensors is kept
-            f = torch.empty_like(f).index_copy_(0, idx, torch.cat(moved_f))
-            order = torch.empty_like(order).index_copy_(0, idx, torch.cat(moved_o))
-        else:
-            f = f.index_copy(0, idx, torch.cat(moved_f))
-            order = order.index_copy(0, idx, torch.cat(moved_o))
-    return f, order
-
-
-# -- seeds ---------------------------------------------------------------------------------
-
-
-#: Loop-dim orders in which `_fill_buffers` grows the RF and then the GLB tiles of the
-#: greedily unrolled seed: filter dims first (weights stay close), or channels first.
-_FILL_ORDERS: tuple[tuple[str, ...], ...] = (tuple("SRCKQPNG"), tuple("KCSRQPNG"))
-#: The classic starting points, most promising first (`_seed_mappings` builds them).
-_N_SEEDS = 7
-
-
-def _greedy_genes(workload: WorkloadTensors, device) -> torch.Tensor:
-    """Genes ``[L, G]`` of the greedy seed: the array filled largest dims first (each as
-    large as still fits), every temporal factor at DRAM, loops in dim order."""
-    dims = workload.dims.to(device).to(torch.float64)  # [L, D]
-    keys = 1.0 - dims / dims.max(-1, keepdim=True).values  # largest first
-    genes = torch.zeros((workload.n_layers, n_mapping_genes()), dtype=torch.float64,
-                        device=device)
-    genes[:, 0:16] = keys.repeat(1, 2)
-    genes[:, 16:32] = 1.0  # the largest spatial factor that fits
-    genes[:, 160:] = 0.5  # equal order keys: the dims' own order
-    return genes
-
-
-def _seed_mappings(greedy: torch.Tensor, workload: WorkloadTensors, hardware: HardwareBatch,
-                   spf: torch.Tensor, n_seeds: int,
-                   ones: frozenset[str] = frozenset()) -> torch.Tensor:
-    """The first ``n_seeds`` classic starting points, built from the greedy seed's factors
-    (the array filled greedily, the rest at DRAM; their loops keep the dims' order):
-
-    0. greedy, its tiles grown by `_fill_buffers` in ``_FILL_ORDERS[0]``;
-    1. nothing unrolled and everything at DRAM (always fits while the RF holds 3 words);
-    2. greedy, grown in ``_FILL_ORDERS[1]``;
-    3. greedy as it is; 4. greedy with the rest at the GLB; 5. at the RF;
-    6. split: the filter dims' factors at the RF, the rest at the GLB.
-
-    Only the seeds asked for are built; the two fills run as one. ``ones``: dims that are 1
-    in every layer (nothing of them to move: the fills skip their turns).
-
-    Shape:
-        greedy: ``[B, L, 5, D]`` int64 with hardware ``[B]``; returns ``[B, S, L, 5, D]``.
-    """
-    dram, glb, rf = TEMPORAL_SLOTS
-    seeds: list[torch.Tensor | None] = [None] * n_seeds
-    filled = [i for i in _FILLED_SEEDS if i < n_seeds]
-    if filled:
-        grown = _fill_buffers(greedy.unsqueeze(1).expand(-1, len(filled), -1, -1, -1),
-                              workload, hardware, spf, [_FILLED_SEEDS[i] for i in filled],
-                              ones)
-        for k, i in enumerate(filled):
-            seeds[i] = grown[:, k]
-    if n_seeds > 1:
-        nothing = torch.ones_like(greedy)
-        nothing[..., dram, :] = workload.dims.to(greedy.device)
-        seeds[1] = nothing
-    if n_seeds > 3:
-        seeds[3] = greedy
-        iters = greedy[..., dram, :]  # [B, L, D]: all of it at DRAM
-        # the product of the factored primes (all of them, unless a value has more than
-        # MAX_PRIME_FACTORS: the rest stays at DRAM)
-        moved = prime_factors(iters, spf).prod(-1)
-        filter_dims = torch.zeros(_N_DIMS, dtype=torch.bool, device=greedy.device)
-        filter_dims[[DIMS.index("R"), DIMS.index("S")]] = True
-        for i, at_rf in ((4, torch.zeros_like(filter_dims)), (5, torch.ones_like(filter_dims)),
-                         (6, filter_dims)):
-            if i < n_seeds:
-                f = greedy.clone()
-                f[..., dram, :] = torch.div(iters, moved, rounding_mode="floor")
-                f[..., rf, :] = torch.where(at_rf, moved, 1)
-                f[..., glb, :] = torch.where(at_rf, 1, moved)
-                seeds[i] = f
-    return torch.stack(seeds, 1)
-
-
-#: Seed positions that `_fill_buffers` grows, with the dim order it uses.
-_FILLED_SEEDS: dict[int, tuple[str, ...]] = {0: _FILL_ORDERS[0], 2: _FILL_ORDERS[1]}
-
-
-def _fill_buffers(f: torch.Tensor, workload: WorkloadTensors, hardware: HardwareBatch,
-                  spf: torch.Tensor, dim_orders: Sequence[Sequence[str]],
-                  ones: frozenset[str] = frozenset()) -> torch.Tensor:
-    """"Max tiles that fit": move DRAM prime factors into the RF while the RF tile (W + I + O
-    words) still fits, then into the GLB while the GLB tile fits, dim by dim in the
-    candidate's ``dim_orders`` entry, smallest prime first. Coverage and the array are
-    untouched.
-
-    Per turn, every prefix of the turn's dim's DRAM prime factors is tried at once (a tile
-    only grows with its extents) and the longest that fits is taken: a few tensor ops per
-    turn and level for all candidates, each with its own dim order, nothing read back.
-    A turn whose dims are all in ``ones`` (1 in every layer: nothing to move) is skipped.
-
-    Shape:
-        f: ``[B, K, L, 5, D]`` (``K = len(dim_orders)`` candidates per design) with
-        ``hardware`` ``[B]``; returns ``[B, K, L, 5, D]``.
-    """
-    from codesign.mapping.footprint import tile_boxes, tile_words
-
-    dram, glb, rf = TEMPORAL_SLOTS
-    n_b, n_k, n_l = f.shape[:3]
-    f = f.clone()
-    turns = [[DIMS.index(name) for name in order] for order in dim_orders]  # [K][T]
-    device = f.device
-    order = torch.tensor(turns, device=device)  # [K, T]
-    n_t = order.shape[1]
-    turn_dims = torch.nn.functional.one_hot(order, _N_DIMS).bool()  # [K, T, D]
-    # [L]: broadcast over the [2, B, K, L] ends
-    stride = (workload.stride[:, 0], workload.stride[:, 1])
-    dilation = (workload.dilation[:, 0], workload.dilation[:, 1])
-    for slot, cap in ((rf, hardware.rf_words), (glb, hardware.glb_words)):
-        cap = cap.view(-1, 1, 1, 1).to(torch.int64)  # [B, 1, 1, 1] words
-        # a dim's DRAM factor changes only on its own turn: factor them all once per
-        # level, turn-major (turn t's row is the DRAM factor of each candidate's dim t)
-        at_dram = f[..., dram, :].gather(-1, order.view(1, n_k, 1, n_t).expand(n_b, n_k, n_l,
-                                                                               n_t))
-        # [T, B, K, L, J + 1]: the products of its first j primes, j = 0 .. J
-        prefix = prime_prefix_products(at_dram.movedim(-1, 0).contiguous(), spf)
-        rf_box, _, glb_box, _ = tile_boxes(f.movedim(3, 0))  # [B, K, L, D] each
-        box = (glb_box if slot == glb else rf_box).clone()  # grows with the slot's factors
-        grown = torch.ones_like(box)  # [B, K, L, D]: what each dim moves to the slot
-        for t in range(n_t):
-            if all(order_names[t] in ones for order_names in dim_orders):
-                continue
-            # W, I and O words are each affine in any one extent x (a product of per-dim
-            # terms, each affine in its extents): words(x) = a + b x, from two small
-            # evaluations at x = 0 and x = 1 ([2, B, K, L]); b >= 0, so the words grow
-            # with the prefix and those that fit are the first ones
-            mine = turn_dims[:, t].view(1, n_k, 1, _N_DIMS)  # [1, K, 1, D]
-            at_zero = box * ~mine
-            ends = torch.stack([at_zero, at_zero + mine]).unbind(-1)  # D x [2, B, K, L]
-            a, a_plus_b = sum(tile_words(*ends, stride, dilation)).unsqueeze(-1)
-            at = order[:, t].view(1, n_k, 1, 1).expand(n_b, n_k, n_l, 1)  # the turn's dim
-            x = box.gather(-1, at)  # [B, K, L, 1]
-            # words(x * prefix) <= cap, exactly: b x prefix <= cap - a, counted in the
-            # ascending [B, K, L, J] row by one binary search
-            n_fit = torch.searchsorted((a_plus_b - a) * x * prefix[t, ..., 1:], cap - a,
-                                       right=True)  # [B, K, L, 1]
-            # (past the last prime the products stay the dim's whole DRAM factor)
-            moved = prefix[t].gather(-1, n_fit)  # [B, K, L, 1]
-            box.scatter_(-1, at, x * moved)
-            grown.scatter_(-1, at, moved)
-        f[..., slot, :] *= grown
-        f[..., dram, :] = torch.div(f[..., dram, :], grown, rounding_mode="floor")
-    return f
-
-
-def fit_to_array(factors: torch.Tensor, hardware: HardwareBatch) -> torch.Tensor:
-    """Known mappings made valid on other designs (a warm start): spatial factors of dims
-    an axis does not allow go to DRAM; then, while an axis holds more PEs than it has, the
-    smallest prime factor of its largest spatial factor goes to DRAM. Every dim keeps its
-    product of factors (its coverage); buffer capacity is left to the mapper's ranking.
-
-    Shape:
-        factors: ``[B, k, L, 5, D]`` int64 with hardware ``[B]``; returns the same shape.
-
-    >>> from codesign.arch.accelerator import Accelerator
-    >>> hw = HardwareBatch.from_accelerators([Accelerator(pe_rows=4, pe_cols=4)])  # ws
-    >>> f = torch.ones(1, 1, 1, 5, 8, dtype=torch.int64)
-    >>> f[..., 2, 3] = 16   # C16 on the rows: too many for 4 rows
-    >>> out = fit_to_array(f, hw)[0, 0, 0]
-    >>> out[2, 3].item(), out[0, 3].item()   # rows keep C4, DRAM takes 4
-    (4, 4)
-    """
-    dram = TEMPORAL_SLOTS[0]
-    n_b = factors.shape[0]
-    f = factors.clone()
-    spatial = f[..., ROWS_SLOT : COLS_SLOT + 1, :]  # [B, k, L, 2, D]
-    allowed = hardware.spatial_allowed.to(f.device).view(n_b, 1, 1, 2, _N_DIMS)
-    f[..., dram, :] *= torch.where(allowed, torch.ones_like(spatial), spatial).prod(-2)
-    spatial = torch.where(allowed, spatial, torch.ones_like(spatial))
-    sizes = torch.stack([hardware.pe_rows, hardware.pe_cols], -1).to(f.device)
-    sizes = sizes.view(n_b, 1, 1, 2)
-    # Each round at least halves every axis that is over its size, so ceil(log2(PEs used /
-    # PEs there)) rounds (+ 1 against rounding) fit them all; one read-back gives that count
-    # and the largest spatial factor (sizing the prime table), the rounds then run blind.
-    over_by = torch.log2(spatial.prod(-1).to(torch.float64) / sizes).ceil()  # [B, k, L, 2]
-    top, n_rounds = (torch.stack([spatial.amax().to(torch.float64), over_by.amax() + 1])
-                     .clamp(min=0).tolist() if spatial.numel() else (2, 0))
-    # a power of two: one cached table for every batch of the run
-    spf = prime_factor_table(1 << max(int(top), 2).bit_length(), f.device)
-    for _ in range(int(n_rounds)):
-        over = spatial.prod(-1) > sizes  # [B, k, L, 2]
-        d = spatial.argmax(-1, keepdim=True)  # [B, k, L, 2, 1]
-        s = spatial.gather(-1, d)
-        p = torch.where(over.unsqueeze(-1), spf[s], torch.ones_like(s))
-        spatial = spatial.scatter(-1, d, torch.div(s, p, rounding_mode="floor"))
-        for axis in range(2):
-            row = f[..., dram, :]  # [B, k, L, D]
-            f[..., dram, :] = row.scatter(-1, d[..., axis, :],
-                                          row.gather(-1, d[..., axis, :]) * p[..., axis, :])
-    f[..., ROWS_SLOT : COLS_SLOT + 1, :] = spatial
-    return f
 
 
 # -- the search ----------------------------------------------------------------------------
@@ -604,7 +155,7 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
     if n_candidates < MAPPER_MIN_CANDIDATES or n_steps < MAPPER_MIN_STEPS:
         raise ConfigError(f"mapper: need n_candidates >= {MAPPER_MIN_CANDIDATES} and n_steps "
                           f">= {MAPPER_MIN_STEPS}, got {n_candidates} and {n_steps}")
-    rng = _Rng(generator)
+    rng = MoveRng(generator)
     device = rng.device
     n_b, n_l, n = hardware.n_designs, workload.n_layers, n_candidates
     dims = workload.dims.to(device)
@@ -632,7 +183,7 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
         raise ConfigError(f"mapper: initial mappings must number fewer than n_candidates "
                           f"({n}) per design, got {n_known}")
     n_new = n - n_known
-    n_seeds = min(n_new, _N_SEEDS)
+    n_seeds = min(n_new, N_SEEDS)
     n_random = n_new - n_seeds
     random_genes = rng.uniform(n_b * n_random, n_l, n_mapping_genes())
     n_restart = max(1, int(n * _RESTART_FRACTION))
@@ -644,14 +195,14 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
     restart_index = design.repeat_interleave(n_restart)
     n_first = min(_RESTART_BLOCK, n_steps)
     first_genes = rng.uniform(n_first * n_b * n_restart, n_l, n_mapping_genes())
-    greedy = _greedy_genes(workload, device).expand(n_b, n_l, -1)
+    greedy = greedy_genes(workload, device).expand(n_b, n_l, -1)
     both = decode_mapping_genes(
         torch.cat([greedy, random_genes, first_genes]), workload,
         hardware.index_select(torch.cat([design, design.repeat_interleave(n_random),
                                          restart_index.repeat(n_first)])), spf=spf_dims)
     n_start = n_b * (1 + n_random)
     start_f = both.factors[:n_start]
-    f_pop = torch.cat([_seed_mappings(start_f[:n_b], workload, hardware, spf, n_seeds,
+    f_pop = torch.cat([seed_mappings(start_f[:n_b], workload, hardware, spf, n_seeds,
                                       ones),
                        start_f[n_b:].view(n_b, n_random, n_l, _N_SLOTS, _N_DIMS)], 1)
     # every seed keeps the dims' own loop order, as the greedy seed decodes it
@@ -683,7 +234,7 @@ def search_mappings(hardware: HardwareBatch, workload: WorkloadTensors, cost_mod
         # binary tournament per (design, layer), then moves
         a, b = rng.integers(n, *pair_shape), rng.integers(n, *pair_shape)
         parent = torch.where(key.gather(1, a) <= key.gather(1, b), a, b)  # [B, n_mut, L]
-        f_mut, o_mut = _mutate(_gather_candidates(f_pop, parent).reshape(-1, _N_SLOTS, _N_DIMS),
+        f_mut, o_mut = mutate(_gather_candidates(f_pop, parent).reshape(-1, _N_SLOTS, _N_DIMS),
                                _gather_candidates(o_pop, parent).reshape(-1, 3, _N_DIMS),
                                pair_dims, pair_array, pair_allowed, spf, rng)
         # and a few fresh random mappings per design

@@ -20,17 +20,14 @@ from codesign.mapping.encoding import (
 from codesign.mapping.mapping import FACTOR_LEVELS, Mapping
 from codesign.mapping.validate import mapping_problems
 from codesign.search.mapper import (
-    _N_SEEDS,
-    _fill_buffers,
-    _mutate,
-    _Rng,
-    _seed_mappings,
     fit_to_array,
     layer_objective,
     map_layers,
     mapping_summary,
     search_mappings,
 )
+from codesign.search.mapper_moves import MoveRng, mutate
+from codesign.search.mapper_seeds import N_SEEDS, fill_buffers, seed_mappings
 from codesign.workload.layer import DIMS, Layer, LayerTable
 
 DRAM, GLB, RF = (FACTOR_LEVELS.index(lv) for lv in ("DRAM", "GLB", "RF"))
@@ -255,7 +252,7 @@ def test_moves_keep_coverage_array_fit_and_dataflow():
     spf = prime_factor_table(768 + 256)
     moved = 0
     for _ in range(30):
-        f_new, order_new = _mutate(f, order, dims, array, hw.spatial_allowed, spf, _Rng(gen))
+        f_new, order_new = mutate(f, order, dims, array, hw.spatial_allowed, spf, MoveRng(gen))
         changed = (f_new != f).flatten(1).any(1) | (order_new != order).flatten(1).any(1)
         moved += int(changed.sum())
         f, order = f_new, order_new
@@ -279,7 +276,7 @@ def test_fill_buffers_grows_tiles_while_they_fit():
     # two candidates in one call, each in its own dim order; K first: RF K 2 -> 2 + 1 + 2
     # = 5, K 4 -> 4 + 1 + 4 = 9, then C 2 -> 8 + 2 + 4 = 14 > 9; GLB: C 2 -> 14 <= 20,
     # C 4 -> 24 > 20
-    filled = _fill_buffers(everything_at_dram.unsqueeze(1).expand(-1, 2, -1, -1, -1),
+    filled = fill_buffers(everything_at_dram.unsqueeze(1).expand(-1, 2, -1, -1, -1),
                            workload, hardware, prime_factor_table(8),
                            [tuple("SRCKQPNG"), tuple("KCSRQPNG")])
     order = torch.zeros(1, 1, 3, 8, dtype=torch.int64)
@@ -289,7 +286,7 @@ def test_fill_buffers_grows_tiles_while_they_fit():
 
 
 def _fill_oracle(factors, layer, acc, order):
-    """`_fill_buffers` for one mapping in plain ints: prime by prime, while the tile fits."""
+    """`fill_buffers` for one mapping in plain ints: prime by prime, while the tile fits."""
     from codesign.mapping.footprint import tile_boxes, tile_words
 
     f = [list(row) for row in factors]
@@ -322,7 +319,7 @@ def test_fill_buffers_matches_a_scalar_greedy_fill():
     start[:, :, DRAM] *= start[:, :, GLB] * start[:, :, RF]  # temporal factors at DRAM
     start[:, :, GLB] = start[:, :, RF] = 1
     orders = [tuple("SRCKQPNG"), tuple("KCSRQPNG"), tuple("PQNGKCRS")]
-    got = _fill_buffers(start.unsqueeze(1).expand(-1, 3, -1, -1, -1), workload, hardware,
+    got = fill_buffers(start.unsqueeze(1).expand(-1, 3, -1, -1, -1), workload, hardware,
                         prime_factor_table(4096), orders)
     for b, acc in enumerate(accs):
         for i, layer in enumerate(layers):
@@ -331,7 +328,7 @@ def test_fill_buffers_matches_a_scalar_greedy_fill():
                                                              order)
     assert (got[:, :, :, [GLB, RF]] > 1).any()  # something did move
     # N and G are 1 in every layer: skipping their turns changes nothing
-    skipped = _fill_buffers(start.unsqueeze(1).expand(-1, 3, -1, -1, -1), workload, hardware,
+    skipped = fill_buffers(start.unsqueeze(1).expand(-1, 3, -1, -1, -1), workload, hardware,
                             prime_factor_table(4096), orders, frozenset("NG"))
     assert torch.equal(skipped, got)
 
@@ -357,7 +354,7 @@ def _seed_genes_oracle(workload, n_b):
     return torch.stack(seeds).unsqueeze(0).expand(n_b, -1, -1, -1)
 
 
-@pytest.mark.parametrize("n_seeds", [1, 3, _N_SEEDS])
+@pytest.mark.parametrize("n_seeds", [1, 3, N_SEEDS])
 def test_seed_mappings_are_the_decoded_classic_seeds(n_seeds):
     layers = [Layer.conv(K=64, C=64, P=56, Q=56, R=3, S=3), Layer.gemm(M=197, K=768, N=768),
               Layer.depthwise(channels=32, P=7, Q=7, R=3, S=3, stride=2)]
@@ -367,13 +364,13 @@ def test_seed_mappings_are_the_decoded_classic_seeds(n_seeds):
     spf = prime_factor_table(2048)
     genes = _seed_genes_oracle(workload, 2)
     want = decode_mapping_genes(genes.flatten(0, 1), workload,
-                                hardware.repeat_interleave(_N_SEEDS), spf=spf)
-    want = want.factors.view(2, _N_SEEDS, 3, 5, 8).clone()
+                                hardware.repeat_interleave(N_SEEDS), spf=spf)
+    want = want.factors.view(2, N_SEEDS, 3, 5, 8).clone()
     for i, order in ((0, "SRCKQPNG"), (2, "KCSRQPNG")):  # seeds 0 and 2 grow their tiles
-        want[:, i] = _fill_buffers(want[:, i : i + 1], workload, hardware, spf,
+        want[:, i] = fill_buffers(want[:, i : i + 1], workload, hardware, spf,
                                    [tuple(order)])[:, 0]
     greedy = decode_mapping_genes(genes[:, 0], workload, hardware, spf=spf).factors
-    got = _seed_mappings(greedy, workload, hardware, spf, n_seeds)
+    got = seed_mappings(greedy, workload, hardware, spf, n_seeds)
     assert torch.equal(got, want[:, :n_seeds])
 
 
