@@ -104,8 +104,10 @@ def technology_batch(batch: HierarchyBatch, tech: Technology | None = None,
     partitioned = torch.isfinite(batch.partition_words).all(-1)           # [B, M]
     words = torch.where(partitioned, batch.partition_words.nan_to_num(posinf=0.0).sum(-1),
                         batch.capacity_words)                             # [B, M]
-    energy, area = [], []
-    for m, level in enumerate(h.levels):
+    actions = ("read_pj", "fill_pj", "update_pj")
+    energy = {k: [] for k in actions}
+    area = []
+    for m, level in enumerate(h.levels):   # which source is structure: chosen on the host
         b, w = bits[:, m], words[:, m]
         if not level.bounded:
             pj = dram_access_pj(b, tech, f64)
@@ -115,14 +117,12 @@ def technology_batch(batch: HierarchyBatch, tech: Technology | None = None,
             pj = torch.where(small, rf_access_pj(w, b, tech, f64), glb_access_pj(w, b, tech, f64))
             um2 = torch.where(small, w * b * tech.rf_um2_per_bit,
                               sram_area_mm2(w * b, tech) * 1e6)
-        energy.append(pj * level.block_words)
-        area.append(um2)
-    energy, area = torch.stack(energy, -1), torch.stack(area, -1)         # [B, M]
-    use_e = torch.tensor(list(energy_from_table), dtype=torch.bool, device=batch.device)
-    use_a = torch.tensor(list(area_from_table), dtype=torch.bool, device=batch.device)
-    changes = {k: torch.where(use_e, energy, getattr(batch, k))
-               for k in ("read_pj", "fill_pj", "update_pj")}
-    changes["area_um2"] = torch.where(use_a, area, batch.area_um2)
+        for k in actions:
+            energy[k].append(pj * level.block_words if energy_from_table[m]
+                             else getattr(batch, k)[:, m].expand_as(pj))
+        area.append(um2 if area_from_table[m] else batch.area_um2[:, m].expand_as(um2))
+    changes = {k: torch.stack(v, -1) for k, v in energy.items()}          # [B, M]
+    changes["area_um2"] = torch.stack(area, -1)
     if mac_from_table:
         mac_bits = batch.word_bits[:, -1].amax(-1).to(f64)                  # [B]
         changes["mac_pj"] = mac_pj(mac_bits, tech, f64)

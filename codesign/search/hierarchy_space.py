@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +183,9 @@ class HierarchySpace:
     parameters: tuple[Parameter, ...] = ()
     technology: str | None = None
     source: str = "<space>"
+    #: per device: the base as a batch of one and each parameter's value table, so that
+    #: decoding a generation copies nothing from the host (`_tables`)
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # -- reading -------------------------------------------------------------------------
     @classmethod
@@ -246,25 +249,19 @@ class HierarchySpace:
         sync: every parameter is a table lookup)."""
         n_b = genes.shape[0]
         dev = genes.device
-        batch = HierarchyBatch.of(self.base, dev)
+        batch, tables, tech = self._tables(dev)
         fields = {k: getattr(batch, k).expand(n_b, *getattr(batch, k).shape[1:]).clone()
                   for k in ("capacity_words", "partition_words", "read_bw", "write_bw",
                             "shared_bw", "word_bits", "keep", "fanout_xy", "axis_dims")}
         levels, fans = self.base.level_names, [f.name for f in self.base.fanouts]
         g = 0
-        for p in self.parameters:
+        for p, table in zip(self.parameters, tables, strict=True):
             if p.searched:
                 n = len(p.values)
                 idx = (genes[:, g].clamp(0, 1) * n).floor().to(torch.int64).clamp(max=n - 1)
                 g += 1
             else:
                 idx = torch.zeros(n_b, dtype=torch.int64, device=dev)
-            if p.key in _CHOICE_OF_NAMES:
-                names = _CHOICE_OF_NAMES[p.key]
-                table = torch.tensor([[x in v for x in names] for v in p.values],
-                                     dtype=torch.bool, device=dev)
-            else:
-                table = torch.tensor(p.values, device=dev)
             value = table[idx]
             if p.key == "keeps":
                 fields["keep"][:, levels.index(p.node)] = value
@@ -284,11 +281,24 @@ class HierarchySpace:
                         **{k: getattr(batch, k).expand(n_b, *getattr(batch, k).shape[1:])
                            for k in ("read_pj", "fill_pj", "update_pj", "leak_pj",
                                      "area_um2", "hop_pj", "mac_pj", "compute_area_um2")})
-        from codesign.arch.presets import resolve_technology
         from codesign.cost.levels import technology_batch
 
-        return technology_batch(batch, resolve_technology(self.technology),
-                                mac_from_table=self.base.compute.mac_pj == 0.0)
+        return technology_batch(batch, tech, mac_from_table=self.base.compute.mac_pj == 0.0)
+
+    def _tables(self, dev: torch.device) -> tuple[HierarchyBatch, list[torch.Tensor], Any]:
+        """The base as a batch of one on ``dev``, each parameter's value table there
+        (``[V]`` values, or ``[V, names]`` bool for keep sets and axis dims) and the
+        technology: built on a device's first `decode`, reused after."""
+        if dev not in self._cache:
+            from codesign.arch.presets import resolve_technology
+
+            tables = [torch.tensor([[x in v for x in _CHOICE_OF_NAMES[p.key]] for v in p.values],
+                                   dtype=torch.bool, device=dev)
+                      if p.key in _CHOICE_OF_NAMES else torch.tensor(p.values, device=dev)
+                      for p in self.parameters]
+            self._cache[dev] = (HierarchyBatch.of(self.base, dev), tables,
+                                resolve_technology(self.technology))
+        return self._cache[dev]
 
     def values(self, genes: np.ndarray) -> list[dict[str, Any]]:
         """Each design's parameter values by `parameter_name` (host side, for results)."""

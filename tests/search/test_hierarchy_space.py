@@ -54,6 +54,25 @@ def test_genes_decode_to_the_hierarchy_they_name():
     assert s.values(genes.numpy())[0]["PE_x_dims"] == "Q"
 
 
+def test_decoding_copies_nothing_from_the_host_after_the_first_generation(monkeypatch):
+    """The base batch and the value tables are built once per device: a later decode makes
+    no tensor from host data (on a GPU each such copy stalls the stream) and gives the
+    same hierarchies as the first."""
+    s = HierarchySpace.from_dict(SPACE)
+    gen = torch.Generator().manual_seed(0)
+    genes = torch.rand(5, s.n_genes, dtype=torch.float64, generator=gen)
+    first = s.decode(genes)
+    made = []
+    real = torch.tensor
+    monkeypatch.setattr(torch, "tensor", lambda *a, **k: made.append(a) or real(*a, **k))
+    again = s.decode(genes)
+    assert made == []
+    for k in ("capacity_words", "partition_words", "shared_bw", "keep", "fanout_xy",
+              "axis_dims", "read_pj", "fill_pj", "area_um2", "mac_pj"):
+        assert torch.equal(getattr(first, k), getattr(again, k)), k
+    assert replace(s, source="other")._cache == {}      # a copy builds its own tables
+
+
 def test_envelope_holds_every_design():
     env = HierarchySpace.from_dict(SPACE).envelope()
     pe = env.fanouts[0]
