@@ -48,6 +48,7 @@ __all__ = [
     "HW_PARAMS",
     "RefineStats",
     "RelaxedFrame",
+    "accept_step",
     "min_norm_point",
     "nearest_divisor",
     "mgda_direction",
@@ -526,24 +527,42 @@ def refine(evaluator, archive, *, n_steps: int = DEFAULT_STEPS,
         _, _, result = evaluator.cost(new_genes, new_factors_np, new_order)
         objs, _, feasible = evaluator.outputs(result)
         objs, feasible = objs.cpu().numpy(), feasible.cpu().numpy()
-        feasible &= np.repeat(moving, n_t)
         n_evals += int(new_genes.shape[0])
-        merged = np.concatenate([archive.objectives, objs[feasible]])
-        n_added += int(non_dominated_mask(merged)[len(archive):].sum())
-        archive.update(objs, feasible, new_genes, new_factors_np, new_order)
-        # continue from the longest candidate that dominates its parent
-        o = objs.reshape(-1, n_t, objs.shape[-1])                         # [B, T, K]
-        parent = current[:, None, :]
-        dom = feasible.reshape(-1, n_t) & (o <= parent).all(-1) & (o < parent).any(-1)
-        has = dom.any(-1)
-        if not has.any():
+        added, rows = accept_step(archive, objs, feasible, moving, current, new_genes,
+                                  new_factors_np, new_order)
+        n_added += added
+        if rows is None:
             break
-        pick = n_t - 1 - dom[:, ::-1].argmax(-1)                          # [B]
-        rows = np.nonzero(has)[0] * n_t + pick[has]
         hw_genes, factors = new_genes[rows], new_factors_np[rows]
         order, current = new_order[rows], objs[rows]
     return RefineStats(n_evals=n_evals, n_steps=steps, n_added=n_added,
                        wall_s=time.perf_counter() - started)
+
+
+def accept_step(archive, objs: np.ndarray, feasible: np.ndarray, moving: np.ndarray,
+                current: np.ndarray, genes: np.ndarray, factors: np.ndarray,
+                order: np.ndarray) -> tuple[int, np.ndarray | None]:
+    """One step's candidates into ``archive``: how many it did not dominate, and the rows
+    the next step continues from (each design's longest candidate that dominates its
+    parent), or None when no design improved (the refinement stops).
+
+    Shape: objs ``[B * T, K]`` (``T`` step lengths per design, in a row), feasible
+    ``[B * T]``, moving ``[B]`` (a stationary design's candidates are not kept), current
+    ``[B, K]`` the parents' objectives; genes, factors, order ``[B * T, ...]``.
+    """
+    n_t = objs.shape[0] // max(len(moving), 1)
+    feasible = feasible & np.repeat(moving, n_t)
+    merged = np.concatenate([archive.objectives, objs[feasible]])
+    n_added = int(non_dominated_mask(merged)[len(archive):].sum())
+    archive.update(objs, feasible, genes, factors, order)
+    o = objs.reshape(-1, n_t, objs.shape[-1])                             # [B, T, K]
+    parent = current[:, None, :]
+    dom = feasible.reshape(-1, n_t) & (o <= parent).all(-1) & (o < parent).any(-1)
+    has = dom.any(-1)
+    if not has.any():
+        return n_added, None
+    pick = n_t - 1 - dom[:, ::-1].argmax(-1)                              # [B]
+    return n_added, np.nonzero(has)[0] * n_t + pick[has]
 
 
 def _repeat_frame(frame: RelaxedFrame, n: int) -> RelaxedFrame:

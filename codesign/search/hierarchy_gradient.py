@@ -33,13 +33,13 @@ import torch
 
 from codesign.hierarchy.model import nest_cost
 from codesign.hierarchy.nest import NestBatch
-from codesign.search.archive import non_dominated_mask
 from codesign.search.gradient import (
     DEFAULT_LENGTHS,
     DEFAULT_SMOOTH_P,
     DEFAULT_STEPS,
     RefineStats,
     _snap,
+    accept_step,
     mgda_direction,
     nearest_divisor,
     smooth_max,
@@ -219,19 +219,12 @@ def refine_hierarchy(evaluator, archive, *, n_steps: int = DEFAULT_STEPS,
         _, _, result = evaluator.cost(new_genes, new, new_order)
         objs, _, feasible = evaluator.outputs(result)
         objs, feasible = objs.cpu().numpy(), feasible.cpu().numpy()
-        feasible &= np.repeat(moving, n_t)
         n_evals += int(new_genes.shape[0])
-        merged = np.concatenate([archive.objectives, objs[feasible]])
-        n_added += int(non_dominated_mask(merged)[len(archive):].sum())
-        archive.update(objs, feasible, new_genes, new, new_order)
-        o = objs.reshape(-1, n_t, objs.shape[-1])                         # [B, T, K]
-        parent = current[:, None, :]
-        dom = feasible.reshape(-1, n_t) & (o <= parent).all(-1) & (o < parent).any(-1)
-        has = dom.any(-1)
-        if not has.any():
+        added, rows = accept_step(archive, objs, feasible, moving, current, new_genes,
+                                  new, new_order)
+        n_added += added
+        if rows is None:
             break
-        pick = n_t - 1 - dom[:, ::-1].argmax(-1)                          # [B]
-        rows = np.nonzero(has)[0] * n_t + pick[has]
         hw_genes, factors = new_genes[rows], new[rows]
         order, current = new_order[rows], objs[rows]
     return RefineStats(n_evals=n_evals, n_steps=steps, n_added=n_added,
