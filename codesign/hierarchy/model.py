@@ -26,7 +26,7 @@ from codesign.hierarchy.counts import TIMELOOP, CountingRules, NestCounts, nest_
 from codesign.hierarchy.levels import Hierarchy
 from codesign.hierarchy.nest import NestBatch
 
-__all__ = ["NestCost", "nest_cost"]
+__all__ = ["NestCost", "nest_cost", "straight_through_ceil"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,13 @@ def _blocks(x: torch.Tensor, block_words: int) -> torch.Tensor:
     return torch.ceil(x / block_words) if block_words > 1 else x
 
 
+def straight_through_ceil(x: torch.Tensor) -> torch.Tensor:
+    """``ceil(x)``'s exact values with the gradient of ``x`` (a straight-through
+    estimator): ``ceil`` is flat almost everywhere, so a bandwidth's or an extent's effect
+    on cycles would otherwise read 0."""
+    return torch.ceil(x).detach() + (x - x.detach())
+
+
 def spatial_feasible(hierarchy: Hierarchy | HierarchyBatch, factors: torch.Tensor,
                      dims: torch.Tensor | None = None) -> torch.Tensor:
     """``[B, L]`` bool: each fan-out axis's factors multiply to at most its size and unroll
@@ -92,14 +99,17 @@ def spatial_feasible(hierarchy: Hierarchy | HierarchyBatch, factors: torch.Tenso
 
 def nest_cost(hierarchy: Hierarchy | HierarchyBatch, nests: NestBatch, stride: torch.Tensor,
               dilation: torch.Tensor, rules: CountingRules = TIMELOOP,
-              dims: torch.Tensor | None = None, relaxed: bool = False) -> NestCost:
+              dims: torch.Tensor | None = None, relaxed: bool = False,
+              straight_through: bool = False) -> NestCost:
     """Cost ``nests`` (``[B, L]`` loop nests) on ``hierarchy`` (rules in the module doc):
     one `Hierarchy` for every design, or a `HierarchyBatch` of 1 or ``B`` designs (design
     ``b``'s nests on hierarchy ``b``). ``dims`` ``[L, D]`` (the layers' bounds) adds the
     coverage check to ``feasible`` and gives the `V1` rules their useful MACs.
     ``relaxed`` drops the ``ceil`` of cycles and vector blocks (a continuous relaxation
     for float factors, differentiable; only `codesign.search.hierarchy_gradient` uses
-    it: every design it keeps is costed again without it)."""
+    it: every design it keeps is costed again without it). ``straight_through`` keeps the
+    exact values but differentiates every ``ceil`` as the identity
+    (`straight_through_ceil`: sensitivity and refinement of a hierarchy's sizes)."""
     batch = as_batch(hierarchy, nests.factors.device)
     structure = batch.structure
     useful = dims.prod(-1) if dims is not None else None
@@ -115,8 +125,11 @@ def nest_cost(hierarchy: Hierarchy | HierarchyBatch, nests: NestBatch, stride: t
     reads, fills, updates = (x.to(dtype) for x in (c.reads, c.fills, c.updates))
     per = [x / util.unsqueeze(-1) for x in (reads, fills, updates)]     # per instance
     ops = structure.compute.ops_per_cycle
-    ceil = (lambda x: x) if relaxed else torch.ceil
-    blocks = (lambda x, b: x / b) if relaxed else _blocks
+    ceil = (lambda x: x) if relaxed else straight_through_ceil if straight_through \
+        else torch.ceil
+    blocks = (lambda x, b: x / b) if relaxed else (
+        (lambda x, b: straight_through_ceil(x / b) if b > 1 else x) if straight_through
+        else _blocks)
     compute_cycles = ceil(c.temporal_steps.to(dtype) / ops)
     level_cycles, level_energy, capacity_excess = [], [], []
     for m, level in enumerate(structure.levels):

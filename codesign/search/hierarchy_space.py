@@ -247,22 +247,90 @@ class HierarchySpace:
     def decode(self, genes: torch.Tensor) -> HierarchyBatch:
         """``[B, H]`` genes in ``[0, 1]`` as ``B`` hierarchies, on the genes' device (no host
         sync: every parameter is a table lookup)."""
-        n_b = genes.shape[0]
-        dev = genes.device
-        batch, tables, tech = self._tables(dev)
+        _, tables, _ = self._tables(genes.device)
+        idx = self._value_indices(genes)
+        return self._assemble(genes.shape[0], genes.device,
+                              [table[i] for table, i in zip(tables, idx, strict=True)],
+                              relaxed=False)
+
+    # -- a differentiable decode (sensitivity, gradient refinement) ----------------------
+    def relaxed_values(self, genes: torch.Tensor) -> torch.Tensor:
+        """``[B, H]`` float64: what `relaxed_batch` takes for these genes (`decode`'s).
+
+        A number-valued parameter's value in its own units (words, words per cycle, bits,
+        X / Y sizes); a choice of names (``keeps``, ``x_dims``, ``y_dims``) its choice's
+        index in `Parameter.values`.
+
+        Shape: genes ``[B, H]`` in ``[0, 1]``; returns ``[B, H]`` on the genes' device.
+        """
+        _, tables, _ = self._tables(genes.device)
+        idx = self._value_indices(genes)
+        columns = [i.to(torch.float64) if p.key in _CHOICE_OF_NAMES
+                   else table[i].to(torch.float64)
+                   for p, table, i in zip(self.parameters, tables, idx, strict=True)
+                   if p.searched]
+        if not columns:
+            return torch.zeros(genes.shape[0], 0, dtype=torch.float64, device=genes.device)
+        return torch.stack(columns, 1)
+
+    def relaxed_batch(self, values: torch.Tensor) -> HierarchyBatch:
+        """``B`` hierarchies with the searched parameters at real ``values``, differentiable.
+
+        ``values [B, H]`` are in `searched` order (`gene_names`), in the units
+        `relaxed_values` gives; they need not be allowed values, nor integers. Capacities,
+        partitions, bandwidths, word widths and fan-out X / Y carry them as float64 (so
+        here ``word_bits`` and ``fanout_xy`` are float64, holding the same numbers), and the
+        energies and areas the technology table gives (`technology_batch`) follow them,
+        so autograd flows from ``values`` through `nest_cost`. The table is piecewise
+        (register file up to `RF_MAX_BYTES`, SRAM above it, DRAM for an unbounded level):
+        the derivative is the active piece's. A choice of names takes the choice nearest
+        ``values`` (rounded index; no gradient). For ``values = relaxed_values(genes)``
+        every number equals `decode(genes)`'s exactly, and so does every cost.
+
+        Shape: values ``[B, H]`` float64; returns a batch of ``B`` on its device.
+        """
+        n_b, dev = values.shape[0], values.device
+        _, tables, _ = self._tables(dev)
+        columns, g = [], 0
+        for p, table in zip(self.parameters, tables, strict=True):
+            if not p.searched:
+                columns.append(table[torch.zeros(n_b, dtype=torch.int64, device=dev)])
+                continue
+            value = values[:, g].to(torch.float64)
+            g += 1
+            if p.key in _CHOICE_OF_NAMES:
+                value = table[value.detach().round().to(torch.int64).clamp(0, len(table) - 1)]
+            columns.append(value)
+        return self._assemble(n_b, dev, columns, relaxed=True)
+
+    def _value_indices(self, genes: torch.Tensor) -> list[torch.Tensor]:
+        """Each parameter's ``[B]`` int64 value index (equal-width bins; 0 when fixed)."""
+        n_b, dev = genes.shape[0], genes.device
+        out, g = [], 0
+        for p in self.parameters:
+            if p.searched:
+                n = len(p.values)
+                out.append((genes[:, g].clamp(0, 1) * n).floor().to(torch.int64)
+                           .clamp(max=n - 1))
+                g += 1
+            else:
+                out.append(torch.zeros(n_b, dtype=torch.int64, device=dev))
+        return out
+
+    def _assemble(self, n_b: int, dev: torch.device, columns: list[torch.Tensor], *,
+                  relaxed: bool) -> HierarchyBatch:
+        """The base with each parameter's ``[B]`` (``[B, names]`` for a choice of names)
+        column written in, energies and areas from the technology. ``relaxed`` keeps word
+        widths and fan-out sizes float64, so gradients reach them (`relaxed_batch`)."""
+        batch, _, tech = self._tables(dev)
         fields = {k: getattr(batch, k).expand(n_b, *getattr(batch, k).shape[1:]).clone()
                   for k in ("capacity_words", "partition_words", "read_bw", "write_bw",
                             "shared_bw", "word_bits", "keep", "fanout_xy", "axis_dims")}
+        if relaxed:
+            for k in ("word_bits", "fanout_xy"):
+                fields[k] = fields[k].to(torch.float64)
         levels, fans = self.base.level_names, [f.name for f in self.base.fanouts]
-        g = 0
-        for p, table in zip(self.parameters, tables, strict=True):
-            if p.searched:
-                n = len(p.values)
-                idx = (genes[:, g].clamp(0, 1) * n).floor().to(torch.int64).clamp(max=n - 1)
-                g += 1
-            else:
-                idx = torch.zeros(n_b, dtype=torch.int64, device=dev)
-            value = table[idx]
+        for p, value in zip(self.parameters, columns, strict=True):
             if p.key == "keeps":
                 fields["keep"][:, levels.index(p.node)] = value
             elif p.key in ("x", "y"):
@@ -273,7 +341,8 @@ class HierarchySpace:
                 fields["partition_words"][:, levels.index(p.node),
                                           TENSORS.index(p.tensor)] = value.to(torch.float64)
             elif p.key == "word_bits":
-                fields["word_bits"][:, levels.index(p.node)] = value.to(torch.int64)[:, None]
+                fields["word_bits"][:, levels.index(p.node)] = \
+                    value.to(fields["word_bits"].dtype)[:, None]
             else:
                 fields[p.key][:, levels.index(p.node)] = value.to(torch.float64)
         varied = any(p.key == "keeps" for p in self.parameters)
